@@ -1,0 +1,1 @@
+"""Metric callbacks and sample-video logging (installed as stylevideo.callbacks)."""

@@ -1,0 +1,1 @@
+"""One module (or small package) per paper: its LightningModule, discriminators and losses."""

@@ -1,0 +1,1 @@
+"""torchmetrics Metric classes (FVD, FID, LiA, warping error, ...)."""

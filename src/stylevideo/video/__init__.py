@@ -1,0 +1,1 @@
+"""Reading and writing video files, frame sampling, the synthetic dataset."""

@@ -1,0 +1,29 @@
+"""Shared test set-up: offline W&B, no downloads, deterministic CPU, the real clips."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.setdefault("WANDB_DISABLE_GIT", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_weights(tmp_path, monkeypatch):
+    """Point the weight cache at an empty folder: a test never sees a real cache."""
+    monkeypatch.setenv("STYLEVIDEO_WEIGHTS", str(tmp_path / "weights"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """../shared/data/real (real talking-head, Tai Chi and TED clips)."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real clips not found at {REAL_DATA}")
+    return REAL_DATA
