@@ -1,0 +1,215 @@
+"""Equalized-learning-rate layers and FIR resampling shared by the StyleGAN2 family.
+
+Karras et al., "Analyzing and Improving the Image Quality of StyleGAN" (CVPR 2020) and
+"Progressive Growing of GANs" (equalized learning rate, section 4.1). Parameter names and
+shapes follow the rosinality StyleGAN2 PyTorch layout, which the onestyle, LIA,
+VidStyleODE and pSp checkpoints all use, so their weights load by renaming alone.
+
+Up/down-sampling filters run as depthwise convolutions (one kernel per channel, all
+channels in one call), never as single-channel convolutions over a reshaped batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "Blur",
+    "ConvLayer",
+    "Downsample",
+    "EqualConv2d",
+    "EqualLinear",
+    "FusedLeakyReLU",
+    "PixelNorm",
+    "ResBlock",
+    "Upsample",
+    "fused_leaky_relu",
+    "make_kernel",
+    "upfirdn2d",
+]
+
+SQRT2 = math.sqrt(2.0)
+
+
+def make_kernel(k: Sequence[float]) -> torch.Tensor:
+    """A normalised 2-D FIR kernel (the outer product of a 1-D one)."""
+    k = torch.as_tensor(k, dtype=torch.float32)
+    if k.ndim == 1:
+        k = k[None, :] * k[:, None]
+    return k / k.sum()
+
+
+def upfirdn2d(
+    x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)
+) -> torch.Tensor:
+    """Upsample by zero insertion, pad, convolve with ``kernel`` (true convolution), downsample.
+
+    ``pad = (before, after)`` applies to both spatial axes, as in StyleGAN2. The filter
+    is a depthwise convolution over all channels at once.
+    """
+    b, c, h, w = x.shape
+    if up > 1:
+        x = x.reshape(b, c, h, 1, w, 1)
+        x = F.pad(x, (0, up - 1, 0, 0, 0, up - 1))
+        x = x.reshape(b, c, h * up, w * up)
+    p0, p1 = pad
+    if p0 < 0 or p1 < 0:
+        raise ValueError(f"upfirdn2d takes non-negative padding, got {pad}")
+    x = F.pad(x, (p0, p1, p0, p1))
+    weight = torch.flip(kernel, (0, 1)).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
+    return F.conv2d(x, weight, stride=down, groups=c)
+
+
+class Blur(nn.Module):
+    """FIR low-pass filter with explicit padding (``upsample_factor`` keeps the DC gain after zero insertion)."""
+
+    def __init__(self, kernel: Sequence[float], pad: tuple[int, int], upsample_factor: int = 1):
+        super().__init__()
+        self.register_buffer("kernel", make_kernel(kernel) * upsample_factor**2, persistent=False)
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, pad=self.pad)
+
+
+class Upsample(nn.Module):
+    """2x upsampling: zero insertion followed by the FIR filter."""
+
+    def __init__(self, kernel: Sequence[float], factor: int = 2):
+        super().__init__()
+        self.factor = factor
+        self.register_buffer("kernel", make_kernel(kernel) * factor**2, persistent=False)
+        p = self.kernel.shape[0] - factor
+        self.pad = ((p + 1) // 2 + factor - 1, p // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, up=self.factor, pad=self.pad)
+
+
+class Downsample(nn.Module):
+    """2x downsampling: the FIR filter followed by decimation."""
+
+    def __init__(self, kernel: Sequence[float], factor: int = 2):
+        super().__init__()
+        self.factor = factor
+        self.register_buffer("kernel", make_kernel(kernel), persistent=False)
+        p = self.kernel.shape[0] - factor
+        self.pad = ((p + 1) // 2, p // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, down=self.factor, pad=self.pad)
+
+
+class PixelNorm(nn.Module):
+    """Normalise each vector to unit second moment (the mapping network's input)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2,
+                     scale: float = SQRT2) -> torch.Tensor:
+    """``leaky_relu(x + bias) * sqrt(2)``: bias and activation with StyleGAN's gain."""
+    if bias is not None:
+        x = x + bias.view(1, -1, *([1] * (x.ndim - 2))).to(x.dtype)
+    return F.leaky_relu(x, negative_slope) * scale
+
+
+class FusedLeakyReLU(nn.Module):
+    """Per-channel bias, leaky ReLU (0.2) and gain sqrt(2)."""
+
+    def __init__(self, channels: int, bias: bool = True, negative_slope: float = 0.2, scale: float = SQRT2):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(channels)) if bias else None
+        self.negative_slope = negative_slope
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fused_leaky_relu(x, self.bias, self.negative_slope, self.scale)
+
+
+class EqualConv2d(nn.Module):
+    """Conv2d with equalized learning rate: weights ~ N(0, 1), scaled by 1/sqrt(fan_in) at run time."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int = 0, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.scale = 1 / math.sqrt(in_channels * kernel_size**2)
+        self.stride = stride
+        self.padding = padding
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.padding)
+
+    def extra_repr(self) -> str:
+        o, i, k, _ = self.weight.shape
+        return f"{i}, {o}, kernel_size={k}, stride={self.stride}, padding={self.padding}"
+
+
+class EqualLinear(nn.Module):
+    """Linear layer with equalized learning rate and a learning-rate multiplier.
+
+    Weights are stored as ``N(0, 1) / lr_mul`` and scaled by ``lr_mul / sqrt(in_dim)`` at
+    run time, so Adam's effective step on this layer is ``lr * lr_mul`` (the mapping
+    network uses 0.01). ``activation="fused_lrelu"`` applies bias + leaky ReLU + sqrt(2).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, bias_init: float = 0.0,
+                 lr_mul: float = 1.0, activation: str | None = None):
+        super().__init__()
+        if activation not in (None, "fused_lrelu"):
+            raise ValueError(f"activation must be None or 'fused_lrelu', got {activation!r}")
+        self.weight = nn.Parameter(torch.randn(out_dim, in_dim).div_(lr_mul))
+        self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init))) if bias else None
+        self.activation = activation
+        self.scale = lr_mul / math.sqrt(in_dim)
+        self.lr_mul = lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bias = self.bias * self.lr_mul if self.bias is not None else None
+        if self.activation:
+            return fused_leaky_relu(F.linear(x, self.weight * self.scale), bias)
+        return F.linear(x, self.weight * self.scale, bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[1]}, {self.weight.shape[0]}, lr_mul={self.lr_mul}"
+
+
+class ConvLayer(nn.Sequential):
+    """[Blur] -> EqualConv2d -> [FusedLeakyReLU]; ``downsample`` halves the resolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, downsample: bool = False,
+                 blur_kernel: Sequence[float] = (1, 3, 3, 1), bias: bool = True, activate: bool = True):
+        layers: list[nn.Module] = []
+        if downsample:
+            p = (len(blur_kernel) - 2) + (kernel_size - 1)
+            layers.append(Blur(blur_kernel, pad=((p + 1) // 2, p // 2)))
+            stride, padding = 2, 0
+        else:
+            stride, padding = 1, kernel_size // 2
+        layers.append(EqualConv2d(in_channels, out_channels, kernel_size, stride=stride,
+                                  padding=padding, bias=bias and not activate))
+        if activate:
+            layers.append(FusedLeakyReLU(out_channels, bias=bias))
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Module):
+    """Residual downsampling block of the StyleGAN2 discriminator: ``(conv path + skip) / sqrt(2)``."""
+
+    def __init__(self, in_channels: int, out_channels: int, blur_kernel: Sequence[float] = (1, 3, 3, 1)):
+        super().__init__()
+        self.conv1 = ConvLayer(in_channels, in_channels, 3)
+        self.conv2 = ConvLayer(in_channels, out_channels, 3, downsample=True, blur_kernel=blur_kernel)
+        self.skip = ConvLayer(in_channels, out_channels, 1, downsample=True, blur_kernel=blur_kernel,
+                              activate=False, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2

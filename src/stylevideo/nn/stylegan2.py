@@ -1,0 +1,401 @@
+"""StyleGAN2 generator and discriminator in pure PyTorch (Karras et al., CVPR 2020).
+
+One implementation serves 32x32 test models and 1024x1024 checkpoints: channels per
+resolution are ``min(channel_base // res, channel_max)`` (config-f: 32768 / 512, the
+rosinality ``channel_multiplier=2``). The generator takes ``z`` (through the mapping
+network), ``w`` (one vector, broadcast to every layer) or ``w+`` (one vector per layer).
+Module names inside the synthesis network follow the rosinality layout, so
+:func:`load_rosinality_checkpoint` only renames the mapping network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stylevideo.nn.layers import (
+    Blur,
+    ConvLayer,
+    EqualLinear,
+    FusedLeakyReLU,
+    PixelNorm,
+    ResBlock,
+    Upsample,
+)
+
+__all__ = [
+    "ConstantInput",
+    "Discriminator",
+    "Generator",
+    "MappingNetwork",
+    "ModulatedConv2d",
+    "NoiseInjection",
+    "NoiseMode",
+    "StyledConv",
+    "SynthesisNetwork",
+    "ToRGB",
+    "load_rosinality_checkpoint",
+    "minibatch_stddev",
+    "stylegan2_channels",
+]
+
+NoiseMode = Literal["random", "const", "none"]
+BLUR = (1, 3, 3, 1)
+
+
+def stylegan2_channels(resolution: int, channel_base: int = 32768, channel_max: int = 512) -> dict[int, int]:
+    """Channels at each resolution 4..``resolution``: ``min(channel_base // res, channel_max)``."""
+    log2 = int(math.log2(resolution))
+    if 2**log2 != resolution or resolution < 4:
+        raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
+    return {2**i: min(channel_base // 2**i, channel_max) for i in range(2, log2 + 1)}
+
+
+class ModulatedConv2d(nn.Module):
+    """Modulated convolution with weight demodulation (StyleGAN2 Eq. 1-3).
+
+    The per-sample weights ``w'_ijk = s_i w_ijk`` (Eq. 1), demodulated by
+    ``1/sqrt(sum_ik w'^2 + eps)`` (Eq. 3), run as ONE grouped convolution with the batch
+    folded into the groups. The modulation and demodulation are computed in float32
+    (stable under autocast); ``upsample`` uses a stride-2 transposed convolution + blur.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
+                 demodulate: bool = True, upsample: bool = False, blur_kernel: Sequence[float] = BLUR):
+        super().__init__()
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.demodulate, self.upsample = demodulate, upsample
+        self.scale = 1 / math.sqrt(in_channels * kernel_size**2)
+        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size, kernel_size))
+        self.modulation = EqualLinear(style_dim, in_channels, bias_init=1.0)
+        if upsample:
+            p = (len(blur_kernel) - 2) - (kernel_size - 1)
+            self.blur = Blur(blur_kernel, pad=((p + 1) // 2 + 1, p // 2 + 1), upsample_factor=2)
+
+    def modulated_weight(self, style: torch.Tensor) -> torch.Tensor:
+        """Per-sample weights ``[B, out, in, k, k]`` in float32 (Eq. 1 and 3)."""
+        s = self.modulation(style).float()
+        weight = self.scale * self.weight.float() * s[:, None, :, None, None]
+        if self.demodulate:
+            weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
+        return weight
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        k, o = self.kernel_size, self.out_channels
+        weight = self.modulated_weight(style).to(x.dtype)
+        x = x.reshape(1, b * c, h, w)
+        if self.upsample:
+            weight = weight.transpose(1, 2).reshape(b * c, o, k, k)
+            out = F.conv_transpose2d(x, weight, stride=2, groups=b)
+            return self.blur(out.view(b, o, *out.shape[2:]))
+        out = F.conv2d(x, weight.reshape(b * o, c, k, k), padding=k // 2, groups=b)
+        return out.view(b, o, *out.shape[2:])
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"demodulate={self.demodulate}, upsample={self.upsample}")
+
+
+class NoiseInjection(nn.Module):
+    """Adds per-pixel noise scaled by a learned strength (``B`` in StyleGAN's Fig. 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        return x if noise is None else x + self.weight * noise.to(x.dtype)
+
+
+class ConstantInput(nn.Module):
+    """The learned 4x4 constant the synthesis network starts from."""
+
+    def __init__(self, channels: int, size: int = 4):
+        super().__init__()
+        self.input = nn.Parameter(torch.randn(1, channels, size, size))
+
+    def forward(self, batch: int) -> torch.Tensor:
+        return self.input.expand(batch, -1, -1, -1)
+
+
+class StyledConv(nn.Module):
+    """Modulated conv -> noise -> bias + leaky ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
+                 upsample: bool = False, blur_kernel: Sequence[float] = BLUR, demodulate: bool = True):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channels, out_channels, kernel_size, style_dim,
+                                    demodulate=demodulate, upsample=upsample, blur_kernel=blur_kernel)
+        self.noise = NoiseInjection()
+        self.activate = FusedLeakyReLU(out_channels)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        return self.activate(self.noise(self.conv(x, style), noise))
+
+
+class ToRGB(nn.Module):
+    """1x1 modulated conv (no demodulation) to RGB, added to the upsampled skip image."""
+
+    def __init__(self, in_channels: int, style_dim: int, upsample: bool = True,
+                 blur_kernel: Sequence[float] = BLUR, out_channels: int = 3):
+        super().__init__()
+        if upsample:
+            self.upsample = Upsample(blur_kernel)
+        self.conv = ModulatedConv2d(in_channels, out_channels, 1, style_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.conv(x, style) + self.bias.to(x.dtype)
+        return out if skip is None else out + self.upsample(skip)
+
+
+class MappingNetwork(nn.Module):
+    """``f: Z -> W``: pixel norm, then ``num_layers`` equalized FC layers with lr multiplier 0.01."""
+
+    def __init__(self, z_dim: int = 512, w_dim: int = 512, num_layers: int = 8, lr_mul: float = 0.01):
+        super().__init__()
+        dims = [z_dim] + [w_dim] * num_layers
+        self.layers = nn.Sequential(
+            PixelNorm(),
+            *(EqualLinear(i, o, lr_mul=lr_mul, activation="fused_lrelu") for i, o in zip(dims, dims[1:])),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.layers(z)
+
+
+class SynthesisNetwork(nn.Module):
+    """``g: W+ -> image``: constant input, two styled convs per resolution, skip ToRGBs.
+
+    ``ws`` is ``[B, num_ws, w_dim]`` (W+) or ``[B, w_dim]`` (W, used for every layer).
+    Noise modes: ``random`` draws fresh noise each call, ``const`` uses the network's
+    fixed noise buffers (identical for every call and every frame), ``none`` adds none.
+    An explicit ``noise`` list (one broadcastable tensor per layer) overrides the mode.
+    """
+
+    def __init__(self, resolution: int = 256, w_dim: int = 512, channel_base: int = 32768,
+                 channel_max: int = 512, blur_kernel: Sequence[float] = BLUR, out_channels: int = 3):
+        super().__init__()
+        self.resolution, self.w_dim = resolution, w_dim
+        ch = stylegan2_channels(resolution, channel_base, channel_max)
+        self.log_size = int(math.log2(resolution))
+        self.num_ws = self.log_size * 2 - 2
+        self.num_layers = (self.log_size - 2) * 2 + 1
+        self.input = ConstantInput(ch[4])
+        self.conv1 = StyledConv(ch[4], ch[4], 3, w_dim, blur_kernel=blur_kernel)
+        self.to_rgb1 = ToRGB(ch[4], w_dim, upsample=False, out_channels=out_channels)
+        self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
+        self.noises = nn.Module()
+        for i in range(self.num_layers):
+            size = 2 ** ((i + 5) // 2)
+            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, size, size))
+        for res in range(3, self.log_size + 1):
+            c_in, c_out = ch[2 ** (res - 1)], ch[2**res]
+            self.convs.append(StyledConv(c_in, c_out, 3, w_dim, upsample=True, blur_kernel=blur_kernel))
+            self.convs.append(StyledConv(c_out, c_out, 3, w_dim, blur_kernel=blur_kernel))
+            self.to_rgbs.append(ToRGB(c_out, w_dim, blur_kernel=blur_kernel, out_channels=out_channels))
+
+    def make_noise(self, batch: int, mode: NoiseMode, device=None) -> list[torch.Tensor | None]:
+        """Per-layer noise for a mode: fresh ``[B,1,h,w]``, the const buffers, or None."""
+        buffers = [getattr(self.noises, f"noise_{i}") for i in range(self.num_layers)]
+        if mode == "const":
+            return buffers
+        if mode == "none":
+            return [None] * self.num_layers
+        if mode == "random":
+            return [torch.randn(batch, 1, *b.shape[2:], device=device or b.device) for b in buffers]
+        raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {mode!r}")
+
+    def forward(self, ws: torch.Tensor, noise_mode: NoiseMode = "random",
+                noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+        if ws.ndim == 2:
+            ws = ws[:, None].expand(-1, self.num_ws, -1)
+        if ws.shape[1] != self.num_ws:
+            raise ValueError(f"expected {self.num_ws} style vectors (W+), got ws of shape {tuple(ws.shape)}")
+        b = ws.shape[0]
+        noise = list(noise) if noise is not None else self.make_noise(b, noise_mode, ws.device)
+        x = self.conv1(self.input(b), ws[:, 0], noise[0])
+        skip = self.to_rgb1(x, ws[:, 1])
+        for j, to_rgb in enumerate(self.to_rgbs):
+            i = 2 * j + 1
+            x = self.convs[2 * j](x, ws[:, i], noise[i])
+            x = self.convs[2 * j + 1](x, ws[:, i + 1], noise[i + 1])
+            skip = to_rgb(x, ws[:, i + 2], skip)
+        return skip
+
+
+class Generator(nn.Module):
+    """Mapping + synthesis, a tracked ``w_avg`` for truncation, style mixing for training."""
+
+    def __init__(self, resolution: int = 256, z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8,
+                 channel_base: int = 32768, channel_max: int = 512, lr_mlp: float = 0.01,
+                 w_avg_beta: float = 0.995, noise_mode: NoiseMode = "random",
+                 blur_kernel: Sequence[float] = BLUR):
+        super().__init__()
+        self.z_dim, self.w_dim, self.resolution = z_dim, w_dim, resolution
+        self.w_avg_beta, self.noise_mode = w_avg_beta, noise_mode
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, lr_mlp)
+        self.synthesis = SynthesisNetwork(resolution, w_dim, channel_base, channel_max, blur_kernel)
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    @property
+    def num_ws(self) -> int:
+        return self.synthesis.num_ws
+
+    def truncate(self, ws: torch.Tensor, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
+        """Truncation trick ``w_avg + psi (w - w_avg)`` on the first ``cutoff`` layers (all if None)."""
+        if psi == 1.0:
+            return ws
+        w_avg = self.w_avg.to(ws.dtype)
+        truncated = w_avg.lerp(ws, psi)
+        if cutoff is None or ws.ndim == 2:
+            return truncated
+        return torch.cat([truncated[:, :cutoff], ws[:, cutoff:]], dim=1)
+
+    def map(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None,
+            update_w_avg: bool = False) -> torch.Tensor:
+        """``z [B, z_dim] -> ws [B, num_ws, w_dim]``; optionally tracks ``w_avg`` (EMA of w)."""
+        w = self.mapping(z)
+        if update_w_avg:
+            with torch.no_grad():
+                self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
+        return self.truncate(w[:, None].expand(-1, self.num_ws, -1), psi, cutoff)
+
+    def mix_styles(self, ws: torch.Tensor, prob: float) -> torch.Tensor:
+        """Style mixing regularisation: with probability ``prob``, layers from a random
+        crossover point on take the styles of a second z (one crossover per batch)."""
+        if prob <= 0 or torch.rand(()) >= prob:
+            return ws
+        cutoff = int(torch.randint(1, self.num_ws, ()))
+        ws2 = self.map(torch.randn(ws.shape[0], self.z_dim, device=ws.device))
+        return torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+
+    def forward(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None,
+                noise_mode: NoiseMode | None = None, mixing_prob: float = 0.0,
+                return_ws: bool = False):
+        ws = self.mix_styles(self.map(z, psi, cutoff, update_w_avg=self.training), mixing_prob)
+        img = self.synthesis(ws, noise_mode or self.noise_mode)
+        return (img, ws) if return_ws else img
+
+    @torch.no_grad()
+    def mean_latent(self, n: int = 4096) -> torch.Tensor:
+        """Average w over ``n`` random z (when a checkpoint carries no ``latent_avg``)."""
+        return self.mapping(torch.randn(n, self.z_dim, device=self.w_avg.device)).mean(0)
+
+
+def minibatch_stddev(x: torch.Tensor, group_size: int = 4, num_channels: int = 1) -> torch.Tensor:
+    """Append the minibatch standard deviation feature (Karras et al. 2018, section 3).
+
+    Samples ``i, i + B/G, ...`` form a group of ``G`` (the largest divisor of the batch
+    not above ``group_size``); the std over each group, averaged over features and pixels,
+    is appended as ``num_channels`` extra channels.
+    """
+    b, c, h, w = x.shape
+    g = max(d for d in range(1, min(group_size, b) + 1) if b % d == 0)
+    y = x.float().view(g, -1, num_channels, c // num_channels, h, w)
+    y = torch.sqrt(y.var(0, unbiased=False) + 1e-8).mean(dim=(2, 3, 4))  # [B/G, num_channels]
+    y = y[:, :, None, None].repeat(g, 1, h, w).to(x.dtype)
+    return torch.cat([x, y], dim=1)
+
+
+class Discriminator(nn.Module):
+    """Residual StyleGAN2 discriminator with minibatch standard deviation.
+
+    ``features(x, resolution)`` runs the trunk down to a resolution (methods that fuse
+    per-frame features reuse it); ``head(features)`` is the 4x4 epilogue.
+    """
+
+    def __init__(self, resolution: int = 256, channel_base: int = 32768, channel_max: int = 512,
+                 in_channels: int = 3, mbstd_group: int = 4, mbstd_channels: int = 1,
+                 blur_kernel: Sequence[float] = BLUR):
+        super().__init__()
+        ch = stylegan2_channels(resolution, channel_base, channel_max)
+        self.resolution, self.mbstd_group, self.mbstd_channels = resolution, mbstd_group, mbstd_channels
+        convs: list[nn.Module] = [ConvLayer(in_channels, ch[resolution], 1)]
+        res = resolution
+        while res > 4:
+            convs.append(ResBlock(ch[res], ch[res // 2], blur_kernel))
+            res //= 2
+        self.convs = nn.Sequential(*convs)
+        self.final_conv = ConvLayer(ch[4] + mbstd_channels, ch[4], 3)
+        self.final_linear = nn.Sequential(
+            EqualLinear(ch[4] * 16, ch[4], activation="fused_lrelu"), EqualLinear(ch[4], 1)
+        )
+
+    def features(self, x: torch.Tensor, resolution: int = 4) -> torch.Tensor:
+        """Trunk activations at ``resolution`` (a power of two between 4 and the input size)."""
+        x = self.convs[0](x)
+        for block in self.convs[1:]:
+            if x.shape[-1] <= resolution:
+                break
+            x = block(x)
+        return x
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """Minibatch std, 3x3 conv and two FC layers on 4x4 features -> one logit per sample."""
+        x = minibatch_stddev(features, self.mbstd_group, self.mbstd_channels)
+        return self.final_linear(self.final_conv(x).flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+_ROSINALITY_PREFIXES = ("input.", "conv1.", "to_rgb1.", "convs.", "to_rgbs.", "noises.")
+
+
+def _rosinality_to_generator(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename a rosinality ``g_ema`` state dict to :class:`Generator` keys."""
+    out = {}
+    for key, value in state.items():
+        if key.endswith(("blur.kernel", "upsample.kernel")):
+            continue  # constant FIR kernels: ours are non-persistent buffers
+        if key.startswith("style."):
+            out["mapping.layers." + key[len("style."):]] = value
+        elif key.startswith(_ROSINALITY_PREFIXES):
+            out["synthesis." + key] = value
+        else:
+            raise KeyError(f"unexpected key {key!r} in a rosinality StyleGAN2 generator state dict")
+    return out
+
+
+def load_rosinality_checkpoint(path: str | os.PathLike, key: str = "g_ema") -> tuple[Generator, torch.Tensor]:
+    """Load a rosinality-layout StyleGAN2 checkpoint -> ``(generator, latent_avg)``.
+
+    The architecture (resolution, z/w size, mapping depth, channel widths) is read from
+    the state dict. With ``noise_mode="const"`` (the checkpoint's own noise buffers) and no
+    truncation, the generator reproduces the original network's output. ``latent_avg``
+    is the checkpoint's (pSp, onestyle and VidStyleODE store one) or, if absent, the
+    mean of 4096 mapped z; it is also copied to ``generator.w_avg`` when it is one vector.
+    """
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if key not in ckpt:
+        raise KeyError(f"{path}: no {key!r} entry (found {sorted(ckpt)}); expected a rosinality StyleGAN2 checkpoint")
+    state = _rosinality_to_generator(ckpt[key])
+    mapping = sorted(int(k.split(".")[2]) for k in state if k.startswith("mapping.layers.") and k.endswith("weight"))
+    w_dim, z_dim = state[f"mapping.layers.{mapping[0]}.weight"].shape
+    resolution = 2 ** (len({k.split(".")[2] for k in state if k.startswith("synthesis.to_rgbs.")}) + 2)
+    widths = {4: state["synthesis.input.input"].shape[1]}
+    for j in range(int(math.log2(resolution)) - 2):
+        widths[2 ** (j + 3)] = state[f"synthesis.convs.{2 * j}.conv.weight"].shape[1]
+    channel_max = widths[4]
+    channel_base = resolution * widths[resolution]
+    if stylegan2_channels(resolution, channel_base, channel_max) != widths:
+        raise ValueError(f"{path}: channel widths {widths} do not follow min(channel_base // res, channel_max)")
+    g = Generator(resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const")
+    missing, unexpected = g.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - {"w_avg"}:
+        raise KeyError(f"{path}: state dict does not match the architecture; missing={missing}, unexpected={unexpected}")
+    latent_avg = ckpt.get("latent_avg")
+    latent_avg = g.mean_latent() if latent_avg is None else latent_avg.float()
+    if latent_avg.ndim == 1:
+        g.w_avg.copy_(latent_avg)
+    return g.eval(), latent_avg
