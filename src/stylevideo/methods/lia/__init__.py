@@ -1,0 +1,1 @@
+"""LIA (Wang et al., ICLR 2022): Latent Image Animator."""

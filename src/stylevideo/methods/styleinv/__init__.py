@@ -1,0 +1,1 @@
+"""StyleInV (Wang, Jiang & Loy, ICCV 2023): temporal-style modulated inversion for video generation."""
