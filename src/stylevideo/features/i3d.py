@@ -15,6 +15,7 @@ always come from the TorchScript file via :func:`load_i3d`.
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -127,7 +128,9 @@ def load_i3d(
 ) -> nn.Module:
     """The TorchScript I3D detector from ``path`` or the weight cache (never downloaded)."""
     file = resolve_weights(I3D_WEIGHTS, path)
-    detector = torch.jit.load(str(file), map_location=device).eval()
+    with warnings.catch_warnings():  # the detector is TorchScript by protocol
+        warnings.filterwarnings("ignore", "`torch.jit.load` is deprecated", FutureWarning)
+        detector = torch.jit.load(str(file), map_location=device).eval()
     for p in detector.parameters():
         p.requires_grad_(False)
     return detector
