@@ -27,3 +27,15 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real clips not found at {REAL_DATA}")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    """A tiny synthetic dataset, generated once per session: 3 actors x (talk, nod, smile) x
+    3 clips of 12-24 frames at 32x32, 25 fps, seed 0 (read-only for tests)."""
+    from stylevideo.video.synthetic import generate_synthetic_dataset
+
+    return generate_synthetic_dataset(
+        tmp_path_factory.mktemp("synthetic"), num_actors=3, actions=("talk", "nod", "smile"),
+        clips_per_pair=3, min_frames=12, max_frames=24, resolution=32, fps=25, seed=0,
+    )
