@@ -141,6 +141,15 @@ def test_write_video_round_trip_pads_odd_sizes(tmp_path):
     assert np.abs(decoded[:, :31, :33] - frames).mean() < 4.0
 
 
+def test_write_video_keyframe_interval(tmp_path):
+    frames = _moving_gradient(t=20, h=16, w=32)
+    for keyint, expected in ((None, [0]), (8, [0, 8, 16])):
+        path = write_video(tmp_path / f"k{keyint}.mp4", frames, keyint=keyint)
+        with av.open(str(path)) as container:
+            keys = [i for i, p in enumerate(container.demux(video=0)) if p.is_keyframe]
+        assert keys == expected
+
+
 def test_write_video_accepts_float_tensors_in_minus_one_one(tmp_path):
     frames = _moving_gradient(t=4, h=16, w=16)
     write_video(tmp_path / "u8.mp4", frames)

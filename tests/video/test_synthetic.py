@@ -151,6 +151,21 @@ def test_mouth_polygon_outlines_the_drawn_lips(tmp_path):
     assert mean[0] > 0.4 and np.all(mean[0] > 1.15 * mean[1:]), mean
 
 
+def test_feature_window_holds_every_feature(monkeypatch):
+    """Drawing the face features only inside their window changes no pixel."""
+    from stylevideo.video import synthetic
+
+    clips = [
+        (actor, synthetic._motion(action, 30, 25, np.random.default_rng(i)))
+        for i, actor in enumerate(synthetic._make_actors(6, seed=5))
+        for action in synthetic.ACTIONS
+    ]
+    windowed = [synthetic._render(actor, motion, 48)[0] for actor, motion in clips]
+    monkeypatch.setattr(synthetic, "_feature_window", lambda *args: (slice(None), slice(None)))
+    for (actor, motion), frames in zip(clips, windowed, strict=True):
+        np.testing.assert_array_equal(synthetic._render(actor, motion, 48)[0], frames)
+
+
 def test_actions_differ_in_motion(synthetic_root):
     """talk: the mouth area varies; nod: the mouth bobs at a fixed area; smile: it widens."""
     stats = {}

@@ -56,7 +56,7 @@ __all__ = [
     "synthetic_params",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # bump whenever the output changes: caches regenerate
 ACTIONS = ("talk", "smile", "nod", "sway", "blink")
 # fmt: off
 LABEL_COLUMNS = (
@@ -177,8 +177,16 @@ def _paint(img, alpha, color):
 
 
 def _ellipse(x, y, cx, cy, rx, ry, power=2.0):
-    r = (np.abs((x - cx) / rx) ** power + np.abs((y - cy) / ry) ** power) ** (1 / power)
-    return (r - 1) * np.minimum(rx, ry)
+    """Signed distance to a superellipse, to first order: ``(r - 1) / |grad r|``."""
+    qx, qy = np.abs((x - cx) / rx), np.abs((y - cy) / ry)
+    if power == 2:
+        r = np.sqrt(qx * qx + qy * qy)
+        grad = np.sqrt((qx / rx) ** 2 + (qy / ry) ** 2) / np.maximum(r, 1e-6)
+    else:
+        a, b = qx ** (power - 1), qy ** (power - 1)
+        r = (a * qx + b * qy) ** (1 / power)
+        grad = np.sqrt((a / rx) ** 2 + (b / ry) ** 2) * np.maximum(r, 1e-6) ** (1 - power)
+    return (r - 1) / np.maximum(grad, 1e-6)
 
 
 def _lips(xn, smile, open_, lip):
@@ -186,6 +194,21 @@ def _lips(xn, smile, open_, lip):
     arc = np.sqrt(np.clip(1 - xn * xn, 0.0, 1.0))
     center = -0.07 * smile * xn * xn
     return center, center - (lip + open_ / 2) * arc, center + (1.3 * lip + open_ / 2) * arc
+
+
+def _feature_window(cx, cy, roll, fy, rx, ry, s, r):
+    """Pixel (rows, cols) slices that hold the face features in every frame."""
+    half_width, top, bottom = 0.38 * rx + 0.17 * s, -0.12 * ry - 0.22 * s, 0.52 * ry + 0.2 * s
+    x = np.array([-half_width, half_width, -half_width, half_width])[None]  # head-local corners
+    y = np.array([top, top, bottom, bottom])[None] + fy[:, 0]
+    cos, sin = np.cos(roll[:, 0]), np.sin(roll[:, 0])
+    u, v = cos * x - sin * y + cx[:, 0], sin * x + cos * y + cy[:, 0]  # canvas coordinates
+
+    def pixels(a):
+        a = (a + 1) / 2 * r
+        return slice(max(int(np.floor(a.min())) - 2, 0), min(int(np.ceil(a.max())) + 2, r))
+
+    return pixels(v), pixels(u)
 
 
 def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.ndarray]:
@@ -232,6 +255,10 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
         d = np.maximum(_ellipse(lx, ly, 0, -0.03 * s, rx * 1.07, ry * 1.07, power), edge)
         _paint(img, _alpha(d, px), hair)
 
+    # the face features (brows, eyes, nose, mouth) are drawn in the window that holds them
+    canvas = img
+    rows, cols = _feature_window(cx, cy, roll, fy, rx, ry, s, r)
+    img, lx, ly = img[:, :, rows, cols], lx[:, rows, cols], ly[:, rows, cols]
     squint = 1 - 0.35 * m["smile"]
     open_eye = (1 - m["blink"]) * squint
     ey = -0.12 * ry + fy
@@ -241,9 +268,9 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
             np.abs(lx - ex) - 0.15 * s, np.abs(ly - (ey - 0.15 * s + 0.02 * m["smile"])) - 0.025 * s
         )
         _paint(img, _alpha(brow, px), np.asarray(hair) * 0.8)
-        sclera = _alpha(
-            _ellipse(lx, ly, ex, ey, 0.15 * s, np.maximum(0.075 * s * open_eye, 1e-3)), px
-        )
+        eye_height = np.maximum(0.075 * s * open_eye, px / 2)  # no thinner than half a pixel
+        sclera = _alpha(_ellipse(lx, ly, ex, ey, 0.15 * s, eye_height), px)
+        sclera *= np.clip(open_eye * 4, 0, 1)  # fades out as the lids close
         _paint(img, sclera, (0.96, 0.96, 0.94))
         _paint(
             img,
@@ -296,7 +323,7 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
     u = c * poly_x - sn * poly_y + cx[:, :, 0]  # back to canvas coordinates (rotate by +roll)
     v = sn * poly_x + c * poly_y + cy[:, :, 0]
     polygon = np.stack([(u + 1) / 2 * r, (v + 1) / 2 * r], axis=-1).astype(np.float32)
-    frames = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 3, 0)
+    frames = (np.clip(canvas, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 3, 0)
     return frames, polygon
 
 
@@ -402,7 +429,7 @@ def generate_synthetic_dataset(
                 rng = np.random.default_rng([seed, a, ACTIONS.index(action), clip])
                 num_frames = int(rng.integers(min_frames, max_frames + 1))
                 frames, polygon = _render(actor, _motion(action, num_frames, fps, rng), resolution)
-                write_video(folder / f"{clip:03d}.mp4", frames, fps=fps)
+                write_video(folder / f"{clip:03d}.mp4", frames, fps=fps, keyint=16)
                 buffer = _io.BytesIO()
                 np.save(buffer, polygon)
                 _atomic_write_bytes(folder / f"{clip:03d}.mouth.npy", buffer.getvalue())
