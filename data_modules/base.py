@@ -355,6 +355,7 @@ class VideoDataModule(LightningDataModule):
     def dataset(
         self, records: Sequence[ClipRecord], sampler: FrameSampler | None = None
     ) -> VideoClipDataset:
+        """A dataset over ``records`` with this module's settings (and ``sampler`` if given)."""
         return VideoClipDataset(
             records,
             sampler or self.sampler,
@@ -411,6 +412,7 @@ class VideoDataModule(LightningDataModule):
         return self._loader(self.dataset(records), self.batch_size, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
+        """All ``test`` clips (the ``val`` clips where a dataset has no test split)."""
         return self._loader(
             self.dataset(self._eval_records("test")), self.batch_size, shuffle=False
         )
@@ -421,11 +423,13 @@ class VideoDataModule(LightningDataModule):
         split: str = "val",
         max_clips: int | None = None,
         batch_size: int | None = None,
+        clips_per_video: int = 1,
     ) -> DataLoader:
         """Real clips of exactly ``num_frames`` consecutive frames (FVD real statistics).
 
-        One clip per video of ``split`` long enough (shorter videos are discarded), at a start
-        frame fixed by the seed; at most ``max_clips`` videos, a deterministic subset.
+        ``clips_per_video`` clips from every video of ``split`` long enough (shorter videos are
+        discarded), at start frames fixed by the seed; at most ``max_clips`` clips, a
+        deterministic subset.
         """
         sampler = ConsecutiveFrames(num_frames)
         records = [r for r in self._eval_records(split) if r.num_frames >= num_frames]
@@ -434,7 +438,7 @@ class VideoDataModule(LightningDataModule):
                 f"no {split!r} video of {type(self).__name__} at {self.root} "
                 f"has {num_frames} frames"
             )
-        dataset = self.dataset(self._subset(records, max_clips), sampler)
+        dataset = self.dataset(self._subset(records * clips_per_video, max_clips), sampler)
         return self._loader(dataset, batch_size or self.batch_size, shuffle=False)
 
 

@@ -238,6 +238,11 @@ def test_clip_dataloader_gives_exactly_num_frames_consecutive_and_skips_short(sy
     assert torch.equal(batches[0]["frames"][0], expected)
     _assert_same_batches(batches, _batches(dm.clip_dataloader(16)))  # deterministic
     assert sum(len(b["video_id"]) for b in dm.clip_dataloader(12, max_clips=2)) == 2
+    several = [b for b in dm.clip_dataloader(16, clips_per_video=3)]
+    ids = Counter(v for b in several for v in b["video_id"])
+    assert set(ids) == long_enough and set(ids.values()) == {3}
+    starts = {(v, int(t[0])) for b in several for v, t in zip(b["video_id"], b["t"], strict=True)}
+    assert len(starts) > len(long_enough)  # the clips of one video start at different frames
     with pytest.raises(ValueError, match="has 100 frames"):
         dm.clip_dataloader(100)
 

@@ -133,6 +133,7 @@ class _Recorder(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
+@pytest.mark.filterwarnings("ignore:You passed in a .val_dataloader. but have no .validation_step.")
 def test_fit_sets_the_epoch_and_checkpoints_the_label_maps(synthetic_root, tmp_path):
     dm = SyntheticDataModule.from_root(
         synthetic_root, sampler=SparseFrames(), resolution=32, batch_size=3
