@@ -1,4 +1,8 @@
-"""Reading and writing video files, frame sampling, the synthetic dataset."""
+"""Reading and writing video files, frame sampling, the synthetic dataset.
+
+The synthetic dataset is ``stylevideo.video.synthetic`` (not imported here, so that
+``python -m stylevideo.video.synthetic`` runs cleanly).
+"""
 
 from stylevideo.video.io import (
     VideoReadError,
@@ -18,7 +22,6 @@ from stylevideo.video.sampling import (
     SourceDriving,
     SparseFrames,
 )
-from stylevideo.video.synthetic import generate_synthetic_dataset
 
 __all__ = [
     "ConsecutiveFrames",
@@ -30,7 +33,6 @@ __all__ = [
     "VideoReadError",
     "count_frames",
     "frames_to_tensor",
-    "generate_synthetic_dataset",
     "read_frames",
     "tensor_to_uint8",
     "video_fps",

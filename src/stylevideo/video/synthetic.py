@@ -399,15 +399,9 @@ def generate_synthetic_dataset(
     """
     root = Path(root)
     params = synthetic_params(
-        num_actors=num_actors,
-        actions=actions,
-        clips_per_pair=clips_per_pair,
-        min_frames=min_frames,
-        max_frames=max_frames,
-        resolution=resolution,
-        fps=fps,
-        seed=seed,
-    )
+        num_actors=num_actors, actions=actions, clips_per_pair=clips_per_pair,
+        min_frames=min_frames, max_frames=max_frames, resolution=resolution, fps=fps, seed=seed,
+    )  # fmt: skip
     if not force and read_marker(root) == params:
         return root
     root.mkdir(parents=True, exist_ok=True)
@@ -434,24 +428,13 @@ def generate_synthetic_dataset(
                 np.save(buffer, polygon)
                 _atomic_write_bytes(folder / f"{clip:03d}.mouth.npy", buffer.getvalue())
                 rel = f"{actor.name}/{action}/{clip:03d}"
+                looks = ("gender", "skin", "hair_color", "hair_style", "eye_color")
                 rows.append(
-                    dict(
-                        path=f"{rel}.mp4",
-                        mouth=f"{rel}.mouth.npy",
-                        actor=actor.name,
-                        action=action,
-                        clip=clip,
-                        num_frames=num_frames,
-                        fps=fps,
-                        width=resolution,
-                        height=resolution,
-                        gender=actor.gender,
-                        skin=actor.skin,
-                        hair_color=actor.hair_color,
-                        hair_style=actor.hair_style,
-                        eye_color=actor.eye_color,
-                    )
-                )
+                    dict(path=f"{rel}.mp4", mouth=f"{rel}.mouth.npy", actor=actor.name,
+                         action=action, clip=clip, num_frames=num_frames, fps=fps,
+                         width=resolution, height=resolution,
+                         **{k: getattr(actor, k) for k in looks})
+                )  # fmt: skip
     text = _io.StringIO()
     writer = csv.DictWriter(text, fieldnames=LABEL_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -507,19 +490,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fps", type=float, default=25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="regenerate even if complete")
-    args = parser.parse_args(argv)
+    kwargs = vars(parser.parse_args(argv))
     start = time.perf_counter()
     root = generate_synthetic_dataset(
-        args.root,
-        num_actors=args.num_actors,
-        actions=tuple(args.actions.split(",")),
-        clips_per_pair=args.clips_per_pair,
-        min_frames=args.min_frames,
-        max_frames=args.max_frames,
-        resolution=args.resolution,
-        fps=args.fps,
-        seed=args.seed,
-        force=args.force,
+        kwargs.pop("root"), actions=tuple(kwargs.pop("actions").split(",")), **kwargs
     )
     print(f"{len(read_labels(root))} clips in {root} ({time.perf_counter() - start:.1f} s)")
 
