@@ -31,26 +31,40 @@ def inception_file(tmp_path_factory):
     return path
 
 
-def test_fid_and_is_load_inception_from_the_cache_folder(inception_file, monkeypatch):
+def test_fid_loads_inception_from_the_cache_folder(inception_file, monkeypatch):
     monkeypatch.setenv("STYLEVIDEO_WEIGHTS", str(inception_file.parent))
     torch.manual_seed(0)
-    real = torch.rand(1, 3, 3, 48, 48) * 2 - 1  # a video: its 3 frames are used
+    real = torch.rand(1, 2, 3, 48, 48) * 2 - 1  # a video: its 2 frames are used
     fid = FID(reset_real_features=False)
     fid.update(real, real=True)
     fid.update(real[0], real=False)
-    assert fid.real_features_num_samples == 3
+    assert fid.real_features_num_samples == 2
     same = fid.compute().item()
     fid.reset()
     fid.update(real[0].flip(-1).roll(7, -2) * 0.3, real=False)
     assert abs(same) < 1e-3 * fid.compute().item()
+    assert InceptionScoreMetric().inception.features_list == ["logits_unbiased"]
 
-    score = InceptionScoreMetric(splits=2)
-    score.update(real[0, :2])
-    score.update(real[0, 2:])
-    mean, std = score.compute()
-    assert mean.item() >= 1.0 and torch.equal(
-        torch.stack(score.compute()), torch.stack((mean, std))
-    )
+
+class _Logits(torch.nn.Module):
+    """Three classes, chosen by the dominant colour channel of the frame."""
+
+    def forward(self, x):
+        return x.float().mean((2, 3)) / 25.5  # uint8 input: 10 for a full channel
+
+
+def test_inception_score_is_seeded_and_rewards_confident_diverse_classes():
+    frames = -torch.ones(6, 3, 8, 8)
+    for i in range(6):
+        frames[i, i % 3] = 1.0  # two frames of each of three colours
+    score = InceptionScoreMetric(feature_net=_Logits(), splits=1)
+    score.update(frames)
+    mean, _ = score.compute()
+    assert mean.item() == pytest.approx(3.0, rel=1e-2)  # confident and uniform: IS = #classes
+    assert torch.equal(score.compute()[0], mean)
+    single = InceptionScoreMetric(feature_net=_Logits(), splits=1)
+    single.update(frames[::3])  # one colour only
+    assert single.compute()[0].item() == pytest.approx(1.0, rel=1e-2)
 
 
 def test_fid_names_the_missing_inception_file():

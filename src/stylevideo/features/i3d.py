@@ -106,6 +106,9 @@ class I3D(nn.Module):
             cin = mixed.out_channels
         self.features = nn.Sequential(*layers)
         self.logits = nn.Conv3d(cin, num_classes, 1)
+        for m in self.features.modules():  # He init: random stand-ins keep their input's signal
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
     def forward(
         self, x: Tensor, rescale: bool = True, resize: bool = True, return_features: bool = True

@@ -1,0 +1,260 @@
+"""What every metric callback shares: when to run, where videos come from, how results
+are published.
+
+Videos come only from the module's generation interface (``sample_videos`` or
+``animate``) and real clips only from the datamodule's ``clip_dataloader``, so every
+method gets every metric. Work is split across DDP ranks by batch index (generated batch
+``i`` is made by rank ``i % world_size`` with seed ``seed + i``; real clips are sharded
+the same way), so the result does not depend on the number of ranks, and each metric's
+states are summed across ranks when it is computed.
+
+Modes (where the evaluated videos come from):
+
+- ``sample``: ``sample_videos(n, T, fps_scale=..., seed=..., **conditions)``;
+- ``reconstruct``: ``animate(clip[:, 0], clip, relative=False)`` for real clips, the
+  same-identity reconstruction of lia 4.2 (a) (ground truth: the clip);
+- ``cross``: ``animate(other_clip[:, 0], clip, relative=True)``, the source frame taken
+  from the next clip of the batch (cross-identity motion transfer, lia 4.2 (b)).
+
+Results are logged under the papers' names to every logger (``pl_module.log``) and
+appended to ``<checkpoint folder>/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_info
+from torch import Tensor
+from torch.utils.data import DataLoader, Subset
+
+__all__ = ["MODES", "MetricCallback"]
+
+MODES = ("sample", "reconstruct", "cross")
+
+
+class MetricCallback(Callback):
+    """Base of the metric families; subclasses implement :meth:`evaluate`.
+
+    Args:
+        metrics: metric names of the family (see the subclass).
+        mode: ``sample``, ``reconstruct`` or ``cross`` (see the module docstring).
+        every_n_steps: run after every n-th training step (0: never).
+        every_n_epochs: run after every n-th validation epoch (0: never).
+        on_test: run at the end of ``trainer.test`` (the full protocol of a checkpoint).
+        seed: base seed of the generated batches (same seed, same videos).
+        batch_size: videos per generation call and per real batch.
+        split: datamodule split of the real clips.
+        fps_scale: passed to ``sample_videos``.
+        conditions: fixed keyword arguments of ``sample_videos`` (e.g. ``{emotion: 3}``).
+        condition_keys: labels drawn per video, uniformly over classes with the batch's seed,
+            and passed to ``sample_videos`` (e.g. ``[actor, action]`` for onestyle (C)).
+        weights: explicit weight files, loader name -> path (else the weight cache).
+        prefix: prepended to every logged name.
+        extractors: feature extractors replacing the pretrained ones (tests, benchmarks).
+    """
+
+    family = "metrics"
+    known: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        metrics: list[str],
+        mode: str = "sample",
+        every_n_steps: int = 0,
+        every_n_epochs: int = 0,
+        on_test: bool = True,
+        seed: int = 0,
+        batch_size: int = 16,
+        split: str = "train",
+        fps_scale: float = 1.0,
+        conditions: dict[str, Any] | None = None,
+        condition_keys: list[str] | None = None,
+        weights: dict[str, str] | None = None,
+        prefix: str = "",
+        extractors: dict[str, Any] | None = None,
+    ):
+        if mode not in MODES:
+            raise ValueError(f"{type(self).__name__}: mode must be one of {MODES}, got {mode!r}")
+        self.metrics = [self.check_name(m) for m in metrics]
+        if not self.metrics:
+            raise ValueError(f"{type(self).__name__}: no metrics requested")
+        self.mode = mode
+        self.every_n_steps, self.every_n_epochs, self.on_test = (
+            every_n_steps,
+            every_n_epochs,
+            on_test,
+        )
+        self.seed, self.batch_size, self.split, self.fps_scale = seed, batch_size, split, fps_scale
+        self.conditions = dict(conditions or {})
+        self.condition_keys = list(condition_keys or [])
+        self.weights = dict(weights or {})
+        self.prefix = prefix
+        self.extractors = dict(extractors or {})
+        self.history: list[dict[str, Any]] = []
+
+    def check_name(self, name: str) -> str:
+        if name not in self.known:
+            raise ValueError(f"{type(self).__name__}: unknown metric {name!r}; known: {self.known}")
+        return name
+
+    # --- when -------------------------------------------------------------------------
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
+        step = trainer.global_step
+        if self.every_n_steps > 0 and step > 0 and step % self.every_n_steps == 0:
+            self.run(trainer, pl_module, "fit")
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking or self.every_n_epochs <= 0:
+            return
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self.run(trainer, pl_module, "validate")
+
+    def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.on_test:
+            self.run(trainer, pl_module, "test")
+
+    # --- what -------------------------------------------------------------------------
+
+    def evaluate(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Tensor]:
+        """The family's numbers, computed (synced) on every rank."""
+        raise NotImplementedError
+
+    def run(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> dict[str, float]:
+        self.check_module(pl_module)
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            with torch.no_grad():
+                results = {k: float(v) for k, v in self.evaluate(trainer, pl_module).items()}
+        finally:
+            pl_module.train(was_training)
+        named = {self.prefix + k: v for k, v in results.items()}
+        self.publish(trainer, pl_module, named, stage)
+        record = {
+            "family": self.family,
+            "stage": stage,
+            "step": trainer.global_step,
+            "epoch": trainer.current_epoch,
+            "ckpt_path": str(trainer.ckpt_path) if trainer.ckpt_path else None,
+            "metrics": named,
+        }
+        self.history.append(record)
+        if trainer.is_global_zero:
+            path = self.json_path(trainer)
+            append_json(path, record)
+            rank_zero_info(
+                f"{type(self).__name__} ({stage}, step {trainer.global_step}): {named} -> {path}"
+            )
+        return named
+
+    @staticmethod
+    def publish(trainer: Trainer, pl_module: LightningModule, named: dict[str, float], stage: str):
+        """To every logger: directly during training steps (Lightning would hold step logs
+        back to its ``log_every_n_steps`` grid), through ``pl_module.log`` at epoch ends.
+        Also into ``trainer.callback_metrics``, so checkpoints can monitor them."""
+        if stage == "fit":
+            if trainer.is_global_zero:
+                for logger in trainer.loggers:
+                    logger.log_metrics(named, step=trainer.global_step)
+            trainer.callback_metrics.update({k: torch.tensor(v) for k, v in named.items()})
+        else:
+            for name, value in named.items():
+                pl_module.log(name, value, on_step=False, on_epoch=True, sync_dist=False)
+
+    def check_module(self, pl_module: LightningModule) -> None:
+        need = "sample_videos" if self.mode == "sample" else "animate"
+        if not hasattr(pl_module, need):
+            raise TypeError(
+                f"{type(self).__name__} in mode {self.mode!r} needs {type(pl_module).__name__}."
+                f"{need}(), which it does not define"
+            )
+
+    @staticmethod
+    def json_path(trainer: Trainer) -> Path:
+        """``metrics.json`` next to the checkpoints (or the tested checkpoint)."""
+        if trainer.ckpt_path and Path(trainer.ckpt_path).is_file():
+            return Path(trainer.ckpt_path).parent / "metrics.json"
+        ckpt = trainer.checkpoint_callback
+        folder = getattr(ckpt, "dirpath", None) or trainer.default_root_dir
+        return Path(folder) / "metrics.json"
+
+    # --- where videos come from -------------------------------------------------------
+
+    @staticmethod
+    def _rank(trainer: Trainer) -> tuple[int, int]:
+        return trainer.global_rank, max(1, trainer.world_size)
+
+    def real_clips(
+        self, trainer: Trainer, num_frames: int, max_clips: int | None
+    ) -> Iterator[Tensor]:
+        """This rank's share of real clips ``[B, num_frames, 3, H, W]`` (one per video)."""
+        dm = trainer.datamodule
+        if dm is None or not hasattr(dm, "clip_dataloader"):
+            raise TypeError(f"{type(self).__name__} needs a datamodule with clip_dataloader()")
+        loader = dm.clip_dataloader(
+            num_frames, split=self.split, max_clips=max_clips, batch_size=self.batch_size
+        )
+        rank, world = self._rank(trainer)
+        if world > 1:
+            indices = list(range(rank, len(loader.dataset), world))
+            loader = DataLoader(
+                Subset(loader.dataset, indices),
+                batch_size=loader.batch_size,
+                collate_fn=loader.collate_fn,
+                num_workers=loader.num_workers,
+            )
+        for batch in loader:
+            yield batch["frames"]
+
+    def generated(
+        self, trainer: Trainer, pl_module: LightningModule, n: int, num_frames: int
+    ) -> Iterator[tuple[int, Tensor]]:
+        """This rank's share of ``n`` seeded generated videos: ``(index of the first, videos)``;
+        batch ``i`` is generated with seed ``seed + i``."""
+        rank, world = self._rank(trainer)
+        for i in range(math.ceil(n / self.batch_size)):
+            if i % world != rank:
+                continue
+            m = min(self.batch_size, n - i * self.batch_size)
+            yield i * self.batch_size, self.sample(trainer, pl_module, m, num_frames, self.seed + i)
+
+    def sample(self, trainer, pl_module, m: int, num_frames: int, seed: int, **extra) -> Tensor:
+        conditions = dict(self.conditions, **extra)
+        if self.condition_keys:
+            g = torch.Generator().manual_seed(seed)
+            for key in self.condition_keys:
+                classes = trainer.datamodule.num_classes(key)
+                conditions[key] = torch.randint(classes, (m,), generator=g).to(pl_module.device)
+        return pl_module.sample_videos(
+            m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions
+        )
+
+    def animated(self, pl_module: LightningModule, clips: Tensor) -> Tensor:
+        """The module's animation of real ``clips`` in this callback's mode."""
+        clips = clips.to(pl_module.device)
+        if self.mode == "reconstruct":
+            return pl_module.animate(clips[:, 0], clips, relative=False)
+        return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True)
+
+    def extractor(self, name: str, build):
+        """``extractors[name]`` if given, else ``build()`` (pretrained, from the loader)."""
+        return self.extractors[name] if name in self.extractors else build()
+
+
+def append_json(path: Path, record: dict[str, Any]) -> None:
+    """Append ``record`` to the JSON list at ``path`` (written atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = json.loads(path.read_text()) if path.is_file() else []
+    records.append(record)
+    tmp = path.with_suffix(f".json.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(records, indent=1))
+    os.replace(tmp, path)

@@ -1,0 +1,468 @@
+"""Metric callbacks, one per family, configured from the experiment YAML::
+
+    trainer:
+      callbacks+:
+        - class_path: stylevideo.callbacks.metrics.VideoMetrics
+          init_args: {metrics: [fvd2048_16f, fvd2048_128f], every_n_steps: 5000}
+
+- :class:`VideoMetrics`: ``fvd<clips>_<frames>f[_subsample<s>f]`` (StyleGAN-V's names:
+  ``fvd2048_16f``, ``fvd2048_128f``, onestyle's ``fvd2048_64f``) and ``warping_error``.
+- :class:`FrameMetrics`: ``fid<N>[k]`` (``fid50k``) and ``is<N>[k]`` (``is50k``).
+- :class:`FaceMetrics`: ``lia_r`` and ``identity`` (logged as ``dlib_id_sim`` or
+  ``arcface_sim``, after the embedder that produced it).
+- :class:`AnimationMetrics`: ``l1``, ``lpips``, ``akd``, ``mkr``, ``aed`` (``_cross``
+  appended in cross-identity mode).
+
+Common options (when, mode, seed, conditions, weights, ...) are :class:`MetricCallback`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .metric_base import MetricCallback
+
+__all__ = ["AnimationMetrics", "FaceMetrics", "FrameMetrics", "VideoMetrics"]
+
+_FVD = re.compile(r"fvd(\d+)_(\d+)f(?:_subsample(\d+)f)?")
+_FRAME = re.compile(r"(fid|is)(\d+)(k?)")
+
+
+def _take(videos: Tensor, first: int, limit: int) -> Tensor:
+    """The videos of a batch starting at global index ``first`` that fall below ``limit``."""
+    return videos[: max(0, limit - first)]
+
+
+class VideoMetrics(MetricCallback):
+    """FVD (StyleGAN-V protocol) and warping error on generated or animated videos.
+
+    An FVD name fixes its protocol: ``fvd2048_16f`` is 2048 generated clips of 16 frames
+    against one real 16-frame clip from each of at most 2048 videos (shorter videos
+    discarded); ``_subsample8f`` takes every 8th frame. Several FVDs share one generation:
+    clips are generated at the longest length and each FVD takes the first frames
+    (styleinv 4: FVD16 uses the first 16 frames of the 128-frame clips). Real statistics
+    are computed once per run. ``warping_error`` uses ``warping_videos`` videos of
+    ``warping_frames`` frames and the ``flow`` estimator.
+    """
+
+    family = "video"
+
+    def __init__(
+        self,
+        metrics: list[str],
+        flow: str = "dis",
+        warping_videos: int = 256,
+        warping_frames: int = 16,
+        **kwargs: Any,
+    ):
+        super().__init__(metrics, **kwargs)
+        self.flow, self.warping_videos, self.warping_frames = flow, warping_videos, warping_frames
+        self.fvd: dict[str, Any] = {}
+        self.warping = None
+
+    def check_name(self, name: str) -> str:
+        if name == "warping_error" or _FVD.fullmatch(name):
+            return name
+        raise ValueError(
+            f"VideoMetrics: unknown metric {name!r}; use fvd<clips>_<frames>f[_subsample<s>f] "
+            "(e.g. fvd2048_16f) or warping_error"
+        )
+
+    @staticmethod
+    def protocol(name: str) -> tuple[int, int, int]:
+        """(clips, frames, subsample) of an FVD name."""
+        clips, frames, sub = _FVD.fullmatch(name).groups()
+        return int(clips), int(frames), int(sub or 1)
+
+    def _build(self, device) -> None:
+        if self.fvd or self.warping is not None:
+            return
+        from stylevideo.features.i3d import I3D_WEIGHTS
+        from stylevideo.metrics.frechet import FrechetVideoDistance
+        from stylevideo.metrics.warping import WarpingError
+
+        detector = self.extractors.get("i3d")
+        for name in self.metrics:
+            if name == "warping_error":
+                self.warping = WarpingError(self.extractors.get("flow", self.flow))
+            else:
+                self.fvd[name] = FrechetVideoDistance(
+                    detector=detector,
+                    detector_path=self.weights.get(I3D_WEIGHTS),
+                    reset_real_features=self.mode != "sample",
+                ).to(device)
+                detector = self.fvd[name].detector  # one detector for all FVDs
+
+    def _length(self, name: str) -> int:
+        if name == "warping_error":
+            return self.warping_frames
+        _, frames, sub = self.protocol(name)
+        return frames * sub
+
+    def _slice(self, name: str, videos: Tensor) -> Tensor:
+        _, frames, sub = self.protocol(name)
+        return videos[:, ::sub][:, :frames]
+
+    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
+        self._build(pl_module.device)
+        for metric in [*self.fvd.values(), self.warping]:
+            if metric is not None:
+                metric.reset()
+        limit = {n: self.protocol(n)[0] for n in self.fvd} | {"warping_error": self.warping_videos}
+        n, length = max(limit.values()), max(self._length(m) for m in self.metrics)
+        if self.mode == "sample":
+            self._real_statistics(trainer)
+            batches = self.generated(trainer, pl_module, n, length)
+        else:
+            batches = self._animated_batches(trainer, pl_module, n, length)
+        for first, videos in batches:
+            for name, fvd in self.fvd.items():
+                chunk = _take(self._slice(name, videos), first, limit[name])
+                if len(chunk):
+                    fvd.update(chunk, real=False)
+            if self.warping is not None:
+                chunk = _take(videos[:, : self.warping_frames], first, self.warping_videos)
+                if len(chunk):
+                    self.warping.update(chunk)
+        out = {name: fvd.compute() for name, fvd in self.fvd.items()}
+        if self.warping is not None:
+            w = self.warping.compute()
+            out["warping_error"] = w["warping_error"]
+            out["warping_error/occluded_pairs"] = w["occluded_pairs"]
+        return out
+
+    def _real_statistics(self, trainer) -> None:
+        """Real I3D statistics, once per run, one pass per distinct clip length."""
+        todo = [n for n, fvd in self.fvd.items() if fvd.num_real == 0]
+        for length in sorted({self._length(n) for n in todo}):
+            names = [n for n in todo if self._length(n) == length]
+            clips = max(self.protocol(n)[0] for n in names)
+            for real in self.real_clips(trainer, length, clips):
+                for name in names:
+                    fvd = self.fvd[name]
+                    fvd.update(self._slice(name, real.to(fvd.device)), real=True)
+
+    def _animated_batches(self, trainer, pl_module, n: int, length: int):
+        """Animations of real clips; the clips themselves feed the real FVD statistics."""
+        first = 0
+        for real in self.real_clips(trainer, length, n):
+            for name, fvd in self.fvd.items():
+                chunk = _take(self._slice(name, real), first, self.protocol(name)[0])
+                if len(chunk):
+                    fvd.update(chunk.to(fvd.device), real=True)
+            yield first, self.animated(pl_module, real)
+            first += len(real)
+
+
+class FrameMetrics(MetricCallback):
+    """FID (torchmetrics, torch-fidelity Inception) and IS on frames.
+
+    ``fid50k``: 50 000 generated frames against up to 50 000 real ones; each video
+    contributes ``frames_per_video`` frames evenly spaced over its ``num_frames`` (styleinv:
+    128 frames, 25 per video; vidstyleode: 1 frame per video). Real frames are taken the
+    same way from one clip per video of the split.
+    """
+
+    family = "frame"
+
+    def __init__(
+        self, metrics: list[str], num_frames: int = 16, frames_per_video: int = 1, **kwargs: Any
+    ):
+        super().__init__(metrics, **kwargs)
+        if not 1 <= frames_per_video <= num_frames:
+            raise ValueError(f"frames_per_video must be in [1, num_frames={num_frames}]")
+        self.num_frames, self.frames_per_video = num_frames, frames_per_video
+        self.scores: dict[str, Any] = {}
+
+    def check_name(self, name: str) -> str:
+        if _FRAME.fullmatch(name):
+            return name
+        raise ValueError(f"FrameMetrics: unknown metric {name!r}; use fid<N>[k] or is<N>[k]")
+
+    @staticmethod
+    def count(name: str) -> int:
+        _, n, k = _FRAME.fullmatch(name).groups()
+        return int(n) * (1000 if k else 1)
+
+    def _pick(self, videos: Tensor) -> Tensor:
+        idx = torch.linspace(0, videos.shape[1] - 1, self.frames_per_video).round().long()
+        return videos[:, idx].flatten(0, 1)
+
+    def _build(self, device) -> None:
+        if self.scores:
+            return
+        from stylevideo.features.inception import INCEPTION_WEIGHTS
+        from stylevideo.metrics.image import FID, InceptionScoreMetric
+
+        path = self.weights.get(INCEPTION_WEIGHTS)
+        for name in self.metrics:
+            if name.startswith("fid"):
+                metric = FID(
+                    path,
+                    feature_net=self.extractors.get("inception_fid"),
+                    reset_real_features=self.mode != "sample",
+                )
+            else:
+                metric = InceptionScoreMetric(path, feature_net=self.extractors.get("inception_is"))
+            self.scores[name] = metric.to(device)
+
+    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
+        self._build(pl_module.device)
+        for metric in self.scores.values():
+            metric.reset()
+        fpv = self.frames_per_video
+        limit = {n: self.count(n) for n in self.scores}  # frames
+        videos_needed = math.ceil(max(limit.values()) / fpv)
+        fids = {n: m for n, m in self.scores.items() if n.startswith("fid")}
+        if self.mode == "sample":
+            todo = {n: m for n, m in fids.items() if m.real_features_num_samples == 0}
+            if todo:
+                clips = math.ceil(max(limit[n] for n in todo) / fpv)
+                for real in self.real_clips(trainer, self.num_frames, clips):
+                    for metric in todo.values():
+                        metric.update(self._pick(real.to(metric.device)), real=True)
+            batches = self.generated(trainer, pl_module, videos_needed, self.num_frames)
+        else:
+            batches = self._animated(trainer, pl_module, fids, videos_needed)
+        for first, videos in batches:
+            frames = self._pick(videos)
+            for name, metric in self.scores.items():
+                chunk = _take(frames, first * fpv, limit[name])
+                if len(chunk) and name in fids:
+                    metric.update(chunk, real=False)
+                elif len(chunk):
+                    metric.update(chunk)
+        out = {}
+        for name, metric in self.scores.items():
+            if name in fids:
+                out[name] = metric.compute()
+            else:
+                out[name], out[f"{name}_std"] = metric.compute()
+        return out
+
+    def _animated(self, trainer, pl_module, fids, n: int):
+        first = 0
+        for real in self.real_clips(trainer, self.num_frames, n):
+            for metric in fids.values():
+                metric.update(self._pick(real.to(metric.device)), real=True)
+            yield first, self.animated(pl_module, real)
+            first += len(real)
+
+
+class FaceMetrics(MetricCallback):
+    """onestyle's LiA correlation ``lia_r`` (5.2) and identity similarity (Table 1).
+
+    ``sample`` mode: ``groups`` groups of ``group_size`` videos; a group shares its
+    temporal style through the ``sample_videos`` keyword ``group_by`` (given the group's
+    seed) and varies content through ``seed``. ``reconstruct``/``cross``: ``lia_r`` pairs
+    each driving clip with its animation (onestyle Fig. 5a pairs a real video with its
+    inversion); identity is measured on the animations. ``embedder``: ``dlib`` (default)
+    or ``arcface`` (the paper's, weights through the loader).
+    """
+
+    family = "face"
+    known = ("lia_r", "identity")
+
+    def __init__(
+        self,
+        metrics: list[str],
+        num_frames: int = 32,
+        groups: int = 10,
+        group_size: int = 10,
+        group_by: str | None = "motion_seed",
+        embedder: str = "dlib",
+        region: str = "outer",
+        min_face_fraction: float = 0.5,
+        upsample: int = 1,
+        **kwargs: Any,
+    ):
+        super().__init__(metrics, **kwargs)
+        if embedder not in ("dlib", "arcface"):
+            raise ValueError(f"FaceMetrics: embedder must be 'dlib' or 'arcface', got {embedder!r}")
+        if "lia_r" in self.metrics and self.mode == "sample" and (not group_by or group_size < 2):
+            raise ValueError("FaceMetrics: lia_r in sample mode needs group_by and group_size >= 2")
+        self.num_frames, self.groups, self.group_size, self.group_by = (
+            num_frames,
+            groups,
+            group_size,
+            group_by,
+        )
+        self.embedder, self.region, self.min_face_fraction, self.upsample = (
+            embedder,
+            region,
+            min_face_fraction,
+            upsample,
+        )
+        self.lia = self.identity = None
+
+    @property
+    def identity_name(self) -> str:
+        return "arcface_sim" if self.embedder == "arcface" else "dlib_id_sim"
+
+    def _build(self) -> None:
+        if self.lia is not None or self.identity is not None:
+            return
+        from stylevideo.features.face import ArcFaceEmbedder, DlibFace
+        from stylevideo.metrics.face import IdentitySimilarity, LiACorrelation
+
+        face = self.extractor("face", lambda: DlibFace(upsample=self.upsample))
+        if "lia_r" in self.metrics:
+            self.lia = LiACorrelation(
+                face.landmarks, region=self.region, min_face_fraction=self.min_face_fraction
+            )
+        if "identity" in self.metrics:
+            if self.embedder == "dlib":
+                embed = face.descriptors
+            else:
+                from stylevideo.features.arcface import ARCFACE_WEIGHTS
+
+                embed = self.extractor(
+                    "arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS), face=face)
+                )
+            self.identity = IdentitySimilarity(embed)
+
+    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
+        self._build()
+        for metric in (self.lia, self.identity):
+            if metric is not None:
+                metric.reset()
+        if self.mode == "sample":
+            rank, world = self._rank(trainer)
+            for g in range(rank, self.groups, world):
+                extra = {self.group_by: self.seed + g} if self.group_by else {}
+                videos = self.sample(
+                    trainer, pl_module, self.group_size, self.num_frames, self.seed + g, **extra
+                ).cpu()
+                if self.lia is not None:
+                    self.lia.update(videos[None])
+                if self.identity is not None:
+                    self.identity.update(videos)
+        else:
+            for real in self.real_clips(trainer, self.num_frames, self.groups):
+                fake = self.animated(pl_module, real).cpu()
+                if self.lia is not None:
+                    self.lia.update(torch.stack([real.cpu(), fake], dim=1))
+                if self.identity is not None:
+                    self.identity.update(fake)
+        out = {}
+        if self.lia is not None:
+            lia = self.lia.compute()
+            out["lia_r"] = lia["lia_r"]
+            out["lia_r/missing_frame_rate"] = lia["missing_frame_rate"]
+            out["lia_r/skipped_videos"] = lia["skipped_videos"]
+        if self.identity is not None:
+            ident, name = self.identity.compute(), self.identity_name
+            out[name], out[f"{name}_std"] = ident["mean"], ident["std"]
+            out[f"{name}/missing_frame_rate"] = ident["missing_frame_rate"]
+            out[f"{name}/skipped_videos"] = ident["skipped_videos"]
+        return out
+
+
+class AnimationMetrics(MetricCallback):
+    """lia Table 1 / vidstyleode Table 2 scores of animated real clips.
+
+    ``reconstruct`` (default): L1, LPIPS, AKD, MKR, AED against the clip itself.
+    ``cross``: AKD/MKR between the animation and its driving clip (vidstyleode AKD_C);
+    L1, LPIPS and AED need the same identity and are refused. ``keypoints``: ``face``
+    (dlib 68 landmarks) or ``body`` (Keypoint R-CNN); ``embedder``: ``dlib`` or ``arcface``.
+    """
+
+    family = "animation"
+    known = ("l1", "lpips", "akd", "mkr", "aed")
+
+    def __init__(
+        self,
+        metrics: list[str],
+        mode: str = "reconstruct",
+        num_clips: int = 64,
+        num_frames: int = 32,
+        keypoints: str = "face",
+        embedder: str = "dlib",
+        **kwargs: Any,
+    ):
+        super().__init__(metrics, mode=mode, **kwargs)
+        if mode == "sample":
+            raise ValueError(
+                "AnimationMetrics compares animations with real clips: mode must not be 'sample'"
+            )
+        if mode == "cross" and {"l1", "lpips", "aed"} & set(self.metrics):
+            raise ValueError("AnimationMetrics: l1, lpips and aed need mode 'reconstruct'")
+        if keypoints not in ("face", "body") or embedder not in ("dlib", "arcface"):
+            raise ValueError(
+                "AnimationMetrics: keypoints is 'face' or 'body', embedder 'dlib' or 'arcface'"
+            )
+        self.num_clips, self.num_frames = num_clips, num_frames
+        self.keypoints, self.embedder = keypoints, embedder
+        self.scores: dict[str, Any] = {}
+
+    def _build(self, device) -> None:
+        if self.scores:
+            return
+        from stylevideo.metrics.animation import (
+            LPIPS,
+            AverageEmbeddingDistance,
+            KeypointDistance,
+            PixelL1,
+        )
+
+        wanted = set(self.metrics)
+        if "l1" in wanted:
+            self.scores["l1"] = PixelL1().to(device)
+        if "lpips" in wanted:
+            from stylevideo.features.perceptual import ALEXNET_WEIGHTS
+
+            net = self.extractors.get("lpips")
+            self.scores["lpips"] = LPIPS(self.weights.get(ALEXNET_WEIGHTS), net=net).to(device)
+        if wanted & {"akd", "mkr"}:
+            self.scores["keypoints"] = KeypointDistance(self._keypoint_fn())
+        if "aed" in wanted:
+            self.scores["aed"] = AverageEmbeddingDistance(self._embed_fn())
+
+    def _keypoint_fn(self):
+        if self.keypoints == "face":
+            from stylevideo.features.face import DlibFace
+
+            return self.extractor("face", DlibFace).landmarks
+        from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS, PoseKeypoints
+
+        return self.extractor(
+            "pose", lambda: PoseKeypoints(self.weights.get(KEYPOINT_RCNN_WEIGHTS))
+        )
+
+    def _embed_fn(self):
+        from stylevideo.features.face import ArcFaceEmbedder, DlibFace
+
+        if self.embedder == "dlib":
+            return self.extractor("face", DlibFace).descriptors
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+
+        return self.extractor("arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS)))
+
+    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
+        self._build(pl_module.device)
+        for metric in self.scores.values():
+            metric.reset()
+        for real in self.real_clips(trainer, self.num_frames, self.num_clips):
+            real = real.to(pl_module.device)
+            fake = self.animated(pl_module, real).clamp(-1, 1)
+            for metric in self.scores.values():
+                metric.update(fake, real)
+        suffix = "_cross" if self.mode == "cross" else ""
+        out = {}
+        for name, metric in self.scores.items():
+            value = metric.compute()
+            if name == "keypoints":
+                out.update({k + suffix: v for k, v in value.items() if k in self.metrics})
+            elif name == "aed":
+                out["aed"], out["aed/missing_frame_rate"] = (
+                    value["aed"],
+                    value["missing_frame_rate"],
+                )
+            else:
+                out[name + suffix] = value
+        return out

@@ -1,0 +1,133 @@
+"""Action recognition accuracy of generated videos (onestyle Sec. 5.3, Tables 2-3).
+
+onestyle trains a skeleton-based recogniser ([8]) on the real training set and reports
+its top-1/top-3 accuracy on videos generated for unseen (actor, action) pairs. Here the
+harness (:class:`ActionAccuracy`) takes any classifier mapping videos ``[B, T, 3, H, W]``
+in [-1, 1] to logits ``[B, C]``; :class:`ActionRecognizer` is a small 3D CNN the project
+trains on its own data with :class:`ActionRecognizerModule` (``lightning fit --model
+stylevideo.metrics.action.ActionRecognizerModule --data ...``). Numbers from it are not
+those of the paper's recogniser: report which classifier produced them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from lightning.pytorch import LightningModule
+from torch import Tensor, nn
+from torchmetrics import Metric
+
+__all__ = ["ActionAccuracy", "ActionRecognizer", "ActionRecognizerModule"]
+
+
+class ActionAccuracy(Metric):
+    """Top-k accuracy of a classifier on (generated) videos; ``update(videos, labels)``.
+
+    Without a ``classifier``, ``update`` takes logits ``[B, C]`` instead of videos.
+    ``compute`` returns ``{"top1": ..., "top3": ...}`` for ``top_k=(1, 3)``.
+    """
+
+    higher_is_better = True
+    is_differentiable = False
+    full_state_update = False
+
+    def __init__(
+        self,
+        classifier: Callable[[Tensor], Tensor] | None = None,
+        top_k: Sequence[int] = (1, 3),
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        self.top_k = tuple(top_k)
+        self.add_state("correct", torch.zeros(len(self.top_k), dtype=torch.float64), "sum")
+        self.add_state("total", torch.zeros((), dtype=torch.float64), "sum")
+
+    @torch.no_grad()
+    def update(self, videos: Tensor, labels: Tensor) -> None:
+        logits = videos if self.classifier is None else self.classifier(videos)
+        if logits.ndim != 2 or len(logits) != len(labels):
+            raise ValueError(f"classifier returned {tuple(logits.shape)} for {len(labels)} labels")
+        ranked = logits.topk(min(max(self.top_k), logits.shape[1]), dim=1).indices
+        hits = ranked == labels.to(ranked.device).view(-1, 1)
+        self.correct += torch.stack([hits[:, :k].any(1).sum() for k in self.top_k]).double()
+        self.total += len(labels)
+
+    def compute(self) -> dict[str, Tensor]:
+        return {f"top{k}": c / self.total for k, c in zip(self.top_k, self.correct, strict=True)}
+
+
+class ActionRecognizer(nn.Module):
+    """A small 3D CNN: frames resized to ``size``, three strided 3D conv blocks, global pool."""
+
+    def __init__(self, num_classes: int, width: int = 32, size: int = 64):
+        super().__init__()
+        self.size = size
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv3d(cin, cout, 3, stride=(1, 2, 2), padding=1),
+                nn.GroupNorm(min(8, cout), cout),
+                nn.SiLU(),
+                nn.Conv3d(cout, cout, 3, stride=(2, 1, 1), padding=1),
+                nn.GroupNorm(min(8, cout), cout),
+                nn.SiLU(),
+            )
+
+        self.features = nn.Sequential(
+            block(3, width), block(width, 2 * width), block(2 * width, 4 * width)
+        )
+        self.head = nn.Linear(4 * width, num_classes)
+
+    def forward(self, videos: Tensor) -> Tensor:
+        b = videos.shape[0]
+        x = rearrange(videos, "b t c h w -> (b t) c h w")
+        if x.shape[-2:] != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True)
+        x = rearrange(x, "(b t) c h w -> b c t h w", b=b)
+        return self.head(self.features(x).mean(dim=(2, 3, 4)))
+
+
+class ActionRecognizerModule(LightningModule):
+    """Trains :class:`ActionRecognizer` on batches ``{"frames", <label>}`` with cross-entropy;
+    logs ``train/loss`` and ``val/top1``, ``val/top3``."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        label: str = "action",
+        width: int = 32,
+        size: int = 64,
+        lr: float = 1e-3,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = ActionRecognizer(num_classes, width, size)
+        self.val_accuracy = ActionAccuracy()
+
+    def forward(self, videos: Tensor) -> Tensor:
+        return self.net(videos)
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        loss = F.cross_entropy(self(batch["frames"]), batch[self.hparams.label])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["frames"]))
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.val_accuracy.update(self(batch["frames"]), batch[self.hparams.label])
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict({f"val/{k}": v for k, v in self.val_accuracy.compute().items()})
+        self.val_accuracy.reset()
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+    @classmethod
+    def classifier(cls, checkpoint: str | os.PathLike) -> ActionRecognizer:
+        """The trained network of a checkpoint, in eval mode, for :class:`ActionAccuracy`."""
+        return cls.load_from_checkpoint(checkpoint, map_location="cpu").net.eval()
