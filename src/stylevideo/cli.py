@@ -48,7 +48,7 @@ def _config_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[Path]:
     base = content.get("base")
     if base is None:
         return [path]
-    return _config_chain(path.parent / base, seen + (path.resolve(),)) + [path]
+    return _config_chain(Path(os.path.normpath(path.parent / base)), seen + (path.resolve(),)) + [path]
 
 
 def expand_config_bases(argv: list[str]) -> list[str]:

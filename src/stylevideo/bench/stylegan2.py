@@ -23,7 +23,7 @@ def _iteration(resolution: int, batch: int, **model_kwargs):
     return build
 
 
-SMOKE = dict(z_dim=64, w_dim=64, mapping_layers=4, channel_base=2048, channel_max=128)
+SMOKE = dict(z_dim=64, w_dim=64, mapping_layers=4, channel_base=1024, channel_max=64)
 
 
 def cases() -> list[BenchCase]:

@@ -1,0 +1,92 @@
+"""The command line: config bases, run folders, every experiment instantiates, one real fit."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stylevideo.cli import StyleVideoCLI, expand_config_bases, resolve_run_dir
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENTS = sorted((REPO / "experiments").glob("*.yaml"))
+LIGHTNING = Path(sys.executable).parent / "lightning"
+
+
+def test_base_chain_expands_outermost_first(tmp_path):
+    (tmp_path / "a.yaml").write_text("trainer: {max_steps: 1}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yaml").write_text("base: ../a.yaml\n")
+    (tmp_path / "sub" / "c.yaml").write_text("base: b.yaml\nseed_everything: 3\n")
+    argv = expand_config_bases(["fit", "--config", str(tmp_path / "sub" / "c.yaml"), "--trainer.max_steps=2"])
+    assert argv == ["fit", "--config", str(tmp_path / "a.yaml"), "--config", str(tmp_path / "sub" / "b.yaml"),
+                    "--config", str(tmp_path / "sub" / "c.yaml"), "--trainer.max_steps=2"]
+    assert expand_config_bases(["--config={'trainer': {}}"]) == ["--config", "{'trainer': {}}"]
+
+
+def test_base_chain_errors_name_the_file(tmp_path):
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ValueError, match="loop.yaml extends itself"):
+        expand_config_bases(["--config", str(tmp_path / "loop.yaml")])
+    (tmp_path / "bad.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        expand_config_bases(["--config", str(tmp_path / "bad.yaml")])
+
+
+def test_run_dir_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.setenv("STYLEVIDEO_RUN_ID", "r1")
+    assert resolve_run_dir("exp", None, None, root=str(tmp_path)) == tmp_path / "exp" / "r1"
+    (tmp_path / "exp" / "r1").mkdir(parents=True)
+    assert resolve_run_dir("exp", None, None, root=str(tmp_path)) == tmp_path / "exp" / "r1-1"  # never reused
+    ckpt = tmp_path / "exp" / "r1" / "checkpoints" / "last.ckpt"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"x")
+    assert resolve_run_dir("exp", None, "last", root=str(tmp_path)) == tmp_path / "exp" / "r1"  # resume in place
+    assert resolve_run_dir("exp", str(tmp_path / "x"), "last", root=str(tmp_path)) == tmp_path / "x"
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
+def test_every_experiment_parses_and_instantiates(experiment, tmp_path):
+    cli = StyleVideoCLI(args=expand_config_bases(["--config", str(experiment), "--run_dir", str(tmp_path)]),
+                        run=False)
+    assert cli.model is not None and cli.datamodule is not None
+    assert Path(cli.trainer.default_root_dir) == tmp_path
+    assert cli.config.experiment == experiment.stem
+
+
+@pytest.mark.slow
+def test_lightning_fit_end_to_end_writes_a_complete_run_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "WANDB_MODE": "offline", "STYLEVIDEO_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [str(LIGHTNING), "fit", "--config", "experiments/stylegan2_synthetic.yaml", "--run_dir", str(run_dir),
+         "--trainer.max_steps=2", "--trainer.log_every_n_steps=1", "--data.init_args.num_workers=0",
+         "--data.init_args.batch_size=4", "--data.init_args.num_actors=2", "--data.init_args.clips_per_pair=1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert f"Run folder: {run_dir}" in proc.stdout
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert list((run_dir / "samples").glob("*.mp4"))
+    rows = list(csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
+    assert any(row.get("loss/g") for row in rows)
+    assert list((run_dir / "wandb").glob("offline-run-*"))
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["model"]["class_path"] == "stylevideo.methods.stylegan2.StyleGAN2"
+    assert config["trainer"]["max_steps"] == 2
+
+
+@pytest.mark.slow
+def test_print_config_and_module_alias():
+    proc = subprocess.run([sys.executable, "-m", "stylevideo", "fit", "--config", "experiments/stylegan2_synthetic.yaml",
+                           "--print_config"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    printed = yaml.safe_load(proc.stdout)
+    assert printed["model"]["init_args"]["resolution"] == 32
+    assert printed["trainer"]["logger"][0]["class_path"] == "stylevideo.loggers.WandbLogger"
