@@ -75,12 +75,12 @@ def _fid(batch: int, size: int):
     return build
 
 
-def _lia(frames: int):
+def _lia(frames: int, upsample: int):
     def build(device: str):
         from stylevideo.features.face import DlibFace
         from stylevideo.metrics.face import lip_area
 
-        face, clip = DlibFace(), real_clip(frames=frames)
+        face, clip = DlibFace(upsample=upsample), real_clip(frames=frames)
         return lambda: lip_area(face.landmarks(clip))
 
     return build
@@ -134,8 +134,17 @@ def cases() -> list[BenchCase]:
         ),
         BenchCase(
             "metrics",
-            "LiA: dlib HOG + 68 landmarks on real 256x256 frames",
-            _lia(16),
+            "LiA: dlib HOG (upsample 1, the default) + 68 landmarks, real 256x256 frames",
+            _lia(16, 1),
+            items=16,
+            unit="frames",
+            warmup=1,
+            repeat=3,
+        ),
+        BenchCase(
+            "metrics",
+            "LiA: dlib HOG (upsample 0) + 68 landmarks, real 256x256 frames",
+            _lia(16, 0),
             items=16,
             unit="frames",
             warmup=1,
