@@ -1,0 +1,222 @@
+"""The LightningModule: what trains, Eq. 3 / 6 wiring, checkpoints, pretrained parts, errors."""
+
+import pytest
+import torch
+from lightning.pytorch import Trainer
+from torch.utils.data import DataLoader
+from vso_helpers import make_batch, make_model, stand_ins
+
+from stylevideo.features import dino
+from stylevideo.features.dino import DinoViT
+from stylevideo.features.weights import MissingWeightsError, register_weights
+from stylevideo.methods.vidstyleode import (
+    PretrainedCLIP,
+    PretrainedPSPInverter,
+    PretrainedSpliceViT,
+    PretrainedStyleGAN2,
+    VidStyleODE,
+)
+from stylevideo.nn.psp import GradualStyleEncoder
+from stylevideo.nn.stylegan2 import Generator
+
+
+def fit(model, batches, steps):
+    trainer = Trainer(
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(model, DataLoader(batches, batch_size=None))
+    return trainer
+
+
+def test_generated_frames_are_g_of_z_c_plus_the_direction(model, batch, monkeypatch):
+    z_C = model.content(batch["frames"])
+    z_S = model.style(z_C)
+    z_dt = model.dynamics.solve(
+        model.dynamics.encode(batch["frames"], model.ode_time(batch["t"])),
+        torch.tensor([[0.0, 0.5]]).expand(3, -1),
+    )
+    seen = []
+    synthesize = model.G.synthesize
+    monkeypatch.setattr(model.G, "synthesize", lambda ws: (seen.append(ws), synthesize(ws))[1])
+    images, delta = model.generate(z_C, z_S, z_dt)
+    assert images.shape == (3, 2, 3, 16, 16) and delta.shape == (
+        3,
+        2,
+        model.G.num_ws,
+        model.G.w_dim,
+    )
+    assert torch.allclose(seen[0].view(3, 2, *z_C.shape[1:]), z_C[:, None] + delta, atol=1e-6)
+
+
+def test_training_updates_only_the_dynamics_and_f_g(batch):
+    torch.manual_seed(0)
+    model = make_model(lr=1e-3)
+    frozen = {
+        k: v.clone()
+        for k, v in model.state_dict().items()
+        if k.startswith(("G.", "clip.", "splice.", "f_C."))
+    }
+    trainable = {
+        k: v.clone() for k, v in model.state_dict().items() if k.startswith(("dynamics.", "f_G."))
+    }
+    trainer = fit(model, [batch] * 2, 2)
+    assert trainer.global_step == 2
+    state = model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in frozen.items())
+    assert sum(not torch.equal(state[k], v) for k, v in trainable.items()) > 0.9 * len(trainable)
+    (opt,) = trainer.optimizers
+    params = {id(p) for group in opt.param_groups for p in group["params"]}
+    assert params == {id(p) for p in [*model.dynamics.parameters(), *model.f_G.parameters()]}
+    assert [g["lr"] for g in opt.param_groups] == [5e-3, 1e-3]  # dynamics at 5x (authors' code)
+    assert not model.G.training and not model.clip.training and not model.splice.training
+    metrics = trainer.logged_metrics
+    assert {"loss/C", "loss/A", "loss/S", "loss/D", "loss/L", "loss/total", "lambda/C"} <= set(
+        metrics
+    )
+
+
+def test_the_total_is_eq_6_with_the_papers_weights(model, batch, monkeypatch):
+    weights = model.loss_weights()
+    assert weights == pytest.approx({"C": 0.01, "A": 5.0, "S": 5.0, "D": 2.0, "L": 1.0})
+    torch.manual_seed(3)
+    losses, _ = model.losses(batch)
+    assert set(losses) == {"C", "A", "S", "D", "L"} and all(
+        torch.isfinite(v) for v in losses.values()
+    )
+
+
+@pytest.mark.parametrize("term", ["S", "D", "L"])
+def test_training_minimises_the_structure_direction_and_norm_terms(term):
+    torch.manual_seed(0)  # every other weight 0: the stand-ins give L_A and L_C almost no signal
+    weights = dict(lambda_C=(0.0, 0.0), lambda_A=0.0, lambda_S=0.0, lambda_D=0.0, lambda_L=0.0)
+    weights[{"S": "lambda_S", "D": "lambda_D", "L": "lambda_L"}[term]] = 2.0
+    model = make_model(lr=3e-3, frames_per_step=2, **weights)
+    batch = make_batch(b=2, k=4)
+
+    def value():
+        torch.manual_seed(1)  # the same frames and target descriptions each time
+        with torch.no_grad():
+            return model.losses(batch)[0][term]
+
+    before = value()
+    fit(model, [batch] * 10, 10)
+    assert value() < 0.7 * before
+
+
+def test_bad_batches_and_non_finite_losses_raise(batch):
+    torch.manual_seed(0)
+    model = make_model()
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        model.losses(make_batch(b=1))
+    with pytest.raises(ValueError, match="needs `descriptions`"):
+        make_model(descriptions=None).losses(batch)
+    with torch.no_grad():
+        model.f_G.out[0].weight.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="loss term '[CASDL]'.*iteration 0"):
+        fit(model, [batch], 1)
+
+
+def rosinality_file(path, generator: Generator):
+    """Write ``generator`` in rosinality's layout (the inverse of the shared loader's renaming)."""
+    state = {}
+    for key, value in generator.state_dict().items():
+        if key.startswith("mapping.layers."):
+            state["style." + key[len("mapping.layers.") :]] = value
+        elif key.startswith("synthesis."):
+            state[key[len("synthesis.") :]] = value
+    torch.save({"g_ema": state, "latent_avg": generator.mean_latent(64)}, path)
+
+
+def test_pretrained_generator_loads_rosinality_files_and_checks_the_architecture(tmp_path):
+    torch.manual_seed(0)
+    source = Generator(16, 16, 16, 1, 128, 16, noise_mode="const").eval()
+    rosinality_file(tmp_path / "g.pt", source)
+    g = PretrainedStyleGAN2(
+        path=str(tmp_path / "g.pt"),
+        resolution=16,
+        w_dim=16,
+        channel_base=128,
+        channel_max=16,
+        mapping_layers=1,
+    )
+    assert not g.materialized and g.num_ws == 6
+    g.materialize()
+    ws = torch.randn(2, 6, 16)
+    assert torch.allclose(g.synthesize(ws), source.synthesis(ws, noise_mode="const"), atol=1e-5)
+    assert g.latent_avg.shape == (6, 16) and not any(p.requires_grad for p in g.parameters())
+    with pytest.raises(ValueError, match="declares resolution=32"):
+        PretrainedStyleGAN2(path=str(tmp_path / "g.pt"), resolution=32, w_dim=16).materialize()
+    (tmp_path / "net.pkl").write_bytes(b"x")
+    with pytest.raises(ValueError, match="NVlabs pickles"):
+        PretrainedStyleGAN2(path=str(tmp_path / "net.pkl")).materialize()
+
+
+def test_paper_configuration_builds_without_files_and_setup_names_the_missing_one():
+    parts = stand_ins()
+    model = VidStyleODE(
+        PretrainedStyleGAN2(),
+        parts["inverter"],
+        PretrainedCLIP(),
+        PretrainedSpliceViT(),
+        sa_layers=1,
+        ca_layers=1,
+    )
+    assert model.f_G.num_ws == 18 and model.G.latent_avg.is_meta  # FFHQ 1024: 18 W+ layers
+    assert model.f_G.style_in.in_features == 512  # CLIP ViT-B/32
+    with pytest.raises(MissingWeightsError, match="stylegan2-ffhq-config-f.pt"):
+        model.setup("fit")
+
+
+def test_checkpoints_leave_out_file_backed_weights_and_restore_them(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    arch = dict(patch_size=8, embed_dim=16, depth=2, num_heads=2)
+    monkeypatch.setitem(dino.DINO_MODELS, "dino_tiny_vso", ("tiny_vso.pth", arch))
+    register_weights("dino_tiny_vso", "tiny_vso.pth", url="https://example.org/tiny_vso.pth")
+    torch.save(DinoViT(**arch).state_dict(), tmp_path / "tiny_vso.pth")
+    splice = lambda: PretrainedSpliceViT("dino_tiny_vso", str(tmp_path / "tiny_vso.pth"), 1, 1, 16)  # noqa: E731
+    model = make_model(splice=splice())
+    model.load_pretrained()
+    checkpoint = {"state_dict": model.state_dict()}
+    model.on_save_checkpoint(checkpoint)
+    assert not any(k.startswith("splice.") for k in checkpoint["state_dict"])
+    assert any(k.startswith("G.") for k in checkpoint["state_dict"])  # stand-ins have no file: kept
+    torch.manual_seed(1)
+    restored = make_model(splice=splice())
+    restored.load_pretrained()
+    restored.on_load_checkpoint(checkpoint)
+    restored.load_state_dict(checkpoint["state_dict"])  # strict
+    for key, value in model.state_dict().items():
+        assert torch.equal(restored.state_dict()[key], value), key
+
+
+def test_psp_inverter_reads_an_official_checkpoint_and_adds_the_latent_average(tmp_path):
+    torch.manual_seed(0)
+    g = Generator(16, 16, 64, 1, channel_base=256, channel_max=64).eval()  # 6 W+ rows of 64
+    small = dict(widths=(16, 32, 48, 64), units=(1, 1, 1, 1))
+    enc = GradualStyleEncoder(
+        6, style_dim=64, coarse=2, middle=4, spatial=(4, 8, 16), **small
+    ).eval()
+    latent_avg = torch.randn(6, 64)
+    state = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
+    rosinality_file(tmp_path / "g.pt", g)
+    state |= {f"decoder.{k}": v for k, v in torch.load(tmp_path / "g.pt")["g_ema"].items()}
+    opts = {"encoder_type": "GradualStyleEncoder", "start_from_latent_avg": True}
+    torch.save({"state_dict": state, "opts": opts, "latent_avg": latent_avg}, tmp_path / "psp.pt")
+    inverter = PretrainedPSPInverter(
+        path=str(tmp_path / "psp.pt"), num_ws=6, w_dim=64, input_size=64
+    )
+    assert not inverter.materialized
+    inverter.materialize()
+    frames = torch.rand(2, 3, 32, 32) * 2 - 1  # resized to pSp's input size first
+    expected = enc(
+        torch.nn.functional.interpolate(frames, size=(64, 64), mode="bicubic", antialias=True)
+    )
+    assert torch.allclose(inverter(frames), expected + latent_avg, atol=1e-4)
+    with pytest.raises(ValueError, match="declares num_ws=18"):
+        PretrainedPSPInverter(path=str(tmp_path / "psp.pt")).materialize()
