@@ -1,0 +1,439 @@
+"""The onestyle LightningModule: training (section 4.3), generation and motion inversion.
+
+One iteration (one trainer step): a discriminator phase (D_t on real/fake triplets with
+their times and conditions, D_s on consecutive real pairs against generated pairs whose
+first frame comes from another video), lazy R1 on both discriminators every
+``r1_interval`` iterations, a generator phase (D_t and D_s on unshuffled generated clips),
+lazy path-length regularisation every ``pl_interval`` iterations, and the EMA update.
+Defaults are the paper's: StyleGAN2's G/D/optimizer settings (Adam lr 0.002, betas (0, 0.99),
+R1 gamma 10 every 16, path length 2 every 4), triplets of consecutive frames sharing one
+``m``, the action ramp from iteration 4000 to 6000 in G and D_t.
+
+Fake triplets are rendered at the times and with the conditions of the real batch, so D_t
+sees the same distribution of time points and labels for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from stylevideo.methods.gan import GANModule, ema_beta
+from stylevideo.methods.onestyle.conditions import (
+    action_ramp,
+    condition_ids,
+    interpolate_condition,
+    per_video,
+)
+from stylevideo.methods.onestyle.discriminators import (
+    ShuffleDiscriminator,
+    TimeConditionedDiscriminator,
+    derangement,
+)
+from stylevideo.methods.onestyle.generator import OneStyleGenerator
+from stylevideo.nn.ada import AdaptiveAugment, AugmentPipe
+from stylevideo.nn.gan_losses import (
+    d_logistic_loss,
+    g_nonsaturating_loss,
+    lazy_regularization_adam,
+    path_length_penalty,
+    r1_penalty,
+)
+from stylevideo.nn.stylegan2 import NoiseMode
+
+__all__ = ["OneStyle"]
+
+
+class OneStyle(GANModule):
+    """onestyle (Manandhar & Genovesio, WACV 2024): one temporal style ``m`` per video.
+
+    Args (paper values as defaults):
+        resolution: frame size (paper 128).
+        k: time2vec / motion style size (paper 64, 128, 256).
+        style_dim: size of the actor code and of the action embedding in ``w_c``.
+        num_actors, num_actions: condition vocabularies; 0 and 0 = unconditional.
+        actor_label, action_label: the batch keys holding the ids (e.g. ``emotion`` for MEAD).
+        mapping_layers, motion_layers: depths of F_c's mapping MLP (8) and of F_t (4).
+        channel_base, channel_max: G and D widths (config-f 32768 / 512).
+        lr_mlp: learning-rate multiplier of the MLPs.
+        ramp_start, ramp_end: iterations of the action ramp (4000 -> 6000).
+        shuffle_discriminator, time_discriminator: use D_s / D_t (ablations of section 6).
+        dt_time_points: frames (time points) D_t sees (3; ablation 1).
+        dt_time_dim, dt_embed_dim, dt_feature_channels: D_t's time2vec size, projection
+            embedding size and last conv width (authors: 128, 128, 128).
+        lr, betas, r1_gamma, r1_interval, pl_weight, pl_interval, pl_batch_shrink, pl_decay:
+            StyleGAN2's optimisation and lazy regularisation.
+        ema_kimg: G EMA half-life in thousands of videos (5 at batch 16 = the authors'
+            ``0.5 ** (32 / 10^4)`` per iteration).
+        noise_mode: synthesis noise while training.
+        ada_target, ada_interval, ada_kimg: optional ADA (off, as in the paper).
+        mbstd_group: D_t's minibatch-std group size.
+        sample_chunk: frames per synthesis call when generating long videos.
+    """
+
+    def __init__(
+        self,
+        resolution: int = 128,
+        k: int = 128,
+        style_dim: int = 128,
+        num_actors: int = 0,
+        num_actions: int = 0,
+        actor_label: str = "actor",
+        action_label: str = "action",
+        mapping_layers: int = 8,
+        motion_layers: int = 4,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        lr_mlp: float = 0.01,
+        ramp_start: int = 4000,
+        ramp_end: int = 6000,
+        shuffle_discriminator: bool = True,
+        time_discriminator: bool = True,
+        dt_time_points: int = 3,
+        dt_time_dim: int = 128,
+        dt_embed_dim: int = 128,
+        dt_feature_channels: int = 128,
+        lr: float = 0.002,
+        betas: tuple[float, float] = (0.0, 0.99),
+        r1_gamma: float = 10.0,
+        r1_interval: int = 16,
+        pl_weight: float = 2.0,
+        pl_interval: int = 4,
+        pl_batch_shrink: int = 2,
+        pl_decay: float = 0.01,
+        ema_kimg: float = 5.0,
+        noise_mode: NoiseMode = "random",
+        ada_target: float | None = None,
+        ada_interval: int = 4,
+        ada_kimg: float = 500.0,
+        mbstd_group: int = 4,
+        sample_chunk: int = 64,
+    ):
+        super().__init__()
+        if not (shuffle_discriminator or time_discriminator):
+            raise ValueError(
+                "onestyle needs at least one of shuffle_discriminator and time_discriminator"
+            )
+        if ramp_end < ramp_start:
+            raise ValueError(f"ramp_end ({ramp_end}) must not precede ramp_start ({ramp_start})")
+        if dt_time_points < 1:
+            raise ValueError(f"dt_time_points must be >= 1, got {dt_time_points}")
+        self.save_hyperparameters()
+        self.G = OneStyleGenerator(
+            resolution,
+            k,
+            style_dim,
+            num_actors,
+            num_actions,
+            mapping_layers,
+            motion_layers,
+            channel_base,
+            channel_max,
+            lr_mlp,
+        )
+        self.G_ema = self.make_ema(self.G)
+        self.D_t = (
+            TimeConditionedDiscriminator(
+                resolution,
+                dt_time_points,
+                num_actors,
+                num_actions,
+                dt_time_dim,
+                dt_embed_dim,
+                dt_feature_channels,
+                channel_base,
+                channel_max,
+                mbstd_group,
+            )
+            if time_discriminator
+            else None
+        )
+        self.D_s = (
+            ShuffleDiscriminator(resolution, channel_base, channel_max)
+            if shuffle_discriminator
+            else None
+        )
+        self.ada = (
+            AdaptiveAugment(
+                AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg
+            )
+            if ada_target is not None
+            else None
+        )
+        self.register_buffer("ramp", torch.zeros(()))  # lambda of the action ramp (section 4.3)
+        self.register_buffer("mean_path_length", torch.zeros(()))
+
+    def train(self, mode: bool = True):
+        """The EMA generator stays in eval mode."""
+        super().train(mode)
+        self.G_ema.eval()
+        return self
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        d_params = [p for d in (self.D_t, self.D_s) if d is not None for p in d.parameters()]
+        opt_g = torch.optim.Adam(
+            self.G.parameters(),
+            **lazy_regularization_adam(hp.lr, hp.betas, hp.pl_interval if hp.pl_weight > 0 else 0),
+        )
+        opt_d = torch.optim.Adam(
+            d_params,
+            **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0),
+        )
+        return [opt_g, opt_d]
+
+    def on_fit_start(self) -> None:
+        """Check the model's condition vocabularies against the data's label maps."""
+        dm = getattr(self.trainer, "datamodule", None)
+        if dm is None or not hasattr(dm, "num_classes"):
+            return
+        hp = self.hparams
+        for count, label, arg in (
+            (hp.num_actors, hp.actor_label, "num_actors"),
+            (hp.num_actions, hp.action_label, "num_actions"),
+        ):
+            if count and dm.num_classes(label) > count:
+                raise ValueError(
+                    f"model.{arg}={count}, but the data has {dm.num_classes(label)} "
+                    f"distinct {label!r} labels"
+                )
+
+    # -- pieces of an iteration ---------------------------------------------------------------
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ada(x) if self.ada is not None else x
+
+    def conditions(self, batch: dict, n: int | None = None) -> dict[str, torch.Tensor | None]:
+        """The generator's content inputs for a batch: its actor/action ids, or a random ``z_c``."""
+        hp = self.hparams
+        out: dict[str, torch.Tensor | None] = {"actor": None, "action": None, "z_c": None}
+        for key, count, label in (
+            ("actor", hp.num_actors, hp.actor_label),
+            ("action", hp.num_actions, hp.action_label),
+        ):
+            if count:
+                if label not in batch:
+                    raise KeyError(
+                        f"onestyle is conditioned on {label!r}; the batch has only {sorted(batch)}"
+                    )
+                out[key] = batch[label][:n]
+        if not hp.num_actors:
+            out["z_c"] = torch.randn(
+                n or batch["frames"].shape[0], hp.style_dim, device=self.device
+            )
+        return out
+
+    def z_m(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.hparams.k, device=self.device)
+
+    def d_t(self, clip: torch.Tensor, t: torch.Tensor, cond: dict, ramp: float) -> torch.Tensor:
+        """D_t logits ``[B]`` of the first ``dt_time_points`` frames of clips ``[B, T, ...]``."""
+        n = self.hparams.dt_time_points
+        return self.D_t(self.augment(clip[:, :n]), t[:, :n], cond["actor"], cond["action"], ramp)
+
+    def d_s(self, clip: torch.Tensor, perm: torch.Tensor | None = None) -> torch.Tensor:
+        """D_s logits ``[B * (T-1)]`` of the pairs ``(j, j+1)`` of clips ``[B, T, 3, H, W]``.
+
+        With ``perm`` (a derangement) the first frame of every pair of video ``i`` is taken
+        from video ``perm[i]``: pairs of different contents (the fake pairs of the D phase).
+        """
+        if self.ada is None:  # the trunk is per frame: run it once per frame, pair the features
+            f = self.D_s.features(clip)
+            first, second = f[:, :-1], f[:, 1:]
+            return self.D_s.score(first if perm is None else first[perm], second).flatten()
+        first, second = clip[:, :-1], clip[:, 1:]
+        first = first if perm is None else first[perm]
+        return self.D_s(self.ada(torch.stack([first, second], 2).flatten(0, 1)))
+
+    def r1_penalties(self, real: torch.Tensor, t: torch.Tensor, cond: dict, ramp: float) -> dict:
+        """``E ||grad_x D(x)||^2`` on real triplets (D_t) and real pairs (D_s), in float32."""
+        out = {}
+        with torch.autocast(self.device.type, enabled=False):
+            if self.D_t is not None:
+                x = real[:, : self.hparams.dt_time_points].detach().float().requires_grad_(True)
+                out["r1_t"] = r1_penalty(self.d_t(x, t, cond, ramp), x)
+            if self.D_s is not None:
+                pairs = torch.stack([real[:, :-1], real[:, 1:]], 2).flatten(0, 1).detach().float()
+                pairs.requires_grad_(True)
+                out["r1_s"] = r1_penalty(self.D_s(self.augment(pairs)), pairs)
+        return out
+
+    def _check_batch(self, frames: torch.Tensor) -> None:
+        hp = self.hparams
+        need = max(
+            2 if self.D_s is not None else 1, hp.dt_time_points if self.D_t is not None else 1
+        )
+        if frames.ndim != 5 or frames.shape[1] < need:
+            raise ValueError(
+                f"onestyle trains on clips [B, T>={need}, 3, H, W] of consecutive frames "
+                f"(sampler ConsecutiveFrames(n=3)); got frames of shape {tuple(frames.shape)}"
+            )
+        if frames.shape[-1] != hp.resolution:
+            raise ValueError(f"frames are {frames.shape[-1]}px, the model is {hp.resolution}px")
+
+    # -- training -----------------------------------------------------------------------------
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        hp = self.hparams
+        opt_g, opt_d = self.optimizers()
+        real = batch["frames"]
+        self._check_batch(real)
+        t = batch["t"].to(real.device, torch.float32)
+        b, it = real.shape[0], self.iteration
+        lam = action_ramp(it, hp.ramp_start, hp.ramp_end)
+        self.ramp.fill_(lam)
+        cond = self.conditions(batch)
+        logs = {"ramp": lam}
+
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.G(t, z_m=self.z_m(b), ramp=lam, noise_mode=hp.noise_mode, **cond)
+            losses = {}
+            if self.D_t is not None:
+                real_logits = self.d_t(real, t, cond, lam)
+                losses["d_t"] = d_logistic_loss(real_logits, self.d_t(fake, t, cond, lam))
+            if self.D_s is not None:
+                real_pairs = self.d_s(real)
+                losses["d_s"] = d_logistic_loss(
+                    real_pairs, self.d_s(fake, derangement(b, self.device))
+                )
+                if self.D_t is None:
+                    real_logits = real_pairs
+            logs["loss/d"] = self.optimize(opt_d, losses)
+            logs.update({f"loss/{k}": v.detach() for k, v in losses.items()})
+            if self.ada is not None:
+                self.ada.update(real_logits)
+            if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
+                r1 = self.r1_penalties(real, t, cond, lam)
+                self.optimize(
+                    opt_d, {k: hp.r1_gamma / 2 * v * hp.r1_interval for k, v in r1.items()}
+                )
+                logs.update({f"loss/{k}": v.detach() for k, v in r1.items()})
+
+        with self.toggled_optimizer(opt_g):
+            fake = self.G(
+                t, z_m=self.z_m(b), ramp=lam, noise_mode=hp.noise_mode, **self.conditions(batch)
+            )
+            losses = {}
+            if self.D_t is not None:
+                losses["g_t"] = g_nonsaturating_loss(self.d_t(fake, t, cond, lam))
+            if self.D_s is not None:
+                losses["g_s"] = g_nonsaturating_loss(self.d_s(fake))
+            logs["loss/g"] = self.optimize(opt_g, losses, counted=True)
+            logs.update({f"loss/{k}": v.detach() for k, v in losses.items()})
+            if hp.pl_weight > 0 and it % hp.pl_interval == 0:
+                n = max(1, b // hp.pl_batch_shrink)
+                frames, ws = self.G(
+                    t[:n],
+                    z_m=self.z_m(n),
+                    ramp=lam,
+                    noise_mode=hp.noise_mode,
+                    return_ws=True,
+                    **self.conditions(batch, n),
+                )
+                pl, self.mean_path_length = path_length_penalty(
+                    frames.flatten(0, 1), ws, self.mean_path_length, hp.pl_decay
+                )
+                self.optimize(opt_g, {"pl": hp.pl_weight * pl * hp.pl_interval})
+                logs["loss/pl"] = pl.detach()
+
+        self.update_ema(self.G_ema, self.G, ema_beta(b * self.trainer.world_size, hp.ema_kimg))
+        if self.ada is not None:
+            logs["ada/p"], logs["ada/r_t"] = self.ada.p, self.ada.r_t
+        self.log_dict(logs, prog_bar=True, batch_size=b)
+
+    # -- generation ---------------------------------------------------------------------------
+    def _label_conditions(self, labels: dict, named: dict) -> dict:
+        """Map data-label keywords (``emotion=3`` for MEAD, ``emotion_to=``) onto actor/action."""
+        hp = self.hparams
+        aliases = {
+            hp.actor_label: "actor",
+            hp.action_label: "action",
+            f"{hp.actor_label}_to": "actor_to",
+            f"{hp.action_label}_to": "action_to",
+        }
+        for key, value in labels.items():
+            if key not in aliases:
+                raise TypeError(
+                    f"sample_videos got an unknown condition {key!r}; onestyle takes "
+                    f"{sorted(set(aliases) | set(named))}"
+                )
+            if named[aliases[key]] is not None and aliases[key] != key:
+                raise TypeError(f"sample_videos got both {key!r} and {aliases[key]!r}")
+            named[aliases[key]] = value
+        return named
+
+    @torch.no_grad()
+    def sample_videos(
+        self,
+        n: int,
+        num_frames: int,
+        *,
+        fps_scale: float = 1.0,
+        seed: int | None = None,
+        actor: int | Sequence[int] | torch.Tensor | None = None,
+        action: int | Sequence[int] | torch.Tensor | None = None,
+        actor_to: int | Sequence[int] | torch.Tensor | None = None,
+        action_to: int | Sequence[int] | torch.Tensor | None = None,
+        z_m: torch.Tensor | None = None,
+        m: torch.Tensor | None = None,
+        z_c: torch.Tensor | None = None,
+        shared_motion: bool = False,
+        motion_seed: int | None = None,
+        t0: float = 0.0,
+        noise_mode: NoiseMode = "const",
+        ramp: float | None = None,
+        **labels,
+    ) -> torch.Tensor:
+        """``[n, num_frames, 3, H, W]`` in [-1, 1] from the EMA generator at ``t0 + i / fps_scale``.
+
+        ``actor``/``action`` (or the data's label names, e.g. ``emotion``): one id, one per
+        video, or None (random). ``actor_to``/``action_to``: the condition moves linearly to
+        these ids over the video (section 5.5). Motion: ``m`` / ``z_m`` fix it (``[k]`` for all
+        videos or ``[n, k]``), e.g. an inverted ``m*`` re-enacted by other actors;
+        ``motion_seed`` draws one ``z_m`` from that seed for all videos and ``shared_motion``
+        one from ``seed`` (the same temporal style with different contents, as LiA's r_t
+        needs); otherwise every video has its own. ``z_c``: the content code of an
+        unconditional model. ``ramp`` defaults to the training value of lambda.
+        """
+        hp, G = self.hparams, self.G_ema
+        c = self._label_conditions(
+            labels, dict(actor=actor, action=action, actor_to=actor_to, action_to=action_to)
+        )
+        if fps_scale <= 0:
+            raise ValueError(f"fps_scale must be positive, got {fps_scale}")
+        if sum(x is not None for x in (z_m, m, motion_seed)) > 1:
+            raise ValueError("pass at most one of z_m, m and motion_seed")
+        dev = self.device
+        gen = torch.Generator(dev)
+        gen.manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
+        t = (t0 + torch.arange(num_frames, device=dev, dtype=torch.float32) / fps_scale)[
+            None
+        ].expand(n, -1)
+        m, z_m = per_video(m, "m", n, hp.k, dev), per_video(z_m, "z_m", n, hp.k, dev)
+        if motion_seed is not None:
+            z_m = torch.randn(
+                1, hp.k, device=dev, generator=torch.Generator(dev).manual_seed(motion_seed)
+            )
+            z_m = z_m.expand(n, -1)
+        elif m is None and z_m is None:
+            z_m = torch.randn(1 if shared_motion else n, hp.k, device=dev, generator=gen).expand(
+                n, -1
+            )
+        cond = {}
+        for name, count in (("actor", hp.num_actors), ("action", hp.num_actions)):
+            ids = condition_ids(c[name], name, count, n, dev, gen)
+            if c[f"{name}_to"] is not None:
+                end = condition_ids(c[f"{name}_to"], f"{name}_to", count, n, dev)
+                ids = interpolate_condition(ids, end, count, num_frames)
+            cond[name] = ids
+        if hp.num_actors == 0:
+            z_c = per_video(z_c, "z_c", n, hp.style_dim, dev)
+            if z_c is None:
+                z_c = torch.randn(n, hp.style_dim, device=dev, generator=gen)
+        elif z_c is not None:
+            raise ValueError(
+                "z_c is the content code of unconditional models; this one takes actor ids"
+            )
+        lam = self.ramp if ramp is None else ramp
+        w = G.styles(t, z_m=z_m, m=m, z_c=z_c, ramp=lam, **cond)
+        return G.synthesize(w, noise_mode, chunk=hp.sample_chunk).clamp(-1, 1)
