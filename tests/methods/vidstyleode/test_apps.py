@@ -47,8 +47,9 @@ def test_animate_takes_the_content_of_the_still_and_the_motion_of_the_driving_vi
     assert animated.shape == (2, 6, 3, 16, 16)
     assert torch.allclose(animated, model.transfer_motion(source[:, None], driving), atol=1e-6)
     assert not torch.allclose(animated, model.animate(source, video), atol=1e-4)  # other motion
-    with pytest.raises(ValueError, match="relative=False"):
-        model.animate(source, driving, relative=False)
+    assert torch.equal(model.animate(source, driving, relative=False), animated)
+    with pytest.raises(ValueError, match=r"source must be images \[B, 3, H, W\]"):
+        model.animate(source[:, None], driving)
 
 
 def test_blending_with_full_masks_gives_a_or_b(model, videos):

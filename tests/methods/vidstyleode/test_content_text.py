@@ -1,6 +1,5 @@
 """f_C (symmetric pooling, Table 6), the text style of Eq. 5 / 12, and the description sources."""
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import clip as openai_clip
@@ -10,7 +9,7 @@ import torch
 from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.features.clip import clip_image_input
 from stylevideo.methods.vidstyleode.content import ContentEncoder, StandInInverter
-from stylevideo.methods.vidstyleode.text import ActorDescriptions, VideoDescriptions
+from stylevideo.methods.vidstyleode.text import ActorDescriptions, describe
 
 
 def test_content_code_is_invariant_to_frame_order(model, batch):
@@ -94,19 +93,13 @@ def test_actor_descriptions_from_a_csv_and_their_errors(tmp_path):
         ActorDescriptions(str(tmp_path / "missing.csv")).setup(data)
 
 
-def test_video_descriptions_read_the_text_beside_each_clip(tmp_path):
-    folder = tmp_path / "8c110571"
-    folder.mkdir()
-    (folder / "text_descriptions.txt").write_text("\na woman wearing a blue blouse\nsecond line\n")
-    (tmp_path / "clip2.mp4").write_bytes(b"")
-    (tmp_path / "clip2.txt").write_text("a man in a suit\n")
-    records = [
-        SimpleNamespace(path=folder, video_id="a"),
-        SimpleNamespace(path=tmp_path / "clip2.mp4", video_id="b"),
-    ]
-    source = VideoDescriptions()
-    source.setup(SimpleNamespace(index=lambda: records))
-    assert source({"video_id": ["b", "a"]}) == ["a man in a suit", "a woman wearing a blue blouse"]
-    records.append(SimpleNamespace(path=Path(tmp_path / "clip3.mp4"), video_id="c"))
-    with pytest.raises(FileNotFoundError, match="clip3.txt"):
-        source.setup(SimpleNamespace(index=lambda: records))
+def test_without_a_source_the_batchs_own_text_is_used():
+    batch = {
+        "frames": torch.zeros(2, 1, 3, 4, 4),
+        "text": ["a woman in a dress", "a man in a suit"],
+    }
+    assert describe(None, batch) == ["a woman in a dress", "a man in a suit"]
+    with pytest.raises(ValueError, match="no 'text'"):
+        describe(None, {"frames": torch.zeros(2, 1, 3, 4, 4)})
+    with pytest.raises(ValueError, match="gave 1 descriptions for 2 videos"):
+        describe(None, {**batch, "text": ["only one"]})

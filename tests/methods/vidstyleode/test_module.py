@@ -114,7 +114,7 @@ def test_bad_batches_and_non_finite_losses_raise(batch):
     model = make_model()
     with pytest.raises(ValueError, match="batch_size >= 2"):
         model.losses(make_batch(b=1))
-    with pytest.raises(ValueError, match="needs `descriptions`"):
+    with pytest.raises(ValueError, match="no 'text'"):
         make_model(descriptions=None).losses(batch)
     with torch.no_grad():
         model.f_G.out[0].weight.fill_(float("nan"))

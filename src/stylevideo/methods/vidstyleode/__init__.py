@@ -18,7 +18,7 @@ from stylevideo.methods.vidstyleode.frozen import (
     StandInStyleGAN2,
 )
 from stylevideo.methods.vidstyleode.module import VidStyleODE
-from stylevideo.methods.vidstyleode.text import ActorDescriptions, VideoDescriptions
+from stylevideo.methods.vidstyleode.text import ActorDescriptions
 
 __all__ = [
     "ActorDescriptions",
@@ -32,5 +32,4 @@ __all__ = [
     "StandInSpliceViT",
     "StandInStyleGAN2",
     "VidStyleODE",
-    "VideoDescriptions",
 ]

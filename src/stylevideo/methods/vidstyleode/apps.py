@@ -113,13 +113,10 @@ class Applications:
     def animate(self, source: Tensor, driving: Tensor, *, relative: bool = True) -> Tensor:
         """Image animation: ``z_C`` of the still ``source [B, 3, H, W]``, dynamics of ``driving``.
 
-        The motion is always relative: it is a direction from the source's own code.
+        VidStyleODE's motion is a direction from the source's own content code whatever
+        ``relative`` says (the flag is the interface's; the metric callbacks' same-identity
+        reconstruction passes False), so both values give the same video.
         """
-        if not relative:
-            raise ValueError(
-                "VidStyleODE animates by directions from the source's content code; "
-                "absolute motion (relative=False) is not defined for it"
-            )
         if source.ndim != 4:
             raise ValueError(f"source must be images [B, 3, H, W], got {tuple(source.shape)}")
         return self.transfer_motion(source[:, None], driving)

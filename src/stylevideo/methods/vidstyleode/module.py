@@ -58,7 +58,8 @@ class VidStyleODE(Applications, GANModule):
         inverter: the frozen W+ inversion network of f_C (pSp or a stand-in).
         clip: CLIP_I / CLIP_T (``PretrainedCLIP`` ViT-B/32 or a stand-in).
         splice: the DINO-ViT Splicing descriptors (``PretrainedSpliceViT`` or a stand-in).
-        descriptions: where each training video's description comes from.
+        descriptions: where each training video's description comes from (None: the batch's
+            ``text``, which the RAVDESS and Fashion data modules provide).
         content_mode: f_C pooling, ``mean`` (paper) / ``first`` / ``random`` (Table 6).
         frame_size: f_D's input size (M, N); d_sp, d_ode, downsamplings: f_D and z_d sizes.
         ode_*: the ODE networks and the torchdiffeq solver (dopri5); ``adjoint`` its gradient.
@@ -227,10 +228,6 @@ class VidStyleODE(Applications, GANModule):
 
     def losses(self, batch: dict) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """Eq. 7-10 and L_L on a batch; returns (unweighted losses, extra logs)."""
-        if self.descriptions is None:
-            raise ValueError(
-                "VidStyleODE needs `descriptions` to train (target texts come from the batch)"
-            )
         frames, hp = batch["frames"], self.hparams
         b, num = frames.shape[:2]
         if b < 2:

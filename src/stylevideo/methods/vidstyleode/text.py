@@ -2,14 +2,12 @@
 
 The paper's datasets come with text: Fashion Videos has a description per video, RAVDESS has
 descriptions hand-written per actor from annotated attributes (gender, hair style, hair
-colour, eye colour; supplementary section 8). A description source gives the description
-of every video of a batch:
+colour, eye colour; supplementary section 8). Their data modules put each clip's text in the
+batch (``text``); VidStyleODE uses it unless a description source is configured:
 
 - :class:`ActorDescriptions`: per actor, from a CSV (``actor`` and ``description`` columns,
   or attribute columns filled into a template). Without a file it reads the synthetic
   dataset's ``labels.csv`` and generates a description from each actor's attribute words.
-- :class:`VideoDescriptions`: per video, the first line of a text file beside it (the
-  authors' layout: ``text_descriptions.txt`` inside each video's frame folder).
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["ActorDescriptions", "Descriptions", "VideoDescriptions", "describe", "text_style"]
+__all__ = ["ActorDescriptions", "Descriptions", "describe", "text_style"]
 
 
 def text_style(
@@ -117,41 +115,18 @@ class ActorDescriptions(Descriptions):
         return [self.by_actor[self.names[i]] for i in actors]
 
 
-class VideoDescriptions(Descriptions):
-    """The first line of ``<clip folder>/<filename>`` (frame folders) or ``<clip>.txt`` (videos)."""
-
-    def __init__(self, filename: str = "text_descriptions.txt"):
-        self.filename = filename
-        self.by_video: dict[str, str] = {}
-
-    def text_file(self, clip: Path) -> Path:
-        return clip / self.filename if clip.is_dir() else clip.with_suffix(".txt")
-
-    def setup(self, datamodule) -> None:
-        if not hasattr(datamodule, "index"):
-            raise ValueError("VideoDescriptions needs a VideoDataModule (its clip index)")
-        by_video = {}
-        for record in datamodule.index():
-            file = self.text_file(Path(record.path))
-            if not file.is_file():
-                raise FileNotFoundError(f"no description for clip {record.path}: expected {file}")
-            lines = [s.strip() for s in file.read_text().splitlines() if s.strip()]
-            if not lines:
-                raise ValueError(
-                    f"{file} is empty (expected the clip's description on its first line)"
-                )
-            by_video[record.video_id] = lines[0]
-        self.by_video = by_video
-
-    def __call__(self, batch: dict) -> list[str]:
-        if not self.by_video:
-            raise RuntimeError("VideoDescriptions.setup(datamodule) was not called")
-        return [self.by_video[v] for v in batch["video_id"]]
-
-
-def describe(source: Descriptions, batch: dict) -> Sequence[str]:
-    """``source(batch)``, checked to give one description per video."""
-    texts = source(batch)
+def describe(source: Descriptions | None, batch: dict) -> Sequence[str]:
+    """``source(batch)``, or the batch's own ``text`` without a source; one per video."""
+    if source is not None:
+        texts = source(batch)
+    elif "text" in batch:
+        texts = list(batch["text"])
+    else:
+        raise ValueError(
+            "VidStyleODE needs a description per video: the batch has no 'text' (a data module "
+            "with descriptions, e.g. RAVDESS with descriptions_file, Fashion) and no "
+            "`descriptions` source is configured (e.g. ActorDescriptions)"
+        )
     if len(texts) != batch["frames"].shape[0]:
         raise ValueError(
             f"{type(source).__name__} gave {len(texts)} descriptions for "
