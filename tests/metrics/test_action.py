@@ -38,9 +38,9 @@ def _moving_dots(n: int, seed: int) -> list[dict]:
 
 def test_small_recogniser_learns_two_motions_and_loads_from_its_checkpoint(tmp_path):
     torch.manual_seed(0)
-    module = ActionRecognizerModule(num_classes=2, width=8, size=16, lr=3e-3)
+    module = ActionRecognizerModule(num_classes=2, width=4, size=16, lr=3e-3)
     trainer = Trainer(
-        max_steps=20,
+        max_steps=12,
         accelerator="cpu",
         logger=False,
         enable_progress_bar=False,
@@ -48,7 +48,7 @@ def test_small_recogniser_learns_two_motions_and_loads_from_its_checkpoint(tmp_p
         default_root_dir=tmp_path,
         num_sanity_val_steps=0,
     )
-    trainer.fit(module, DataLoader(_moving_dots(20, 0), batch_size=None))
+    trainer.fit(module, DataLoader(_moving_dots(12, 0), batch_size=None))
     trainer.save_checkpoint(tmp_path / "recogniser.ckpt")
     metric = ActionAccuracy(
         ActionRecognizerModule.classifier(tmp_path / "recogniser.ckpt"), top_k=(1,)

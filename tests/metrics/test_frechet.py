@@ -35,6 +35,14 @@ def test_frechet_distance_equals_scipy_reference():
     assert abs(same.item()) < 1e-9
 
 
+def test_frechet_distance_of_rank_deficient_covariances_equals_scipy():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(10, 24)), rng.normal(loc=0.5, size=(12, 24))  # N < D: singular
+    (mu1, s1), (mu2, s2) = _stats(a), _stats(b)
+    ours = frechet_distance(*(torch.from_numpy(t) for t in (mu1, s1, mu2, s2))).item()
+    assert ours == pytest.approx(_scipy_fd(mu1, s1, mu2, s2), rel=1e-6)
+
+
 def test_metric_accumulates_the_biased_statistics_of_stylegan_v():
     rng = np.random.default_rng(1)
     real, fake = rng.normal(size=(90, 8)), rng.normal(loc=1.0, size=(70, 8))

@@ -34,16 +34,44 @@ def inception_file(tmp_path_factory):
 def test_fid_loads_inception_from_the_cache_folder(inception_file, monkeypatch):
     monkeypatch.setenv("STYLEVIDEO_WEIGHTS", str(inception_file.parent))
     torch.manual_seed(0)
-    real = torch.rand(1, 2, 3, 48, 48) * 2 - 1  # a video: its 2 frames are used
-    fid = FID(reset_real_features=False)
-    fid.update(real, real=True)
-    fid.update(real[0], real=False)
+    video = torch.rand(1, 2, 3, 48, 48) * 2 - 1  # a video: its 2 frames are used
+    fid = FID()
+    fid.update(video, real=True)
+    fid.update(video[0], real=False)
     assert fid.real_features_num_samples == 2
-    same = fid.compute().item()
-    fid.reset()
-    fid.update(real[0].flip(-1).roll(7, -2) * 0.3, real=False)
-    assert abs(same) < 1e-3 * fid.compute().item()
+    # The loaded network sees uint8 frames of the video: two distinct feature vectors...
+    assert fid._mean_cov("real")[1].trace() > 1e-3
+    # ...and the same ones for the same frames given as [N, 3, H, W].
+    assert torch.equal(fid.fake_features_sum, fid.real_features_sum)
     assert InceptionScoreMetric().inception.features_list == ["logits_unbiased"]
+
+
+class _Features(torch.nn.Module):
+    num_features = 16
+
+    def forward(self, x):
+        x = x.float() / 255
+        return torch.cat(
+            [
+                x.mean((2, 3)),
+                x.std((2, 3)),
+                x.amax((2, 3)),
+                x[:, :, ::3, ::5].mean((2, 3)),
+                x[:, 0, 0, :4],
+            ],
+            1,
+        )
+
+
+def test_fid_equals_torchmetrics_reference_computation():
+    from torchmetrics.image.fid import _compute_fid
+
+    torch.manual_seed(0)
+    fid = FID(feature_net=_Features())
+    fid.update(torch.rand(40, 3, 8, 8) * 2 - 1, real=True)
+    fid.update(torch.rand(30, 3, 8, 8) * 1.5 - 1, real=False)
+    reference = _compute_fid(*fid._mean_cov("real"), *fid._mean_cov("fake"))
+    assert fid.compute().item() == pytest.approx(reference.item(), rel=1e-5)
 
 
 class _Logits(torch.nn.Module):

@@ -30,12 +30,16 @@ def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -
     """FD between N(mu1, sigma1) and N(mu2, sigma2), in float64.
 
     Tr (S1 S2)^(1/2) is the sum of the square roots of the eigenvalues of S1 S2, which are
-    those of the symmetric PSD matrix S1^(1/2) S2 S1^(1/2): computed with ``eigh``, so it
-    is stable where ``scipy.linalg.sqrtm`` (the reference) returns complex noise.
+    those of the symmetric PSD matrix L^T S2 L (S1 = L L^T, Cholesky; for a singular S1,
+    L = S1^(1/2) from ``eigh``), so ``eigvalsh`` suffices: stable where
+    ``scipy.linalg.sqrtm`` (the reference) returns complex noise, and at D = 2048 several
+    times faster than a general eigendecomposition.
     """
     mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
-    s1 = _sqrtm_psd(sigma1)
-    inner = s1 @ sigma2 @ s1
+    factor, info = torch.linalg.cholesky_ex(sigma1)
+    if info.item() != 0:
+        factor = _sqrtm_psd(sigma1)
+    inner = factor.T @ sigma2 @ factor
     tr_covmean = torch.linalg.eigvalsh((inner + inner.T) / 2).clamp(min=0).sqrt().sum()
     return (mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * tr_covmean
 

@@ -4,8 +4,10 @@ Both are torchmetrics' own metrics with torch-fidelity's Inception-v3 resolved t
 weight loader. Inputs are frames ``[N, 3, H, W]`` (or videos ``[B, T, 3, H, W]``, whose
 frames are all used) in [-1, 1], or uint8. The callbacks decide which frames: styleinv's
 ``fid50k`` takes 50k frames of the generated and real clips, vidstyleode one frame per video.
-FID here is torchmetrics' estimator (unbiased covariance, N-1); at 50k frames it differs
-from StyleGAN-V's biased one by a relative 2e-5.
+FID here is torchmetrics' estimator (unbiased covariance, N-1; at 50k frames it differs
+from StyleGAN-V's biased one by a relative 2e-5); the distance itself is computed with the
+symmetric eigendecomposition of :func:`~stylevideo.metrics.frechet.frechet_distance`
+(torchmetrics' general ``eigvals`` of a 2048x2048 product takes ~10x longer; same value).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 
+from stylevideo.metrics.frechet import frechet_distance
 from stylevideo.metrics.utils import to_uint8
 
 __all__ = ["FID", "InceptionScoreMetric", "as_frames"]
@@ -56,6 +59,18 @@ class FID(FrechetInceptionDistance):
     def update(self, imgs: Tensor, real: bool) -> None:
         with torch.no_grad():
             super().update(as_frames(imgs), real)
+
+    def _mean_cov(self, side: str) -> tuple[Tensor, Tensor]:
+        n = getattr(self, f"{side}_features_num_samples")
+        mean = getattr(self, f"{side}_features_sum") / n
+        cov = getattr(self, f"{side}_features_cov_sum") - n * torch.outer(mean, mean)
+        return mean, cov / (n - 1)
+
+    def compute(self) -> Tensor:
+        if self.real_features_num_samples < 2 or self.fake_features_num_samples < 2:
+            raise RuntimeError("FID needs at least 2 real and 2 generated frames")
+        fid = frechet_distance(*self._mean_cov("real"), *self._mean_cov("fake"))
+        return fid.to(self.orig_dtype)
 
 
 class InceptionScoreMetric(InceptionScore):
