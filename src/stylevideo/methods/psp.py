@@ -1,0 +1,204 @@
+"""pSp inversion into W over a frozen generator: StyleInV's stage 2 (section 3.1, Eq. 1).
+
+``x_hat = G(E(x) + w_avg)`` (StyleInV Eq. 1) with E the pSp ``BackboneEncoderUsingLastLayerIntoW``
+(:class:`~stylevideo.nn.psp.PSPEncoderW`), trained on video frames with pSp's losses
+(Richardson et al. 2021, section 3.3):
+
+    L = l2_lambda ||x - x_hat||^2 + lpips_lambda LPIPS(x, x_hat) + id_lambda (1 - <R(x), R(x_hat)>)
+        + w_norm_lambda ||E(x)||_2
+
+with LPIPS on AlexNet, R the ArcFace IR-SE50 embedding of the face crop, and the w-norm
+term pSp's latent regularisation (0 for inversion, as in pSp's encoding setting). StyleInV
+(appendix F) follows pSp's settings (lambda 1 / 0.8 / 0.1, Ranger at lr 1e-4, the encoder
+backbone initialised from ArcFace) and turns the identity loss off for TaiChi and SkyTimelapse.
+The generator is frozen and synthesises with constant noise (the authors' ``noise_mode``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from lightning.pytorch import LightningModule
+from torch import Tensor, nn
+
+from stylevideo.methods.styleinv.checkpoints import build_generator, load_generator
+from stylevideo.nn.irse import WIDTHS, backbone_state
+from stylevideo.nn.psp import PSPEncoderW
+
+__all__ = ["IdentityLoss", "PSPInversion", "Ranger", "lpips_network"]
+
+
+def lpips_network(pretrained: bool = True, path: str | None = None) -> nn.Module:
+    """LPIPS (AlexNet, v0.1 linear layers; inputs in [-1, 1]), frozen. ``pretrained=False``
+    keeps a random AlexNet (no weight file needed: tests and the CPU smoke runs)."""
+    if pretrained:
+        from stylevideo.features.perceptual import lpips_alex
+
+        net = lpips_alex(path)
+    else:
+        from torchmetrics.functional.image.lpips import _NoTrainLpips
+
+        net = _NoTrainLpips(net="alex", pnet_rand=True)
+    return net.eval().requires_grad_(False)
+
+
+class IdentityLoss(nn.Module):
+    """pSp's identity loss ``1 - <R(y_hat), R(y)>`` averaged over the batch, ``R(y)`` detached.
+
+    ``R`` embeds the face crop (pSp: rows 35:223, columns 32:220 of a 256x256 image; the same
+    fractions at other sizes) average-pooled to 112x112 into unit vectors; ``net`` is the
+    ArcFace IR-SE50 (:func:`stylevideo.features.arcface.load_arcface`) or any module with
+    that interface.
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+
+    def embed(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        x = x[:, :, round(35 * h / 256):round(223 * h / 256), round(32 * w / 256):round(220 * w / 256)]
+        return F.normalize(self.net(F.adaptive_avg_pool2d(x, 112)), dim=1)
+
+    def forward(self, y_hat: Tensor, y: Tensor) -> Tensor:
+        return (1 - (self.embed(y_hat) * self.embed(y).detach()).sum(dim=1)).mean()
+
+
+class Ranger(torch.optim.RAdam):
+    """pSp's optimizer: RAdam (betas 0.95/0.999, eps 1e-5, rectification threshold 5) with
+    Lookahead: every ``k`` steps the slow weights move ``alpha`` of the way to the fast ones
+    and the fast weights restart from them (Zhang et al. 2019). State lives in the optimizer
+    state dict (checkpointed)."""
+
+    def __init__(self, params, lr: float = 1e-3, alpha: float = 0.5, k: int = 6,
+                 betas: tuple[float, float] = (0.95, 0.999), eps: float = 1e-5, weight_decay: float = 0.0):
+        if not 0 <= alpha <= 1 or k < 1:
+            raise ValueError(f"Lookahead needs 0 <= alpha <= 1 and k >= 1, got {alpha}, {k}")
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        for group in self.param_groups:
+            group.setdefault("alpha", alpha)
+            group.setdefault("k", k)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        start = {p: p.detach().clone() for group in self.param_groups for p in group["params"]
+                 if p.grad is not None and "slow_buffer" not in self.state[p]}
+        loss = super().step(closure)  # (RAdam initialises its state on an empty one: add ours after)
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                if p in start:
+                    state["slow_buffer"] = start[p]
+                if p.grad is None or int(state["step"]) % group["k"]:
+                    continue
+                slow = state["slow_buffer"]
+                slow.add_(p - slow, alpha=group["alpha"])
+                p.copy_(slow)
+        return loss
+
+
+class PSPInversion(LightningModule):
+    """Stage 2: a pSp W encoder trained to invert the frozen stage-1 generator on video frames.
+
+    Batches are the data layer's dicts; every frame of ``frames [B, T, 3, H, W]`` is one
+    training image (``RandomFrames`` sampler). Logged: ``loss/l2``, ``loss/lpips``,
+    ``loss/id``, ``loss/w_norm``, ``loss/total``.
+
+    Args:
+        generator_ckpt: the stage-1 checkpoint (see :mod:`~stylevideo.methods.styleinv.checkpoints`).
+        num_layers, widths, units: the encoder backbone (IR-SE50 by default).
+        lr, optimizer: ``"ranger"`` (pSp) or ``"adam"``.
+        l2_lambda, lpips_lambda, id_lambda, w_norm_lambda: the loss weights.
+        noise_mode: the generator's noise during inversion (``const``; ``none`` for SkyTimelapse).
+        backbone_init: ``"arcface"`` initialises the backbone from the ArcFace IR-SE50 weights
+            (``arcface_weights`` path or the weight cache), as pSp does; ``None``: random.
+        arcface_weights, lpips_weights: explicit weight files (else the weight cache).
+        lpips_pretrained: False uses a random AlexNet (CPU smoke runs without weight files).
+        generator_arch: filled in from ``generator_ckpt`` and saved, so checkpoints of this
+            module rebuild without the stage-1 file.
+    """
+
+    def __init__(self, generator_ckpt: str | None = None, num_layers: int = 50, widths: Sequence[int] = WIDTHS,
+                 units: Sequence[int] | None = None, lr: float = 1e-4, optimizer: str = "ranger",
+                 l2_lambda: float = 1.0, lpips_lambda: float = 0.8, id_lambda: float = 0.1,
+                 w_norm_lambda: float = 0.0, noise_mode: str = "const", backbone_init: str | None = "arcface",
+                 arcface_weights: str | None = None, lpips_weights: str | None = None,
+                 lpips_pretrained: bool = True, generator_arch: dict | None = None):
+        super().__init__()
+        if optimizer not in ("ranger", "adam"):
+            raise ValueError(f"optimizer must be 'ranger' or 'adam', got {optimizer!r}")
+        if backbone_init not in (None, "arcface"):
+            raise ValueError(f"backbone_init must be 'arcface' or None, got {backbone_init!r}")
+        restoring = generator_arch is not None and (generator_ckpt is None or not Path(generator_ckpt).is_file())
+        if restoring:
+            self.G = build_generator(generator_arch).eval().requires_grad_(False)
+        else:
+            self.G, generator_arch = load_generator(generator_ckpt)
+        self.save_hyperparameters()
+        self.hparams.generator_arch = generator_arch
+        self.encoder = PSPEncoderW(self.G.w_dim, num_layers, "ir_se", 3, widths, units)
+        self.register_buffer("w_avg", self.G.w_avg.detach().clone())
+        if backbone_init == "arcface" and not restoring:
+            from stylevideo.features.arcface import ARCFACE_WEIGHTS
+            from stylevideo.features.weights import load_weights
+
+            missing, _ = self.encoder.load_state_dict(
+                backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights)), strict=False)
+            if set(missing) != {"linear.weight", "linear.bias"}:
+                raise ValueError(f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})")
+        # Loss networks stay out of the state dict (no 100 MB of frozen weights per checkpoint).
+        self._lpips = [lpips_network(lpips_pretrained, lpips_weights)] if lpips_lambda > 0 else []
+        self._identity = []
+        if id_lambda > 0:
+            from stylevideo.features.arcface import load_arcface
+
+            self._identity = [IdentityLoss(load_arcface(arcface_weights))]
+
+    def train(self, mode: bool = True):
+        """The generator stays in eval mode."""
+        super().train(mode)
+        self.G.eval()
+        return self
+
+    def invert(self, x: Tensor) -> Tensor:
+        """``Inv(x) = E(x) + w_avg`` (Eq. 1), ``[N, w_dim]``."""
+        return self.encoder(x) + self.w_avg
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The reconstruction ``G(E(x) + w_avg)`` (Eq. 1)."""
+        return self.G.synthesis(self.invert(x), self.hparams.noise_mode)
+
+    def losses(self, x: Tensor) -> dict[str, Tensor]:
+        """pSp's weighted loss terms for a batch of frames ``x [N, 3, H, W]``."""
+        hp = self.hparams
+        if x.shape[-1] != self.G.resolution:
+            raise ValueError(f"frames are {x.shape[-1]}x{x.shape[-2]} but the generator makes "
+                             f"{self.G.resolution}x{self.G.resolution}; set data.resolution to match")
+        offset = self.encoder(x)
+        y_hat = self.G.synthesis(offset + self.w_avg, hp.noise_mode)
+        losses = {"l2": hp.l2_lambda * F.mse_loss(y_hat, x)}
+        if self._lpips:
+            losses["lpips"] = hp.lpips_lambda * self._lpips[0].to(x.device)(y_hat, x).mean()
+        if self._identity:
+            losses["id"] = hp.id_lambda * self._identity[0].to(x.device)(y_hat, x)
+        if hp.w_norm_lambda > 0:
+            losses["w_norm"] = hp.w_norm_lambda * offset.norm(dim=1).mean()
+        return losses
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        x = rearrange(batch["frames"], "b t c h w -> (b t) c h w")
+        losses = self.losses(x)
+        total = sum(losses.values())
+        logs = {f"loss/{k}": v.detach() for k, v in losses.items()} | {"loss/total": total.detach()}
+        self.log_dict(logs, prog_bar=True, batch_size=x.shape[0])
+        return total
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        if hp.optimizer == "ranger":
+            return Ranger(self.encoder.parameters(), lr=hp.lr)
+        return torch.optim.Adam(self.encoder.parameters(), lr=hp.lr)
