@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
@@ -48,7 +49,8 @@ class MetricCallback(Callback):
         mode: ``sample``, ``reconstruct`` or ``cross`` (see the module docstring).
         every_n_steps: run after every n-th training step (0: never).
         every_n_epochs: run after every n-th validation epoch (0: never).
-        on_test: run at the end of ``trainer.test`` (the full protocol of a checkpoint).
+        on_test: run at the end of ``trainer.test`` and of a standalone ``trainer.validate``
+            (the full protocol of a checkpoint: ``lightning test --ckpt_path ...``).
         seed: base seed of the generated batches (same seed, same videos).
         batch_size: videos per generation call and per real batch.
         split: datamodule split of the real clips.
@@ -113,9 +115,12 @@ class MetricCallback(Callback):
             self.run(trainer, pl_module, "fit")
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking or self.every_n_epochs <= 0:
+        if trainer.sanity_checking:
             return
-        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+        if trainer.state.fn == TrainerFn.VALIDATING:  # `lightning validate --ckpt_path ...`
+            if self.on_test:
+                self.run(trainer, pl_module, "validate")
+        elif self.every_n_epochs > 0 and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self.run(trainer, pl_module, "validate")
 
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

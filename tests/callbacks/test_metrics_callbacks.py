@@ -47,6 +47,9 @@ class Toy(LightningModule):
     def test_step(self, batch, batch_idx):
         pass
 
+    def validation_step(self, batch, batch_idx):
+        pass
+
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
@@ -72,7 +75,7 @@ def _landmarks_from_brightness(frames):
 @pytest.fixture(scope="module")
 def tiny_i3d():
     torch.manual_seed(0)
-    return I3D(width=0.125, resize_to=16).eval()
+    return I3D(num_classes=16, width=0.125, resize_to=16).eval()
 
 
 @pytest.fixture
@@ -158,6 +161,11 @@ def test_test_stage_writes_the_protocol_next_to_the_tested_checkpoint(tmp_path, 
     (record,) = json.loads((tmp_path / "metrics.json").read_text())
     assert record["stage"] == "test" and record["ckpt_path"] == str(ckpt)
     assert record["metrics"]["lia_r/missing_frame_rate"] == 0
+    # `lightning validate --ckpt_path` runs the same protocol for modules with validation_step
+    tester.validate(Toy(), datamodule=datamodule, ckpt_path=str(ckpt))
+    records = json.loads((tmp_path / "metrics.json").read_text())
+    assert [r["stage"] for r in records] == ["test", "validate"]
+    assert records[1]["metrics"] == records[0]["metrics"]
 
 
 def test_reconstruction_scores_of_a_perfect_animator(tmp_path, datamodule):

@@ -39,7 +39,7 @@ def test_callbacks_log_their_keys_in_a_two_step_stylegan2_fit(tmp_path, syntheti
             ["fvd8_4f", "warping_error"],
             warping_videos=4,
             warping_frames=3,
-            extractors={"i3d": I3D(width=0.125, resize_to=16)},
+            extractors={"i3d": I3D(num_classes=16, width=0.125, resize_to=16)},
             **common,
         ),
         FrameMetrics(

@@ -112,21 +112,21 @@ class FrechetVideoDistance(FrechetDistance):
     ``update(videos, real)`` takes ``[B, T, 3, H, W]`` float in [-1, 1] (converted to
     uint8 exactly as StyleGAN-V does: ``(x * 127.5 + 128).clamp(0, 255)``) or uint8. The
     detector is the TorchScript I3D from the weight loader unless one is passed (tests
-    and benchmarks pass an :class:`~stylevideo.features.i3d.I3D` with random weights).
+    and benchmarks pass an :class:`~stylevideo.features.i3d.I3D` with random weights);
+    its ``num_features`` attribute, if any, sets the feature size (else I3D's 400).
     """
 
     def __init__(
         self,
         detector: nn.Module | None = None,
         detector_path: str | os.PathLike | None = None,
-        num_features: int = 400,
         **kwargs,
     ):
-        super().__init__(num_features, **kwargs)
         if detector is None:
             from stylevideo.features.i3d import load_i3d
 
             detector = load_i3d(detector_path)
+        super().__init__(getattr(detector, "num_features", 400), **kwargs)
         self.detector = detector.eval()
         for p in self.detector.parameters():
             p.requires_grad_(False)
