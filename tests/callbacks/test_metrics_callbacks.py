@@ -212,6 +212,33 @@ def test_generation_is_sharded_by_batch_with_fixed_seeds():
     assert all(torch.equal(single[k], split[k]) for k in single)
 
 
+def test_conditions_are_fixed_or_drawn_per_video_from_the_batch_seed():
+    seen = []
+
+    class Recorder(Toy):
+        def sample_videos(self, n, num_frames, **kwargs):
+            seen.append(kwargs)
+            return super().sample_videos(n, num_frames, **kwargs)
+
+    cb = VideoMetrics(
+        ["fvd6_2f"],
+        batch_size=3,
+        conditions={"emotion": 2},
+        condition_keys=["actor"],
+        fps_scale=0.5,
+    )
+    trainer = SimpleNamespace(
+        global_rank=0, world_size=1, datamodule=SimpleNamespace(num_classes=lambda key: 4)
+    )
+    first = [v for _, v in cb.generated(trainer, Recorder(), 6, 2)]
+    again = [v for _, v in cb.generated(trainer, Recorder(), 6, 2)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert [k["seed"] for k in seen[:2]] == [0, 1] and all(k["emotion"] == 2 for k in seen)
+    assert all(k["fps_scale"] == 0.5 and k["actor"].shape == (3,) for k in seen)
+    assert all(0 <= int(a) < 4 for k in seen for a in k["actor"])
+    assert torch.equal(seen[0]["actor"], seen[2]["actor"])  # same batch seed, same labels
+
+
 def test_configuration_errors_are_explicit():
     with pytest.raises(ValueError, match="fvd<clips>_<frames>f"):
         VideoMetrics(["fvd_16"])
