@@ -11,6 +11,7 @@ from PIL import Image
 from stylevideo.data_modules.faceforensics import FaceForensicsDataModule
 from stylevideo.video.io import read_frames, write_video
 from stylevideo.video.preprocess import face_align, mask_crop
+from stylevideo.video.preprocess.common import find_videos, output_path
 from stylevideo.video.preprocess.face_align import (
     JitteredLandmarks,
     align_face,
@@ -99,6 +100,21 @@ def test_mask_crop_command_crops_every_frame_square_around_its_face(release, tmp
     assert faces[0][0] < 3 and faces[-1][-1] > 28 and faces[0][-1] < faces[-1][-1] - 5  # moves
     with pytest.raises(FileNotFoundError, match="expected .*val/original"):
         mask_crop.main([str(release), str(tmp_path / "x"), "--split", "val"])
+
+
+def test_find_videos_matches_paths_below_the_root_and_outputs_mirror_them(tmp_path):
+    for rel in ("M003/video/front/angry/level_1/001.mp4", "M003/video/left_30/sad/level_1/001.mp4",
+                "M003/audio/front/angry/level_1/001.m4a"):  # fmt: skip
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).touch()
+    front = find_videos(tmp_path, "*/front/*")
+    assert [p.relative_to(tmp_path).as_posix() for p in front] == [
+        "M003/video/front/angry/level_1/001.mp4"
+    ]
+    assert len(find_videos(tmp_path)) == 2 and find_videos(front[0]) == front
+    out = tmp_path / "aligned"
+    assert output_path(front[0], tmp_path, out, "jpg") == out / "M003/video/front/angry/level_1/001"
+    assert output_path(front[0], front[0], out, "mp4") == out / "001.mp4"
 
 
 def _face_landmarks(cx=128.0, cy=120.0, eye=40.0, mouth=60.0):

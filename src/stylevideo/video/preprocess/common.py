@@ -52,13 +52,18 @@ def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
 
 
 def find_videos(root: Path, include: str | None = None) -> list[Path]:
-    """Video files below ``root`` (or ``root`` itself), optionally filtered by a name pattern."""
+    """Video files below ``root`` (or ``root`` itself) whose path relative to ``root`` matches
+    the shell pattern ``include`` (``*`` also matches ``/``)."""
     if root.is_file():
         return [root]
     videos = sorted(
         p for p in root.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()
     )
-    return [p for p in videos if include is None or fnmatch.fnmatch(p.name, include)]
+    return [
+        p
+        for p in videos
+        if include is None or fnmatch.fnmatch(p.relative_to(root).as_posix(), include)
+    ]
 
 
 def output_path(video: Path, src: Path, out: Path, fmt: str) -> Path:

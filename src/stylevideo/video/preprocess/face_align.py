@@ -8,8 +8,9 @@ approach statistically reduces the variance of the detected landmarks" (StyleInV
 RetinaFace; dlib is what ships here). The averaged eyes and mouth corners define FFHQ's
 oriented square (Karras et al., 2019: :func:`ffhq_quad`), which is warped to ``--size``.
 
-Input: a video file, or a folder searched recursively for videos (``--include`` filters the
-names, e.g. DeeperForensics' uniform-light front-camera clips). Output: the same tree below
+Input: a video file, or a folder searched recursively for videos (``--include``: a shell
+pattern their paths below the folder must match, e.g. DeeperForensics' uniform-light
+front-camera clips, or MEAD's ``*/front/*``). Output: the same tree below
 ``OUT``, one frame folder (``000000.jpg`` ...) or mp4 per video. Needs the ``face`` extra
 (dlib, face_recognition_models)::
 
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="FFHQ-align face videos (styleinv appendix D).")
     parser.add_argument("src", type=Path, help="a video, or a folder searched for videos")
     parser.add_argument("out", type=Path, help="output folder (mirrors SRC's tree)")
-    parser.add_argument("--include", help="only videos whose file name matches this pattern")
+    parser.add_argument("--include", help="only videos whose path below SRC matches this pattern")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--jitters", type=int, default=8, help="shifted boxes per frame")
     parser.add_argument("--shift", type=float, default=0.1, help="largest shift / box side")
