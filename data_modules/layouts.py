@@ -164,6 +164,7 @@ class FrameCountCache:
         self.file, self.root = file, root
         self.identity = str(root.resolve())
         self.entries: dict[str, list[int]] = {}
+        self._seen: dict[str, list[int]] = {}  # signatures taken by fill(), before counting
         try:
             data = json.loads(file.read_text())
             if data.get("version") == _CACHE_VERSION and data.get("root") == self.identity:
@@ -182,17 +183,21 @@ class FrameCountCache:
         """Set ``num_frames`` from the cache; returns the records still to count."""
         pending = []
         for record in records:
-            entry = self.entries.get(self._key(record.path))
-            if entry is not None and entry[:2] == self._signature(record.path):
+            key = self._key(record.path)
+            self._seen[key] = self._signature(record.path)
+            entry = self.entries.get(key)
+            if entry is not None and entry[:2] == self._seen[key]:
                 record.num_frames = entry[2]
             else:
                 pending.append(record)
         return pending
 
     def save(self, records: Sequence[ClipRecord]) -> None:
-        """Store the counts of ``records`` (replacing the old entries); best effort."""
+        """Store the counts of ``records``, as seen by :meth:`fill` (replacing the old
+        entries); best effort: a cache that cannot be written is only a warning."""
+        keys = [self._key(r.path) for r in records]
         self.entries = {
-            self._key(r.path): [*self._signature(r.path), r.num_frames] for r in records
+            k: [*self._seen[k], r.num_frames] for k, r in zip(keys, records, strict=True)
         }
         data = {"version": _CACHE_VERSION, "root": self.identity, "clips": self.entries}
         tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
