@@ -9,9 +9,9 @@ Labels: ``actor`` (M003, W009, ...), ``emotion`` (the 8 folder names: angry, con
 disgusted, fear, happy, neutral, sad, surprised) and ``level`` (intensity 1-3; neutral has 1).
 
 Split (onestyle 4.1): training only on the generic sentences, the emotion-specific sentences
-held out as the unseen test set. The paper does not number them; the authors' training list
-(``datasets/mead_train.csv`` in their repository) holds every sentence of every emotion and
-level except 006-011, so ``test_sentences`` defaults to 6-11. The paper trains on 30 actors;
+held out as the unseen test set. The paper does not number them; the sentence numbers of the
+authors' training list (``datasets/mead_train.csv`` in their repository) skip 006-011 in
+every actor, emotion and level, so ``test_sentences`` defaults to 6-11. The paper trains on 30 actors;
 that list names 25 of them (``ONESTYLE_ACTORS``); ``actors`` selects actors (default: all
 found). The paper's clips are 60-170 frames long, at 128x128.
 """
