@@ -14,7 +14,10 @@ Modes (where the evaluated videos come from):
 - ``reconstruct``: ``animate(clip[:, 0], clip, relative=False)`` for real clips, the
   same-identity reconstruction of lia 4.2 (a) (ground truth: the clip);
 - ``cross``: ``animate(other_clip[:, 0], clip, relative=True)``, the source frame taken
-  from the next clip of the batch (cross-identity motion transfer, lia 4.2 (b)).
+  from the next clip of the batch (cross-identity motion transfer, lia 4.2 (b));
+- ``edit``: ``edit(clip, source_texts, target_texts)``, each clip edited towards the
+  description of the next clip of the batch (vidstyleode 4, text-guided manipulation).
+  Descriptions: the batch's ``text``, else the module's ``descriptions(batch)``.
 
 Results are logged under the papers' names to every logger (``pl_module.log``) and
 appended to ``<checkpoint folder>/metrics.json``.
@@ -38,7 +41,7 @@ from torch.utils.data import DataLoader, Subset
 
 __all__ = ["MODES", "MetricCallback"]
 
-MODES = ("sample", "reconstruct", "cross")
+MODES = ("sample", "reconstruct", "cross", "edit")
 
 
 class MetricCallback(Callback):
@@ -176,7 +179,7 @@ class MetricCallback(Callback):
                 pl_module.log(name, value, on_step=False, on_epoch=True, sync_dist=False)
 
     def check_module(self, pl_module: LightningModule) -> None:
-        need = "sample_videos" if self.mode == "sample" else "animate"
+        need = {"sample": "sample_videos", "edit": "edit"}.get(self.mode, "animate")
         if not hasattr(pl_module, need):
             raise TypeError(
                 f"{type(self).__name__} in mode {self.mode!r} needs {type(pl_module).__name__}."
@@ -198,10 +201,11 @@ class MetricCallback(Callback):
     def _rank(trainer: Trainer) -> tuple[int, int]:
         return trainer.global_rank, max(1, trainer.world_size)
 
-    def real_clips(
+    def real_batches(
         self, trainer: Trainer, num_frames: int, max_clips: int | None
-    ) -> Iterator[Tensor]:
-        """This rank's share of real clips ``[B, num_frames, 3, H, W]`` (one per video)."""
+    ) -> Iterator[dict[str, Any]]:
+        """This rank's share of real clip batches (``frames [B, num_frames, 3, H, W]``, labels,
+        text...), one clip per video."""
         dm = trainer.datamodule
         if dm is None or not hasattr(dm, "clip_dataloader"):
             raise TypeError(f"{type(self).__name__} needs a datamodule with clip_dataloader()")
@@ -217,7 +221,13 @@ class MetricCallback(Callback):
                 collate_fn=loader.collate_fn,
                 num_workers=loader.num_workers,
             )
-        for batch in loader:
+        yield from loader
+
+    def real_clips(
+        self, trainer: Trainer, num_frames: int, max_clips: int | None
+    ) -> Iterator[Tensor]:
+        """The frames of :meth:`real_batches`."""
+        for batch in self.real_batches(trainer, num_frames, max_clips):
             yield batch["frames"]
 
     def generated(
@@ -243,12 +253,29 @@ class MetricCallback(Callback):
             m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions
         )
 
-    def animated(self, pl_module: LightningModule, clips: Tensor) -> Tensor:
-        """The module's animation of real ``clips`` in this callback's mode."""
-        clips = clips.to(pl_module.device)
+    def animated(self, pl_module: LightningModule, batch: dict[str, Any]) -> Tensor:
+        """The module's video for a real ``batch`` in this callback's mode."""
+        clips = batch["frames"].to(pl_module.device)
         if self.mode == "reconstruct":
             return pl_module.animate(clips[:, 0], clips, relative=False)
-        return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True)
+        if self.mode == "cross":
+            return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True)
+        sources, targets = self.edit_texts(pl_module, batch)
+        return pl_module.edit(clips, sources, targets)
+
+    @staticmethod
+    def edit_texts(pl_module: LightningModule, batch: dict[str, Any]) -> tuple[list, list]:
+        """(own description, next clip's description) per clip of ``batch``."""
+        if "text" in batch:
+            texts = list(batch["text"])
+        elif callable(getattr(pl_module, "descriptions", None)):
+            texts = list(pl_module.descriptions(batch))
+        else:
+            raise TypeError(
+                "mode 'edit' needs descriptions: batches with 'text' or a module with "
+                "descriptions(batch)"
+            )
+        return texts, texts[1:] + texts[:1]
 
     def extractor(self, name: str, build):
         """``extractors[name]`` if given, else ``build()`` (pretrained, from the loader)."""

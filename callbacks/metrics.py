@@ -13,7 +13,10 @@
 - :class:`AnimationMetrics`: ``l1``, ``lpips``, ``akd``, ``mkr``, ``aed`` (``_cross``
   appended in cross-identity mode).
 
-Common options (when, mode, seed, conditions, weights, ...) are :class:`MetricCallback`'s.
+Common options (when, mode, seed, conditions, weights, ...) are :class:`MetricCallback`'s;
+video and frame metrics work in every mode (``edit`` included: vidstyleode's FVD, IS, FID
+and warping error of edited videos). Action recognition and CLIP manipulation accuracy
+are in :mod:`stylevideo.callbacks.semantic_metrics`.
 """
 
 from __future__ import annotations
@@ -150,12 +153,13 @@ class VideoMetrics(MetricCallback):
     def _animated_batches(self, trainer, pl_module, n: int, length: int):
         """Animations of real clips; the clips themselves feed the real FVD statistics."""
         first = 0
-        for real in self.real_clips(trainer, length, n):
+        for batch in self.real_batches(trainer, length, n):
+            real = batch["frames"]
             for name, fvd in self.fvd.items():
                 chunk = _take(self._slice(name, real), first, self.protocol(name)[0])
                 if len(chunk):
                     fvd.update(chunk.to(fvd.device), real=True)
-            yield first, self.animated(pl_module, real)
+            yield first, self.animated(pl_module, batch)
             first += len(real)
 
 
@@ -247,10 +251,11 @@ class FrameMetrics(MetricCallback):
 
     def _animated(self, trainer, pl_module, fids, n: int):
         first = 0
-        for real in self.real_clips(trainer, self.num_frames, n):
+        for batch in self.real_batches(trainer, self.num_frames, n):
+            real = batch["frames"]
             for metric in fids.values():
                 metric.update(self._pick(real.to(metric.device)), real=True)
-            yield first, self.animated(pl_module, real)
+            yield first, self.animated(pl_module, batch)
             first += len(real)
 
 
@@ -343,8 +348,8 @@ class FaceMetrics(MetricCallback):
                 if self.identity is not None:
                     self.identity.update(videos)
         else:
-            for real in self.real_clips(trainer, self.num_frames, self.groups):
-                fake = self.animated(pl_module, real).cpu()
+            for batch in self.real_batches(trainer, self.num_frames, self.groups):
+                real, fake = batch["frames"], self.animated(pl_module, batch).cpu()
                 if self.lia is not None:
                     self.lia.update(torch.stack([real.cpu(), fake], dim=1))
                 if self.identity is not None:
@@ -386,10 +391,8 @@ class AnimationMetrics(MetricCallback):
         **kwargs: Any,
     ):
         super().__init__(metrics, mode=mode, **kwargs)
-        if mode == "sample":
-            raise ValueError(
-                "AnimationMetrics compares animations with real clips: mode must not be 'sample'"
-            )
+        if mode not in ("reconstruct", "cross"):
+            raise ValueError("AnimationMetrics: mode must be 'reconstruct' or 'cross'")
         if mode == "cross" and {"l1", "lpips", "aed"} & set(self.metrics):
             raise ValueError("AnimationMetrics: l1, lpips and aed need mode 'reconstruct'")
         if keypoints not in ("face", "body") or embedder not in ("dlib", "arcface"):
@@ -447,9 +450,9 @@ class AnimationMetrics(MetricCallback):
         self._build(pl_module.device)
         for metric in self.scores.values():
             metric.reset()
-        for real in self.real_clips(trainer, self.num_frames, self.num_clips):
-            real = real.to(pl_module.device)
-            fake = self.animated(pl_module, real).clamp(-1, 1)
+        for batch in self.real_batches(trainer, self.num_frames, self.num_clips):
+            real = batch["frames"].to(pl_module.device)
+            fake = self.animated(pl_module, batch).clamp(-1, 1)
             for metric in self.scores.values():
                 metric.update(fake, real)
         suffix = "_cross" if self.mode == "cross" else ""
