@@ -15,7 +15,7 @@ from stylevideo.data_modules import layouts
 from stylevideo.data_modules.layouts import find_named_clips, random_split
 from stylevideo.data_modules.taichi import TaiChiDataModule
 from stylevideo.video.io import VideoReadError, count_frames
-from stylevideo.video.sampling import ConsecutiveFrames
+from stylevideo.video.sampling import ConsecutiveFrames, IrregularFrames
 
 
 @pytest.fixture
@@ -145,10 +145,12 @@ def test_random_split_is_seeded_exact_and_per_group():
 def test_configurable_like_an_experiment_yaml(class_path, args, stored, tmp_path):
     parser = LightningArgumentParser()
     parser.add_lightning_class_args(LightningDataModule, "data", subclass_mode=True)
-    init = {"root": str(tmp_path), "resolution": [128, 96], "batch_size": 2, "cache_dir": "c"}
+    sampler = {"class_path": "stylevideo.video.sampling.IrregularFrames", "init_args": {"k": 8}}
+    init = {"root": str(tmp_path), "resolution": [128, 96], "batch_size": 2, "sampler": sampler}
     config = parser.parse_object(
         {"data": {"class_path": f"stylevideo.data_modules.{class_path}", "init_args": init | args}}
     )
     dm = parser.instantiate(config).data
     assert type(dm).__name__ == class_path.split(".")[1] and dm.resolution == (128, 96)
-    assert dm.batch_size == 2 and {k: getattr(dm, k) for k in stored} == stored
+    assert dm.batch_size == 2 and dm.sampler == IrregularFrames(k=8)
+    assert {k: getattr(dm, k) for k in stored} == stored
