@@ -23,9 +23,9 @@ def root(clips, tmp_path_factory):
 def test_stylegan_v_release_trains_class_aware_and_evaluates_on_training_videos(root, cache_dir):
     dm = SkyTimelapseDataModule(str(root), cache_dir=cache_dir, batch_size=2, samples_per_epoch=8)
     assert len(dm.records("train")) == 4 and dm.class_aware
-    loader = dm.train_dataloader()
-    assert loader.sampler.p is None  # every video equally likely, whatever its length
-    assert set(Counter(key.video for key in loader.sampler).values()) == {2}
+    videos = dm.train_dataloader().batch_sampler.sampler  # the VideoSampler
+    assert videos.p is None  # every video equally likely, whatever its length
+    assert set(Counter(key.video for key in videos).values()) == {2}
     assert len(dm.clip_dataloader(8).dataset) == 4  # one clip per video for the metrics
 
 
