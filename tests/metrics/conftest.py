@@ -27,9 +27,9 @@ def as_video(frames: np.ndarray) -> torch.Tensor:
 
 @pytest.fixture(scope="session")
 def tiny_i3d() -> I3D:
-    """The I3D architecture at 1/8 width, frames resized to 32px, random weights."""
+    """The I3D architecture at 1/8 width, frames resized to 16px, random weights."""
     torch.manual_seed(0)
-    return I3D(width=0.125, resize_to=32).eval()
+    return I3D(width=0.125, resize_to=16).eval()
 
 
 @pytest.fixture(scope="session")
