@@ -205,7 +205,7 @@ class MetricCallback(Callback):
         self, trainer: Trainer, num_frames: int, max_clips: int | None
     ) -> Iterator[dict[str, Any]]:
         """This rank's share of real clip batches (``frames [B, num_frames, 3, H, W]``, labels,
-        text...), one clip per video."""
+        text..., and ``index``: each clip's global index), one clip per video."""
         dm = trainer.datamodule
         if dm is None or not hasattr(dm, "clip_dataloader"):
             raise TypeError(f"{type(self).__name__} needs a datamodule with clip_dataloader()")
@@ -232,15 +232,17 @@ class MetricCallback(Callback):
 
     def generated(
         self, trainer: Trainer, pl_module: LightningModule, n: int, num_frames: int
-    ) -> Iterator[tuple[int, Tensor]]:
-        """This rank's share of ``n`` seeded generated videos: ``(index of the first, videos)``;
+    ) -> Iterator[tuple[Tensor, Tensor]]:
+        """This rank's share of ``n`` seeded generated videos: ``(global indices, videos)``;
         batch ``i`` is generated with seed ``seed + i``."""
         rank, world = self._rank(trainer)
         for i in range(math.ceil(n / self.batch_size)):
             if i % world != rank:
                 continue
-            m = min(self.batch_size, n - i * self.batch_size)
-            yield i * self.batch_size, self.sample(trainer, pl_module, m, num_frames, self.seed + i)
+            start = i * self.batch_size
+            m = min(self.batch_size, n - start)
+            videos = self.sample(trainer, pl_module, m, num_frames, self.seed + i)
+            yield torch.arange(start, start + m), videos
 
     def sample(self, trainer, pl_module, m: int, num_frames: int, seed: int, **extra) -> Tensor:
         conditions = dict(self.conditions, **extra)

@@ -36,9 +36,9 @@ _FVD = re.compile(r"fvd(\d+)_(\d+)f(?:_subsample(\d+)f)?")
 _FRAME = re.compile(r"(fid|is)(\d+)(k?)")
 
 
-def _take(videos: Tensor, first: int, limit: int) -> Tensor:
-    """The videos of a batch starting at global index ``first`` that fall below ``limit``."""
-    return videos[: max(0, limit - first)]
+def _take(items: Tensor, index: Tensor, limit: int) -> Tensor:
+    """The items whose global index is below ``limit`` (one metric's share of a batch)."""
+    return items[index.to(items.device) < limit]
 
 
 class VideoMetrics(MetricCallback):
@@ -123,13 +123,13 @@ class VideoMetrics(MetricCallback):
             batches = self.generated(trainer, pl_module, n, length)
         else:
             batches = self._animated_batches(trainer, pl_module, n, length)
-        for first, videos in batches:
+        for index, videos in batches:
             for name, fvd in self.fvd.items():
-                chunk = _take(self._slice(name, videos), first, limit[name])
+                chunk = _take(self._slice(name, videos), index, limit[name])
                 if len(chunk):
                     fvd.update(chunk, real=False)
             if self.warping is not None:
-                chunk = _take(videos[:, : self.warping_frames], first, self.warping_videos)
+                chunk = _take(videos[:, : self.warping_frames], index, self.warping_videos)
                 if len(chunk):
                     self.warping.update(chunk)
         out = {name: fvd.compute() for name, fvd in self.fvd.items()}
@@ -145,22 +145,24 @@ class VideoMetrics(MetricCallback):
         for length in sorted({self._length(n) for n in todo}):
             names = [n for n in todo if self._length(n) == length]
             clips = max(self.protocol(n)[0] for n in names)
-            for real in self.real_clips(trainer, length, clips):
+            for batch in self.real_batches(trainer, length, clips):
                 for name in names:
-                    fvd = self.fvd[name]
-                    fvd.update(self._slice(name, real.to(fvd.device)), real=True)
+                    real = _take(
+                        self._slice(name, batch["frames"]), batch["index"], self.protocol(name)[0]
+                    )
+                    if len(real):
+                        self.fvd[name].update(real.to(self.fvd[name].device), real=True)
 
     def _animated_batches(self, trainer, pl_module, n: int, length: int):
         """Animations of real clips; the clips themselves feed the real FVD statistics."""
-        first = 0
         for batch in self.real_batches(trainer, length, n):
-            real = batch["frames"]
             for name, fvd in self.fvd.items():
-                chunk = _take(self._slice(name, real), first, self.protocol(name)[0])
+                chunk = _take(
+                    self._slice(name, batch["frames"]), batch["index"], self.protocol(name)[0]
+                )
                 if len(chunk):
                     fvd.update(chunk.to(fvd.device), real=True)
-            yield first, self.animated(pl_module, batch)
-            first += len(real)
+            yield batch["index"], self.animated(pl_module, batch)
 
 
 class FrameMetrics(MetricCallback):
@@ -227,16 +229,16 @@ class FrameMetrics(MetricCallback):
             todo = {n: m for n, m in fids.items() if m.real_features_num_samples == 0}
             if todo:
                 clips = math.ceil(max(limit[n] for n in todo) / fpv)
-                for real in self.real_clips(trainer, self.num_frames, clips):
-                    for metric in todo.values():
-                        metric.update(self._pick(real.to(metric.device)), real=True)
+                for batch in self.real_batches(trainer, self.num_frames, clips):
+                    self._update_real(todo, batch, limit)
             batches = self.generated(trainer, pl_module, videos_needed, self.num_frames)
         else:
-            batches = self._animated(trainer, pl_module, fids, videos_needed)
-        for first, videos in batches:
+            batches = self._animated(trainer, pl_module, fids, videos_needed, limit)
+        for index, videos in batches:
             frames = self._pick(videos)
+            frame_index = (index[:, None] * fpv + torch.arange(fpv)).flatten()
             for name, metric in self.scores.items():
-                chunk = _take(frames, first * fpv, limit[name])
+                chunk = _take(frames, frame_index, limit[name])
                 if len(chunk) and name in fids:
                     metric.update(chunk, real=False)
                 elif len(chunk):
@@ -249,14 +251,19 @@ class FrameMetrics(MetricCallback):
                 out[name], out[f"{name}_std"] = metric.compute()
         return out
 
-    def _animated(self, trainer, pl_module, fids, n: int):
-        first = 0
+    def _update_real(self, fids: dict, batch: dict, limit: dict) -> None:
+        fpv = self.frames_per_video
+        frames = self._pick(batch["frames"])
+        frame_index = (batch["index"][:, None] * fpv + torch.arange(fpv)).flatten()
+        for name, metric in fids.items():
+            chunk = _take(frames, frame_index, limit[name])
+            if len(chunk):
+                metric.update(chunk.to(metric.device), real=True)
+
+    def _animated(self, trainer, pl_module, fids, n: int, limit: dict):
         for batch in self.real_batches(trainer, self.num_frames, n):
-            real = batch["frames"]
-            for metric in fids.values():
-                metric.update(self._pick(real.to(metric.device)), real=True)
-            yield first, self.animated(pl_module, batch)
-            first += len(real)
+            self._update_real(fids, batch, limit)
+            yield batch["index"], self.animated(pl_module, batch)
 
 
 class FaceMetrics(MetricCallback):

@@ -103,7 +103,7 @@ def _logged(tmp_path) -> set[str]:
 
 def test_video_and_frame_metrics_during_fit(tmp_path, datamodule, tiny_i3d):
     video = VideoMetrics(
-        ["fvd8_4f", "fvd8_2f_subsample2f", "warping_error"],
+        ["fvd8_4f", "fvd4_4f", "fvd8_2f_subsample2f", "warping_error"],
         every_n_steps=1,
         batch_size=4,
         warping_videos=2,
@@ -132,6 +132,7 @@ def test_video_and_frame_metrics_during_fit(tmp_path, datamodule, tiny_i3d):
     first, second = (r["metrics"] for r in records[:2])
     assert first == second  # seeded generation: the same videos at every evaluation
     assert video.fvd["fvd8_4f"].num_real == 8  # real statistics: 8 clips, computed once
+    assert video.fvd["fvd4_4f"].num_real == 4 and video.fvd["fvd4_4f"].fake_count == 4
     assert all(np.isfinite(v) for r in records for v in r["metrics"].values())
 
 
@@ -204,11 +205,12 @@ def test_generation_is_sharded_by_batch_with_fixed_seeds():
 
     def run(rank, world):
         trainer = SimpleNamespace(global_rank=rank, world_size=world, datamodule=None)
-        return {first: v for first, v in cb.generated(trainer, module, 10, 2)}
+        return {int(index[0]): v for index, v in cb.generated(trainer, module, 10, 2)}
 
     single = run(0, 1)
     split = run(0, 2) | run(1, 2)
     assert sorted(single) == sorted(split) == [0, 3, 6, 9]
+    assert len(single[9]) == 1  # 10 videos: the last batch has one
     assert all(torch.equal(single[k], split[k]) for k in single)
 
 
