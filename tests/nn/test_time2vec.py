@@ -54,3 +54,10 @@ def test_frequencies_and_phases_are_trained():
 def test_needs_a_linear_and_a_periodic_term():
     with pytest.raises(ValueError, match="k >= 2"):
         Time2Vec(1)
+
+
+def test_initial_frequencies_follow_omega_std():
+    torch.manual_seed(0)
+    assert abs(Time2Vec(20000).omega.std().item() - 1.0) < 0.03  # the authors' N(0, 1)
+    slow = Time2Vec(20000, omega_std=0.25)
+    assert abs(slow.omega.std().item() - 0.25) < 0.01 and abs(slow.phi.std().item() - 1.0) < 0.03

@@ -18,13 +18,16 @@ SMOKE = dict(
     num_actors=6,
     num_actions=5,
     mapping_layers=4,
+    omega_std=0.25,
     channel_base=1024,
-    channel_max=64,
+    channel_max=48,
+    ramp_start=100,
+    ramp_end=300,
     dt_time_dim=32,
     dt_embed_dim=32,
     dt_feature_channels=32,
-    ramp_start=100,
-    ramp_end=300,
+    r1_gamma=0.5,
+    ema_kimg=0.5,
 )
 
 

@@ -17,17 +17,18 @@ __all__ = ["Time2Vec"]
 class Time2Vec(nn.Module):
     """``t [...] -> v(t) [..., k]``: component 0 linear, components 1..k-1 sinusoids (Eq. 1).
 
-    ``omega`` and ``phi`` start from ``N(0, 1)`` (the onestyle authors' initialisation).
+    ``omega`` starts from ``N(0, omega_std^2)`` and ``phi`` from ``N(0, 1)`` (the onestyle
+    authors' initialisation is ``omega_std = 1``; smaller values start from slower waves).
     """
 
-    def __init__(self, k: int):
+    def __init__(self, k: int, omega_std: float = 1.0):
         super().__init__()
         if k < 2:
             raise ValueError(
                 f"time2vec needs k >= 2 (one linear and k - 1 periodic terms), got k={k}"
             )
         self.k = k
-        self.omega = nn.Parameter(torch.randn(k))
+        self.omega = nn.Parameter(torch.randn(k) * omega_std)
         self.phi = nn.Parameter(torch.randn(k))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:

@@ -154,3 +154,15 @@ def test_fit_the_synthetic_experiment_through_the_cli_then_invert_a_clip_with_it
         1,
         2,
     )  # sorted label maps: actor01 -> 1, smile -> 2
+
+
+def test_bench_cases_cover_training_and_generation_at_both_sizes():
+    from stylevideo.bench.onestyle import SMOKE, cases
+
+    assert SMOKE == load("onestyle_synthetic")["model"]["init_args"]  # the smoke case is that run
+    found = cases()
+    names = [c.name for c in found]
+    assert any("train iteration 128x128, batch 16" in n for n in names)
+    assert any("16-frame clip 128x128" in n for n in names) and any("128-frame" in n for n in names)
+    smoke = next(c for c in found if c.name.startswith("generate a 16-frame clip 32x32"))
+    assert smoke.build("cpu")().shape == (1, 16, 3, 32, 32)

@@ -113,6 +113,7 @@ class OneStyleGenerator(nn.Module):
         motion_layers: depth of F_t (paper: 4).
         channel_base, channel_max: synthesis widths (config-f: 32768, 512).
         lr_mlp: learning-rate multiplier of the MLPs (StyleGAN2: 0.01).
+        omega_std: standard deviation of the initial time2vec frequencies (authors: 1).
     """
 
     def __init__(
@@ -127,11 +128,12 @@ class OneStyleGenerator(nn.Module):
         channel_base: int = 32768,
         channel_max: int = 512,
         lr_mlp: float = 0.01,
+        omega_std: float = 1.0,
     ):
         super().__init__()
         self.k, self.resolution = k, resolution
         self.F_t = MappingNetwork(k, k, motion_layers, lr_mlp)
-        self.time2vec = Time2Vec(k)
+        self.time2vec = Time2Vec(k, omega_std)
         self.F_c = ContentStyle(style_dim, num_actors, num_actions, mapping_layers, lr_mlp)
         self.synthesis = SynthesisNetwork(resolution, self.F_c.dim + k, channel_base, channel_max)
 

@@ -57,6 +57,7 @@ class OneStyle(GANModule):
         mapping_layers, motion_layers: depths of F_c's mapping MLP (8) and of F_t (4).
         channel_base, channel_max: G and D widths (config-f 32768 / 512).
         lr_mlp: learning-rate multiplier of the MLPs.
+        omega_std: std of G's initial time2vec frequencies (authors: 1; the paper is silent).
         ramp_start, ramp_end: iterations of the action ramp (4000 -> 6000).
         shuffle_discriminator, time_discriminator: use D_s / D_t (ablations of section 6).
         dt_time_points: frames (time points) D_t sees (3; ablation 1).
@@ -86,6 +87,7 @@ class OneStyle(GANModule):
         channel_base: int = 32768,
         channel_max: int = 512,
         lr_mlp: float = 0.01,
+        omega_std: float = 1.0,
         ramp_start: int = 4000,
         ramp_end: int = 6000,
         shuffle_discriminator: bool = True,
@@ -131,6 +133,7 @@ class OneStyle(GANModule):
             channel_base,
             channel_max,
             lr_mlp,
+            omega_std,
         )
         self.G_ema = self.make_ema(self.G)
         self.D_t = (
