@@ -75,3 +75,14 @@ def test_non_finite_losses_are_reported_with_the_term_and_iteration():
         model.D.final_linear[1].bias.fill_(float("nan"))
     with pytest.raises(FloatingPointError, match="'d'.*iteration 0"):
         fit(model, 1)
+
+
+def test_validation_and_test_log_the_held_out_sign_of_d():
+    torch.manual_seed(0)
+    model = StyleGAN2(**TINY)
+    trainer = Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    for run, key in ((trainer.validate, "val/d_real_sign"), (trainer.test, "test/d_real_sign")):
+        (result,) = run(model, frames_loader(), verbose=False)
+        with torch.no_grad():
+            expected = torch.stack([model.D(b["frames"][:, 0]).sign().mean() for b in frames_loader()]).mean()
+        assert abs(result[key] - expected.item()) < 1e-6

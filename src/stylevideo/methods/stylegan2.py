@@ -128,6 +128,18 @@ class StyleGAN2(GANModule):
             logs["ada/p"], logs["ada/r_t"] = self.ada.p, self.ada.r_t
         self.log_dict(logs, prog_bar=True, batch_size=n)
 
+    def _held_out_d_sign(self, batch: dict, stage: str) -> None:
+        """``r_v``: the mean sign of D on held-out real frames (ADA, section 3: compared with
+        ``r_t`` on training frames it shows D overfitting). FVD/FID come from metric callbacks."""
+        real = rearrange(batch["frames"], "b t c h w -> (b t) c h w")
+        self.log(f"{stage}/d_real_sign", self.D(real).sign().mean(), batch_size=real.shape[0], sync_dist=True)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._held_out_d_sign(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._held_out_d_sign(batch, "test")
+
     @torch.no_grad()
     def sample_videos(self, n: int, num_frames: int, *, fps_scale: float = 1.0, seed: int | None = None,
                       **conditions) -> torch.Tensor:
