@@ -40,6 +40,19 @@ def test_output_size_resizes_the_generated_videos(videos):
     assert model.edit(videos[0], "a", "b").shape == (2, 6, 3, 8, 12)
 
 
+def test_long_clips_are_decoded_in_chunks_with_the_same_result(model, videos, monkeypatch):
+    video, driving = videos
+    whole = model.animate(video[:, 0], driving)
+    calls = []
+    generate = model.generate
+    monkeypatch.setattr(
+        model, "generate", lambda *a: (calls.append(a[2].shape[1]), generate(*a))[1]
+    )
+    monkeypatch.setattr(model, "generation_chunk", 4)
+    assert torch.allclose(model.animate(video[:, 0], driving), whole, atol=1e-5)
+    assert calls == [4, 2]  # 6 frames in chunks of 4
+
+
 def test_animate_takes_the_content_of_the_still_and_the_motion_of_the_driving_video(model, videos):
     video, driving = videos
     source = video[:, 0]

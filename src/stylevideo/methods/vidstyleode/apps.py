@@ -70,7 +70,17 @@ def box_mask(grid: tuple[int, int], box: Sequence[float]) -> Tensor:
 
 
 class Applications:
-    """Generation from real videos; every method runs without gradients."""
+    """Generation from real videos; every method runs without gradients.
+
+    Frames are decoded ``generation_chunk`` at a time, so memory does not grow with the clip.
+    """
+
+    generation_chunk: int = 16
+
+    def _decode(self, z_C: Tensor, z_S: Tensor, z_dt: Tensor) -> Tensor:
+        """``G(z_C + f_G(z_dt, z_S, z_C))`` for ``z_dt [B, Q, ...]``, in chunks of frames."""
+        chunks = z_dt.split(self.generation_chunk, dim=1)
+        return torch.cat([self._finish(self.generate(z_C, z_S, z)[0]) for z in chunks], dim=1)
 
     def _finish(self, images: Tensor) -> Tensor:
         size = self.hparams.output_size
@@ -94,7 +104,7 @@ class Applications:
     def render(self, z_C: Tensor, z_S: Tensor, z_d0: Tensor, t_query: Tensor, t0: Tensor) -> Tensor:
         """Frames at frame times ``t_query [B, Q]`` of the ODE started at frame time ``t0 [B]``."""
         z_dt = self.dynamics.solve(z_d0, (t_query.float() - t0[:, None]) / self.hparams.time_unit)
-        return self._finish(self.generate(z_C, z_S, z_dt)[0])
+        return self._decode(z_C, z_S, z_dt)
 
     @torch.no_grad()
     def edit(
@@ -180,7 +190,7 @@ class Applications:
         z_dt = torch.lerp(
             self.dynamics.solve(z_b, times), self.dynamics.solve(z_a, times), mask[:, None]
         )
-        return self._finish(self.generate(z_C, z_S, z_dt)[0])
+        return self._decode(z_C, z_S, z_dt)
 
     @torch.no_grad()
     def interpolate_dynamics(

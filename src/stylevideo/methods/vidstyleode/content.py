@@ -23,7 +23,13 @@ from stylevideo.methods.vidstyleode.frozen import FrozenModule, PretrainedModule
 from stylevideo.nn.irse import WIDTHS
 from stylevideo.nn.psp import GradualStyleEncoder, load_psp_checkpoint
 
-__all__ = ["CONTENT_MODES", "ContentEncoder", "PretrainedPSPInverter", "StandInInverter"]
+__all__ = [
+    "CONTENT_MODES",
+    "ContentEncoder",
+    "PSPInverter",
+    "PretrainedPSPInverter",
+    "StandInInverter",
+]
 
 register_weights(
     "psp_ffhq_encode",
@@ -108,12 +114,27 @@ class StandInInverter(FrozenModule):
         return rearrange(ws, "n (l d) -> n l d", l=self.num_ws)
 
 
-class PretrainedPSPInverter(PretrainedModule):
-    """pSp (Richardson et al. 2021) from an official checkpoint: frames resized to ``input_size``
-    (pSp's 256), ``E(x) + latent_avg``. Only the encoder and ``latent_avg`` are kept.
+class PSPInverter(FrozenModule):
+    """pSp inversion (Richardson et al. 2021): frames resized to ``input_size`` (pSp's 256),
+    ``E(x) + latent_avg``; a W encoder's single code is used for every layer."""
 
-    ``num_ws``, ``w_dim``: the W+ shape the checkpoint must produce (FFHQ 1024: 18 x 512).
-    """
+    def __init__(self, encoder: nn.Module, latent_avg: Tensor, input_size: int = 256):
+        super().__init__()
+        self.encoder, self.input_size = encoder, input_size
+        self.num_ws, self.w_dim = latent_avg.shape
+        self.register_buffer("latent_avg", latent_avg.float().clone())
+        self.freeze()
+
+    def forward(self, images: Tensor) -> Tensor:
+        codes = self.encoder(resize_frames(images, (self.input_size, self.input_size)))
+        if codes.ndim == 2:
+            codes = codes[:, None].expand(-1, self.num_ws, -1)
+        return codes + self.latent_avg.to(codes.dtype)
+
+
+class PretrainedPSPInverter(PretrainedModule, PSPInverter):
+    """:class:`PSPInverter` from an official pSp checkpoint (only the encoder and ``latent_avg``
+    are kept). ``num_ws``, ``w_dim``: the W+ shape it must produce (FFHQ 1024: 18 x 512)."""
 
     def __init__(
         self,
@@ -124,24 +145,20 @@ class PretrainedPSPInverter(PretrainedModule):
         input_size: int = 256,
     ):
         with torch.device("meta"):
-            super().__init__()
             # pSp's layout (coarse 3, middle 7) until the checkpoint's own replaces it
-            self.encoder = GradualStyleEncoder(
+            encoder = GradualStyleEncoder(
                 num_ws,
                 widths=(*WIDTHS[:3], w_dim),
                 style_dim=w_dim,
                 coarse=min(3, num_ws),
                 middle=min(7, num_ws),
             )
-            self.register_buffer("latent_avg", torch.empty(num_ws, w_dim))
-        self.weights, self.path, self.input_size = weights, path, input_size
-        self.num_ws, self.w_dim = num_ws, w_dim
-        self.freeze()
+            PSPInverter.__init__(self, encoder, torch.empty(num_ws, w_dim), input_size)
+        self.weights, self.path = weights, path
 
     def load(self) -> None:
         file = resolve_weights(self.weights, self.path)
         psp = load_psp_checkpoint(file)
-        codes = psp.latent_avg if psp.start_from_latent_avg else None
         shape = (psp.decoder.num_ws, psp.decoder.w_dim)
         if shape != (self.num_ws, self.w_dim):
             raise ValueError(
@@ -149,11 +166,5 @@ class PretrainedPSPInverter(PretrainedModule):
                 f"declares num_ws={self.num_ws}, w_dim={self.w_dim}"
             )
         self.encoder = psp.encoder
-        avg = torch.zeros(shape) if codes is None else codes.float().expand(*shape).clone()
-        self.latent_avg = avg
-
-    def forward(self, images: Tensor) -> Tensor:
-        codes = self.encoder(resize_frames(images, (self.input_size, self.input_size)))
-        if codes.ndim == 2:  # a W encoder: one code for every layer
-            codes = codes[:, None].expand(-1, self.num_ws, -1)
-        return codes + self.latent_avg.to(codes.dtype)
+        avg = psp.latent_avg if psp.start_from_latent_avg else None
+        self.latent_avg = torch.zeros(shape) if avg is None else avg.float().expand(*shape).clone()

@@ -38,6 +38,7 @@ from stylevideo.features.weights import register_weights, resolve_weights
 from stylevideo.nn.stylegan2 import Generator, load_rosinality_checkpoint
 
 __all__ = [
+    "CLIP_ARCHITECTURES",
     "CLIPModel",
     "FrozenModule",
     "PretrainedCLIP",
@@ -234,7 +235,7 @@ class CLIPModel(FrozenModule):
 
 # clip.model.CLIP arguments of the OpenAI ViT models (embed_dim, image_resolution, vision_layers,
 # vision_width, vision_patch_size, context_length, vocab_size, transformer_width/heads/layers)
-_CLIP_ARCHITECTURES = {
+CLIP_ARCHITECTURES = {
     "ViT-B/32": (512, 224, 12, 768, 32, 77, 49408, 512, 8, 12),
     "ViT-B/16": (512, 224, 12, 768, 16, 77, 49408, 512, 8, 12),
 }
@@ -246,10 +247,10 @@ class PretrainedCLIP(PretrainedModule, CLIPModel):
     def __init__(self, name: str = "ViT-B/32", path: str | None = None):
         from clip.model import CLIP
 
-        if name not in _CLIP_ARCHITECTURES:
-            raise ValueError(f"unknown CLIP {name!r}; known: {sorted(_CLIP_ARCHITECTURES)}")
+        if name not in CLIP_ARCHITECTURES:
+            raise ValueError(f"unknown CLIP {name!r}; known: {sorted(CLIP_ARCHITECTURES)}")
         with torch.device("meta"):
-            CLIPModel.__init__(self, CLIP(*_CLIP_ARCHITECTURES[name]))
+            CLIPModel.__init__(self, CLIP(*CLIP_ARCHITECTURES[name]))
         self.name, self.path = name, path
 
     def load(self) -> None:

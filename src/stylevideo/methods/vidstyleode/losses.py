@@ -51,7 +51,8 @@ def clip_directional_loss(
 
     ``Delta_T = CLIP_T(T_desc) - CLIP_T(S_desc)`` (``[B, D]`` each), ``Delta_V`` the mean over the
     video's ``N`` frames of ``CLIP_I(X_edit_i) - CLIP_I(X_ref_i)`` (``[B, N, D]`` each; the edited
-    frames and the frames generated with the source description at the same times).
+    frames and the frames generated with the source description at the same times; both are
+    the model's, and the gradient flows through both, so Eq. 6 is one objective).
     Embeddings are unit-normalised first (StyleGAN-NADA). A video whose target equals its
     source (``Delta_T = 0``) has no direction and is left out; the mean is over the others
     (0 if none).

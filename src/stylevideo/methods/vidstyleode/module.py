@@ -269,7 +269,7 @@ class VidStyleODE(Applications, GANModule):
             "C": clip_consistency_loss(e_gen),
             "A": splice_appearance_loss(target_appearance[:b], appearance[:b]),
             "S": splice_structure_loss(target_structure.repeat(2, 1, 1, 1), structure),
-            "D": clip_directional_loss(e_src, e_tgt, e_gen[b:], e_gen[:b].detach()),
+            "D": clip_directional_loss(e_src, e_tgt, e_gen[b:], e_gen[:b]),
             "L": latent_direction_loss(delta),
         }
         logs = {"ode/nfe": torch.tensor(float(self.dynamics.ode.func.nfe))}
