@@ -51,6 +51,20 @@ def _paper_model() -> VidStyleODE:
     )
 
 
+def _trained_paper_model() -> VidStyleODE:
+    """The trained networks (f_D, ConvGRU, ODEs, f_G) at the paper's widths on 128x128 frames,
+    the frozen ones as tiny stand-ins: the cost of the method's own part."""
+    g = StandInStyleGAN2(32, 512, 2048, 64, 2)
+    return VidStyleODE(
+        g,
+        StandInInverter(8, 512),
+        StandInCLIP(embed_dim=512),
+        StandInSpliceViT(),
+        _Texts(),
+        layer_groups=(2, 3),
+    )
+
+
 def _smoke_model() -> VidStyleODE:
     """experiments/vidstyleode_synthetic.yaml."""
     g = StandInStyleGAN2(32, 64, 512, 64, 2)
@@ -133,6 +147,17 @@ def cases() -> list[BenchCase]:
             unit="frames",
             warmup=1,
             repeat=3,
+        ),
+        BenchCase(
+            "vidstyleode",
+            "train iteration 128x128, batch 2 x 8 frames, k=3 (paper widths of f_D, ConvGRU, ODE, "
+            "f_G; frozen networks tiny stand-ins)",
+            _iteration(_trained_paper_model, 2, 8, 128),
+            items=2,
+            unit="videos",
+            warmup=0,
+            repeat=1,
+            quick=False,
         ),
         BenchCase(
             "vidstyleode",
