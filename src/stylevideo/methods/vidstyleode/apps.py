@@ -72,14 +72,16 @@ def box_mask(grid: tuple[int, int], box: Sequence[float]) -> Tensor:
 class Applications:
     """Generation from real videos; every method runs without gradients.
 
-    Frames are decoded ``generation_chunk`` at a time, so memory does not grow with the clip.
+    G decodes at most ``generation_chunk`` images per call (whole frames of every video of
+    the batch), so memory does not grow with the clip.
     """
 
     generation_chunk: int = 16
 
     def _decode(self, z_C: Tensor, z_S: Tensor, z_dt: Tensor) -> Tensor:
-        """``G(z_C + f_G(z_dt, z_S, z_C))`` for ``z_dt [B, Q, ...]``, in chunks of frames."""
-        chunks = z_dt.split(self.generation_chunk, dim=1)
+        """``G(z_C + f_G(z_dt, z_S, z_C))`` for ``z_dt [B, Q, ...]``, a few frames at a time."""
+        frames = max(1, self.generation_chunk // z_dt.shape[0])
+        chunks = z_dt.split(frames, dim=1)
         return torch.cat([self._finish(self.generate(z_C, z_S, z)[0]) for z in chunks], dim=1)
 
     def _finish(self, images: Tensor) -> Tensor:
