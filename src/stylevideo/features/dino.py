@@ -200,7 +200,8 @@ def dino_input(frames: Tensor, size: int = 224, patch_size: int = 16) -> Tensor:
         max(patch_size, round(h * scale) // patch_size * patch_size),
         max(patch_size, round(w * scale) // patch_size * patch_size),
     )
-    x = F.interpolate(x, size=out, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    # no clamp: losses backpropagate through this, also for pixels a generator puts out of range
+    x = F.interpolate(x, size=out, mode="bicubic", align_corners=False, antialias=True)
     mean = x.new_tensor(_IMAGENET_MEAN).view(1, 3, 1, 1)
     std = x.new_tensor(_IMAGENET_STD).view(1, 3, 1, 1)
     return (x - mean) / std
