@@ -11,7 +11,9 @@ SMALL = dict(widths=(16, 32, 48, 64), units=(1, 2, 2, 1))
 
 
 def tiny_gradual(n_styles=8):
-    return GradualStyleEncoder(n_styles, style_dim=64, coarse=2, middle=5, spatial=(4, 8, 16), **SMALL)
+    return GradualStyleEncoder(
+        n_styles, style_dim=64, coarse=2, middle=5, spatial=(4, 8, 16), **SMALL
+    )
 
 
 def test_w_encoder_maps_an_image_to_one_w():
@@ -31,7 +33,7 @@ def test_gradual_encoder_pyramid_levels_and_style_sources():
     assert (c3.shape[-1], p2.shape[-1], p1.shape[-1]) == (4, 8, 16)
     feats = enc.input_layer(x)
     stages = []
-    for i, unit in enumerate(enc.body):
+    for unit in enc.body:
         feats = unit(feats)
         stages.append(feats)
     c1, c2 = stages[enc.stage_ends[1]], stages[enc.stage_ends[2]]
@@ -49,7 +51,11 @@ def test_gradual_encoder_has_psps_module_names_at_full_size():
     enc = GradualStyleEncoder(3, coarse=1, middle=2)  # pSp: 18 styles, coarse 3, middle 7
     names = {k.split(".")[0] for k in enc.state_dict()}
     assert names == {"input_layer", "body", "styles", "latlayer1", "latlayer2"}
-    assert [len(s.convs) for s in enc.styles] == [8, 10, 12]  # (conv, leaky ReLU) x log2(16, 32, 64)
+    assert [len(s.convs) for s in enc.styles] == [
+        8,
+        10,
+        12,
+    ]  # (conv, leaky ReLU) x log2(16, 32, 64)
     assert enc.latlayer1.in_channels == 256 and enc.latlayer2.in_channels == 128
 
 
@@ -58,7 +64,11 @@ def _rosinality_state(g: Generator) -> dict:
     for k, v in g.state_dict().items():
         if k == "w_avg":
             continue
-        out["style." + k[len("mapping.layers."):] if k.startswith("mapping.") else k[len("synthesis."):]] = v
+        out[
+            "style." + k[len("mapping.layers.") :]
+            if k.startswith("mapping.")
+            else k[len("synthesis.") :]
+        ] = v
     return out
 
 
@@ -71,7 +81,11 @@ def test_official_checkpoint_round_trip(tmp_path, kind):
     latent_avg = torch.randn(g.num_ws, 64) if kind == "GradualStyleEncoder" else torch.randn(1, 64)
     state = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
     state |= {f"decoder.{k}": v for k, v in _rosinality_state(g).items()}
-    opts = {"encoder_type": kind, "start_from_latent_avg": True, "learn_in_w": kind != "GradualStyleEncoder"}
+    opts = {
+        "encoder_type": kind,
+        "start_from_latent_avg": True,
+        "learn_in_w": kind != "GradualStyleEncoder",
+    }
     torch.save({"state_dict": state, "opts": opts, "latent_avg": latent_avg}, tmp_path / "psp.pt")
     psp = load_psp_checkpoint(tmp_path / "psp.pt")
     x = torch.randn(2, 3, 64, 64)

@@ -61,7 +61,12 @@ class IdentityLoss(nn.Module):
 
     def embed(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
-        x = x[:, :, round(35 * h / 256):round(223 * h / 256), round(32 * w / 256):round(220 * w / 256)]
+        x = x[
+            :,
+            :,
+            round(35 * h / 256) : round(223 * h / 256),
+            round(32 * w / 256) : round(220 * w / 256),
+        ]
         return F.normalize(self.net(F.adaptive_avg_pool2d(x, 112)), dim=1)
 
     def forward(self, y_hat: Tensor, y: Tensor) -> Tensor:
@@ -74,8 +79,16 @@ class Ranger(torch.optim.RAdam):
     and the fast weights restart from them (Zhang et al. 2019). State lives in the optimizer
     state dict (checkpointed)."""
 
-    def __init__(self, params, lr: float = 1e-3, alpha: float = 0.5, k: int = 6,
-                 betas: tuple[float, float] = (0.95, 0.999), eps: float = 1e-5, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        alpha: float = 0.5,
+        k: int = 6,
+        betas: tuple[float, float] = (0.95, 0.999),
+        eps: float = 1e-5,
+        weight_decay: float = 0.0,
+    ):
         if not 0 <= alpha <= 1 or k < 1:
             raise ValueError(f"Lookahead needs 0 <= alpha <= 1 and k >= 1, got {alpha}, {k}")
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
@@ -85,9 +98,15 @@ class Ranger(torch.optim.RAdam):
 
     @torch.no_grad()
     def step(self, closure=None):
-        start = {p: p.detach().clone() for group in self.param_groups for p in group["params"]
-                 if p.grad is not None and "slow_buffer" not in self.state[p]}
-        loss = super().step(closure)  # (RAdam initialises its state on an empty one: add ours after)
+        start = {
+            p: p.detach().clone()
+            for group in self.param_groups
+            for p in group["params"]
+            if p.grad is not None and "slow_buffer" not in self.state[p]
+        }
+        loss = super().step(
+            closure
+        )  # (RAdam initialises its state on an empty one: add ours after)
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
@@ -109,7 +128,8 @@ class PSPInversion(LightningModule):
     ``loss/id``, ``loss/w_norm``, ``loss/total``.
 
     Args:
-        generator_ckpt: the stage-1 checkpoint (see :mod:`~stylevideo.methods.styleinv.checkpoints`).
+        generator_ckpt: the stage-1 checkpoint
+            (see :mod:`~stylevideo.methods.styleinv.checkpoints`).
         num_layers, widths, units: the encoder backbone (IR-SE50 by default).
         lr, optimizer: ``"ranger"`` (pSp) or ``"adam"``.
         l2_lambda, lpips_lambda, id_lambda, w_norm_lambda: the loss weights.
@@ -122,18 +142,33 @@ class PSPInversion(LightningModule):
             module rebuild without the stage-1 file.
     """
 
-    def __init__(self, generator_ckpt: str | None = None, num_layers: int = 50, widths: Sequence[int] = WIDTHS,
-                 units: Sequence[int] | None = None, lr: float = 1e-4, optimizer: str = "ranger",
-                 l2_lambda: float = 1.0, lpips_lambda: float = 0.8, id_lambda: float = 0.1,
-                 w_norm_lambda: float = 0.0, noise_mode: str = "const", backbone_init: str | None = "arcface",
-                 arcface_weights: str | None = None, lpips_weights: str | None = None,
-                 lpips_pretrained: bool = True, generator_arch: dict | None = None):
+    def __init__(
+        self,
+        generator_ckpt: str | None = None,
+        num_layers: int = 50,
+        widths: Sequence[int] = WIDTHS,
+        units: Sequence[int] | None = None,
+        lr: float = 1e-4,
+        optimizer: str = "ranger",
+        l2_lambda: float = 1.0,
+        lpips_lambda: float = 0.8,
+        id_lambda: float = 0.1,
+        w_norm_lambda: float = 0.0,
+        noise_mode: str = "const",
+        backbone_init: str | None = "arcface",
+        arcface_weights: str | None = None,
+        lpips_weights: str | None = None,
+        lpips_pretrained: bool = True,
+        generator_arch: dict | None = None,
+    ):
         super().__init__()
         if optimizer not in ("ranger", "adam"):
             raise ValueError(f"optimizer must be 'ranger' or 'adam', got {optimizer!r}")
         if backbone_init not in (None, "arcface"):
             raise ValueError(f"backbone_init must be 'arcface' or None, got {backbone_init!r}")
-        restoring = generator_arch is not None and (generator_ckpt is None or not Path(generator_ckpt).is_file())
+        restoring = generator_arch is not None and (
+            generator_ckpt is None or not Path(generator_ckpt).is_file()
+        )
         if restoring:
             self.G = build_generator(generator_arch).eval().requires_grad_(False)
         else:
@@ -147,9 +182,12 @@ class PSPInversion(LightningModule):
             from stylevideo.features.weights import load_weights
 
             missing, _ = self.encoder.load_state_dict(
-                backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights)), strict=False)
+                backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights)), strict=False
+            )
             if set(missing) != {"linear.weight", "linear.bias"}:
-                raise ValueError(f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})")
+                raise ValueError(
+                    f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})"
+                )
         # Loss networks stay out of the state dict (no 100 MB of frozen weights per checkpoint).
         self._lpips = [lpips_network(lpips_pretrained, lpips_weights)] if lpips_lambda > 0 else []
         self._identity = []
@@ -176,8 +214,10 @@ class PSPInversion(LightningModule):
         """pSp's weighted loss terms for a batch of frames ``x [N, 3, H, W]``."""
         hp = self.hparams
         if x.shape[-1] != self.G.resolution:
-            raise ValueError(f"frames are {x.shape[-1]}x{x.shape[-2]} but the generator makes "
-                             f"{self.G.resolution}x{self.G.resolution}; set data.resolution to match")
+            raise ValueError(
+                f"frames are {x.shape[-1]}x{x.shape[-2]} but the generator makes "
+                f"{self.G.resolution}x{self.G.resolution}; set data.resolution to match"
+            )
         offset = self.encoder(x)
         y_hat = self.G.synthesis(offset + self.w_avg, hp.noise_mode)
         losses = {"l2": hp.l2_lambda * F.mse_loss(y_hat, x)}

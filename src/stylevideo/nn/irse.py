@@ -52,7 +52,8 @@ class BottleneckIR(nn.Module):
             self.shortcut_layer: nn.Module = nn.MaxPool2d(1, stride)
         else:
             self.shortcut_layer = nn.Sequential(
-                nn.Conv2d(in_channels, depth, 1, stride, bias=False), nn.BatchNorm2d(depth))
+                nn.Conv2d(in_channels, depth, 1, stride, bias=False), nn.BatchNorm2d(depth)
+            )
         layers: list[nn.Module] = [
             nn.BatchNorm2d(in_channels),
             nn.Conv2d(in_channels, depth, 3, 1, 1, bias=False),
@@ -79,8 +80,14 @@ class IRSEBackbone(nn.Module):
         units: units per stage, overriding ``num_layers`` (small test models).
     """
 
-    def __init__(self, num_layers: int = 50, mode: str = "ir_se", in_channels: int = 3,
-                 widths: Sequence[int] = WIDTHS, units: Sequence[int] | None = None):
+    def __init__(
+        self,
+        num_layers: int = 50,
+        mode: str = "ir_se",
+        in_channels: int = 3,
+        widths: Sequence[int] = WIDTHS,
+        units: Sequence[int] | None = None,
+    ):
         super().__init__()
         if mode not in ("ir", "ir_se"):
             raise ValueError(f"mode must be 'ir' or 'ir_se', got {mode!r}")
@@ -93,10 +100,12 @@ class IRSEBackbone(nn.Module):
             raise ValueError(f"need 4 stage widths and 4 unit counts >= 1, got {widths}, {units}")
         self.widths, self.units = widths, units
         self.input_layer = nn.Sequential(
-            nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]),
-            nn.PReLU(widths[0]))
+            nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.PReLU(widths[0]),
+        )
         modules, ends, c_in = [], [], widths[0]
-        for depth, n in zip(widths, units):
+        for depth, n in zip(widths, units, strict=True):
             modules.append(BottleneckIR(c_in, depth, 2, se=mode == "ir_se"))
             modules += [BottleneckIR(depth, depth, 1, se=mode == "ir_se") for _ in range(n - 1)]
             ends.append(len(modules) - 1)
@@ -130,10 +139,12 @@ def backbone_state(state: Mapping[str, torch.Tensor], prefix: str = "") -> dict[
     out = {}
     for key, value in state.items():
         if key.startswith(prefix):
-            name = key[len(prefix):]
+            name = key[len(prefix) :]
             if name.startswith(("input_layer.", "body.")):
                 out[name] = value
     if not out:
-        raise KeyError(f"no '{prefix}input_layer.*' / '{prefix}body.*' entries in the state dict "
-                       f"(found e.g. {sorted(state)[:5]})")
+        raise KeyError(
+            f"no '{prefix}input_layer.*' / '{prefix}body.*' entries in the state dict "
+            f"(found e.g. {sorted(state)[:5]})"
+        )
     return out

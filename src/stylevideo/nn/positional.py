@@ -8,7 +8,8 @@ continuous interpolation between the tokens of the two anchors around it:
 
     raw(t')  = omega * p(u_l) * t' + phi(u_l) * s          (p = tanh(.) + 1: learned periods)
     pos(t')  = [sin raw(t'), cos raw(t')]
-    v_t      = pos(t) - lerp(pos(t_l), pos(t_r), a) + lerp(A(u_l), A(u_r), a),  a = (t - t_l) / delta_z
+    v_t      = pos(t) - lerp(pos(t_l), pos(t_r), a) + lerp(A(u_l), A(u_r), a)
+    a        = (t - t_l) / delta_z
 
 so ``v_{t_i} = A(u_{t_i})`` at every anchor and ``v_t`` is continuous across anchors
 (``omega``: frequencies with periods log-spaced in ``[min_period, max_period]`` frames,
@@ -41,8 +42,14 @@ class EqualConv1d(nn.Module):
     ``kernel_size - 1`` zeros on the left only (output length = input length), otherwise no
     padding (output shorter by ``kernel_size - 1``)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, causal: bool,
-                 lr_mul: float = 0.01):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        causal: bool,
+        lr_mul: float = 0.01,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size) / lr_mul)
         self.bias = nn.Parameter(torch.zeros(out_channels))
@@ -69,22 +76,39 @@ class AcyclicPositionalEncoding(nn.Module):
         lr_mul: learning-rate multiplier of the convolutions (0.01).
     """
 
-    def __init__(self, z_dim: int = 512, v_dim: int = 512, delta_z: int = 16, kernel_size: int = 6,
-                 min_period: float | None = None, max_period: float | None = None,
-                 first_frame_aware: bool = True, lr_mul: float = 0.01):
+    def __init__(
+        self,
+        z_dim: int = 512,
+        v_dim: int = 512,
+        delta_z: int = 16,
+        kernel_size: int = 6,
+        min_period: float | None = None,
+        max_period: float | None = None,
+        first_frame_aware: bool = True,
+        lr_mul: float = 0.01,
+    ):
         super().__init__()
         if v_dim % 2:
             raise ValueError(f"v_dim must be even (sine and cosine halves), got {v_dim}")
         if delta_z <= 0 or kernel_size < 1:
-            raise ValueError(f"delta_z and kernel_size must be positive, got {delta_z}, {kernel_size}")
-        self.z_dim, self.v_dim, self.delta_z, self.kernel_size = z_dim, v_dim, float(delta_z), kernel_size
+            raise ValueError(
+                f"delta_z and kernel_size must be positive, got {delta_z}, {kernel_size}"
+            )
+        self.z_dim, self.v_dim, self.delta_z, self.kernel_size = (
+            z_dim,
+            v_dim,
+            float(delta_z),
+            kernel_size,
+        )
         self.first_frame_aware = first_frame_aware
         min_period = float(min_period if min_period is not None else delta_z)
         max_period = float(max_period if max_period is not None else 8 * delta_z)
         causal = first_frame_aware
         self.c0 = nn.Parameter(torch.randn(z_dim)) if first_frame_aware else None
-        self.mapping = nn.Sequential(EqualConv1d(z_dim, z_dim, kernel_size, causal, lr_mul),
-                                     EqualConv1d(z_dim, v_dim, kernel_size, causal, lr_mul))
+        self.mapping = nn.Sequential(
+            EqualConv1d(z_dim, z_dim, kernel_size, causal, lr_mul),
+            EqualConv1d(z_dim, v_dim, kernel_size, causal, lr_mul),
+        )
         n = v_dim // 2
         periods = 2 ** np.linspace(np.log2(min_period), np.log2(max_period), n)
         omega = torch.from_numpy(2 * np.pi / periods[::-1].copy()).float()
@@ -103,11 +127,14 @@ class AcyclicPositionalEncoding(nn.Module):
         """Noise vectors ``N`` needed for times in ``[0, t_max]``: two anchors around the last."""
         return int(math.floor(t_max / self.delta_z)) + 2 + self.extra_noise
 
-    def sample_noise(self, batch: int, t_max: float, generator: torch.Generator | None = None,
-                     device=None) -> Tensor:
+    def sample_noise(
+        self, batch: int, t_max: float, generator: torch.Generator | None = None, device=None
+    ) -> Tensor:
         """``z^m ~ N(0, I)``: ``[batch, num_noise(t_max), z_dim]``."""
         device = device if device is not None else self.aligners_predictor.weight.device
-        return torch.randn(batch, self.num_noise(t_max), self.z_dim, device=device, generator=generator)
+        return torch.randn(
+            batch, self.num_noise(t_max), self.z_dim, device=device, generator=generator
+        )
 
     def tokens(self, z: Tensor) -> Tensor:
         """The anchor tokens ``u_{t_i}`` ``[B, N - extra_noise, v_dim]`` (FFA: ``z_0 := c_0^m``)."""
@@ -117,17 +144,25 @@ class AcyclicPositionalEncoding(nn.Module):
 
     def _pos(self, t: Tensor, periods: Tensor, phases: Tensor) -> Tensor:
         # float64 phases: t reaches hours of frames (appendix A), where float32 loses the phase.
-        raw = self.omega.double() * periods.double() * t.double()[..., None] + phases.double() * self.phase_scale
+        raw = (
+            self.omega.double() * periods.double() * t.double()[..., None]
+            + phases.double() * self.phase_scale
+        )
         return torch.cat([raw.sin(), raw.cos()], dim=-1).to(periods.dtype)
 
     def forward(self, t: Tensor, z: Tensor) -> Tensor:
         if t.ndim != 2 or z.ndim != 3 or z.shape[0] != t.shape[0] or z.shape[2] != self.z_dim:
-            raise ValueError(f"expected t [B, T] and z [B, N, {self.z_dim}], got {tuple(t.shape)} and {tuple(z.shape)}")
+            raise ValueError(
+                f"expected t [B, T] and z [B, N, {self.z_dim}], "
+                f"got {tuple(t.shape)} and {tuple(z.shape)}"
+            )
         u = self.tokens(z)
         left = torch.floor(t / self.delta_z).long()
         if not self.training and (t.min() < 0 or int(left.max()) + 1 >= u.shape[1]):
-            raise ValueError(f"times must lie in [0, {(u.shape[1] - 1) * self.delta_z}) for {z.shape[1]} noise "
-                             f"vectors (num_noise(t_max) gives enough), got [{float(t.min())}, {float(t.max())}]")
+            raise ValueError(
+                f"times must lie in [0, {(u.shape[1] - 1) * self.delta_z}) for {z.shape[1]} noise "
+                f"vectors (num_noise(t_max) gives enough), got [{float(t.min())}, {float(t.max())}]"
+            )
         index = torch.stack([left, left + 1], dim=-1).flatten(1)  # [B, 2T]
         u_lr = torch.gather(u, 1, index[..., None].expand(-1, -1, u.shape[2])).unflatten(1, (-1, 2))
         u_l, u_r = u_lr.unbind(2)  # [B, T, v_dim] each
@@ -138,5 +173,8 @@ class AcyclicPositionalEncoding(nn.Module):
         pos = self._pos(t, periods, phases)
         pos_l = self._pos(t_l, periods, phases)
         pos_r = self._pos(t_l + self.delta_z, periods, phases)
-        return pos - torch.lerp(pos_l, pos_r, a) + torch.lerp(self.aligners_predictor(u_l),
-                                                              self.aligners_predictor(u_r), a)
+        return (
+            pos
+            - torch.lerp(pos_l, pos_r, a)
+            + torch.lerp(self.aligners_predictor(u_l), self.aligners_predictor(u_r), a)
+        )

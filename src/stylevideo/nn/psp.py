@@ -38,8 +38,15 @@ class PSPEncoderW(nn.Module):
     """``E: image -> w`` (pSp ``BackboneEncoderUsingLastLayerIntoW``): backbone, global average
     pool, ``EqualLinear(widths[-1], w_dim)``. The output is the offset from ``w_avg`` (Eq. 1)."""
 
-    def __init__(self, w_dim: int = 512, num_layers: int = 50, mode: str = "ir_se", in_channels: int = 3,
-                 widths: Sequence[int] = WIDTHS, units: Sequence[int] | None = None):
+    def __init__(
+        self,
+        w_dim: int = 512,
+        num_layers: int = 50,
+        mode: str = "ir_se",
+        in_channels: int = 3,
+        widths: Sequence[int] = WIDTHS,
+        units: Sequence[int] | None = None,
+    ):
         super().__init__()
         backbone = IRSEBackbone(num_layers, mode, in_channels, widths, units)
         self.input_layer, self.body = backbone.input_layer, backbone.body
@@ -70,8 +77,10 @@ class GradualStyleBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = self.convs(x)
         if x.shape[-2:] != (1, 1):
-            raise ValueError(f"map2style expected a 1x1 map after its convolutions, got {tuple(x.shape)}; "
-                             "the input image is larger than this encoder's design size")
+            raise ValueError(
+                f"map2style expected a 1x1 map after its convolutions, got {tuple(x.shape)}; "
+                "the input image is larger than this encoder's design size"
+            )
         return self.linear(x.flatten(1))
 
 
@@ -84,26 +93,44 @@ class GradualStyleEncoder(nn.Module):
     map2style depths (pSp: 16, 32, 64 for 256x256 inputs).
     """
 
-    def __init__(self, n_styles: int = 18, num_layers: int = 50, mode: str = "ir_se", in_channels: int = 3,
-                 widths: Sequence[int] = WIDTHS, units: Sequence[int] | None = None, style_dim: int = 512,
-                 coarse: int = 3, middle: int = 7, spatial: Sequence[int] = (16, 32, 64)):
+    def __init__(
+        self,
+        n_styles: int = 18,
+        num_layers: int = 50,
+        mode: str = "ir_se",
+        in_channels: int = 3,
+        widths: Sequence[int] = WIDTHS,
+        units: Sequence[int] | None = None,
+        style_dim: int = 512,
+        coarse: int = 3,
+        middle: int = 7,
+        spatial: Sequence[int] = (16, 32, 64),
+    ):
         super().__init__()
         if not 0 < coarse <= middle <= n_styles:
-            raise ValueError(f"need 0 < coarse <= middle <= n_styles, got {coarse}, {middle}, {n_styles}")
+            raise ValueError(
+                f"need 0 < coarse <= middle <= n_styles, got {coarse}, {middle}, {n_styles}"
+            )
         backbone = IRSEBackbone(num_layers, mode, in_channels, widths, units)
         self.input_layer, self.body = backbone.input_layer, backbone.body
         self.stage_ends = backbone.stage_ends
         self.n_styles, self.coarse_ind, self.middle_ind = n_styles, coarse, middle
         c_last = backbone.out_channels
         self.styles = nn.ModuleList(
-            GradualStyleBlock(c_last if i < coarse else style_dim, style_dim,
-                              spatial[0] if i < coarse else spatial[1] if i < middle else spatial[2])
-            for i in range(n_styles))
+            GradualStyleBlock(
+                c_last if i < coarse else style_dim,
+                style_dim,
+                spatial[0] if i < coarse else spatial[1] if i < middle else spatial[2],
+            )
+            for i in range(n_styles)
+        )
         self.latlayer1 = nn.Conv2d(backbone.widths[2], style_dim, 1)
         self.latlayer2 = nn.Conv2d(backbone.widths[1], style_dim, 1)
         if c_last != style_dim:
-            raise ValueError(f"the pyramid adds c3 ({c_last} channels) to {style_dim}-channel laterals; "
-                             "the last stage width must equal style_dim")
+            raise ValueError(
+                f"the pyramid adds c3 ({c_last} channels) to {style_dim}-channel laterals; "
+                "the last stage width must equal style_dim"
+            )
 
     @staticmethod
     def _upsample_add(x: Tensor, y: Tensor) -> Tensor:
@@ -126,8 +153,10 @@ class GradualStyleEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         levels = self.pyramid(x)
-        latents = [style(levels[0 if i < self.coarse_ind else 1 if i < self.middle_ind else 2])
-                   for i, style in enumerate(self.styles)]
+        latents = [
+            style(levels[0 if i < self.coarse_ind else 1 if i < self.middle_ind else 2])
+            for i, style in enumerate(self.styles)
+        ]
         return torch.stack(latents, dim=1)
 
 
@@ -140,8 +169,14 @@ class PSP(nn.Module):
     ``resize``, average-pools the image to ``output_size`` (pSp's ``face_pool``, 256).
     """
 
-    def __init__(self, encoder: nn.Module, decoder: Generator, latent_avg: Tensor | None,
-                 start_from_latent_avg: bool = True, output_size: int = 256):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: Generator,
+        latent_avg: Tensor | None,
+        start_from_latent_avg: bool = True,
+        output_size: int = 256,
+    ):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.start_from_latent_avg, self.output_size = start_from_latent_avg, output_size
@@ -163,21 +198,34 @@ class PSP(nn.Module):
 
 
 def _decoder_from_state(state: dict[str, Tensor], path) -> Generator:
-    """A :class:`Generator` for a rosinality-layout decoder state dict (architecture read from it)."""
+    """A :class:`Generator` for a rosinality-layout decoder state dict (architecture from it)."""
     state = _rosinality_to_generator(state)
-    mapping = sorted(int(k.split(".")[2]) for k in state if k.startswith("mapping.layers.") and k.endswith("weight"))
+    mapping = sorted(
+        int(k.split(".")[2])
+        for k in state
+        if k.startswith("mapping.layers.") and k.endswith("weight")
+    )
     w_dim, z_dim = state[f"mapping.layers.{mapping[0]}.weight"].shape
-    resolution = 2 ** (len({k.split(".")[2] for k in state if k.startswith("synthesis.to_rgbs.")}) + 2)
+    resolution = 2 ** (
+        len({k.split(".")[2] for k in state if k.startswith("synthesis.to_rgbs.")}) + 2
+    )
     widths = {4: state["synthesis.input.input"].shape[1]}
     for j in range(int(math.log2(resolution)) - 2):
         widths[2 ** (j + 3)] = state[f"synthesis.convs.{2 * j}.conv.weight"].shape[1]
     channel_base, channel_max = resolution * widths[resolution], widths[4]
     if stylegan2_channels(resolution, channel_base, channel_max) != widths:
-        raise ValueError(f"{path}: decoder channel widths {widths} do not follow min(channel_base // res, channel_max)")
-    g = Generator(resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const")
+        raise ValueError(
+            f"{path}: decoder channel widths {widths} do not follow "
+            "min(channel_base // res, channel_max)"
+        )
+    g = Generator(
+        resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const"
+    )
     missing, unexpected = g.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"w_avg"}:
-        raise KeyError(f"{path}: decoder state does not match; missing={missing}, unexpected={unexpected}")
+        raise KeyError(
+            f"{path}: decoder state does not match; missing={missing}, unexpected={unexpected}"
+        )
     return g
 
 
@@ -195,10 +243,12 @@ def _backbone_layout(state: dict[str, Tensor], path) -> dict:
     starts = [0] + [i for i in range(1, n) if depth[i] != depth[i - 1]]
     if len(starts) != 4:
         raise ValueError(f"{path}: backbone widths {depth} do not form four stages")
-    return dict(in_channels=state["input_layer.0.weight"].shape[1],
-                mode="ir_se" if "body.0.res_layer.5.fc1.weight" in state else "ir",
-                widths=[depth[i] for i in starts],
-                units=[b - a for a, b in zip(starts, starts[1:] + [n])])
+    return dict(
+        in_channels=state["input_layer.0.weight"].shape[1],
+        mode="ir_se" if "body.0.res_layer.5.fc1.weight" in state else "ir",
+        widths=[depth[i] for i in starts],
+        units=[b - a for a, b in zip(starts, starts[1:] + [n], strict=True)],
+    )
 
 
 def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
@@ -215,28 +265,53 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
     with torch.serialization.safe_globals([argparse.Namespace]):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise KeyError(f"{path}: expected a pSp checkpoint with a 'state_dict' entry, found "
-                       f"{sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__}")
+        raise KeyError(
+            f"{path}: expected a pSp checkpoint with a 'state_dict' entry, found "
+            f"{sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__}"
+        )
     state, opts = ckpt["state_dict"], ckpt.get("opts") or {}
     opts = vars(opts) if isinstance(opts, argparse.Namespace) else dict(opts)
-    decoder = _decoder_from_state({k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path)
+    decoder = _decoder_from_state(
+        {k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path
+    )
     encoder_state = {k[8:]: v for k, v in state.items() if k.startswith("encoder.")}
     kind = opts.get("encoder_type", "GradualStyleEncoder")
     layout = _backbone_layout(encoder_state, path)
     if kind == "GradualStyleEncoder":
-        convs = [sum(1 for k in encoder_state if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight"))
-                 for i in range(sum(1 for k in encoder_state if k.startswith("styles.") and k.endswith("linear.weight")))]
+        convs = [
+            sum(
+                1
+                for k in encoder_state
+                if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight")
+            )
+            for i in range(
+                sum(
+                    1
+                    for k in encoder_state
+                    if k.startswith("styles.") and k.endswith("linear.weight")
+                )
+            )
+        ]
         spatial = sorted(set(convs))
         if len(spatial) != 3 or convs != sorted(convs):
-            raise ValueError(f"{path}: map2style depths {convs} are not three increasing groups (coarse, middle, fine)")
+            raise ValueError(
+                f"{path}: map2style depths {convs} are not three increasing groups "
+                "(coarse, middle, fine)"
+            )
         encoder: nn.Module = GradualStyleEncoder(
-            len(convs), **layout, style_dim=encoder_state["latlayer1.weight"].shape[0],
-            coarse=convs.count(spatial[0]), middle=convs.count(spatial[0]) + convs.count(spatial[1]),
-            spatial=[2**c for c in spatial])
+            len(convs),
+            **layout,
+            style_dim=encoder_state["latlayer1.weight"].shape[0],
+            coarse=convs.count(spatial[0]),
+            middle=convs.count(spatial[0]) + convs.count(spatial[1]),
+            spatial=[2**c for c in spatial],
+        )
     elif kind == "BackboneEncoderUsingLastLayerIntoW":
         encoder = PSPEncoderW(encoder_state["linear.weight"].shape[0], **layout)
     else:
-        raise ValueError(f"{path}: encoder_type {kind!r} is not supported (supported: {', '.join(_ENCODERS)})")
+        raise ValueError(
+            f"{path}: encoder_type {kind!r} is not supported (supported: {', '.join(_ENCODERS)})"
+        )
     encoder.load_state_dict(encoder_state)
     latent_avg = ckpt.get("latent_avg")
     latent_avg = None if latent_avg is None else latent_avg.float()

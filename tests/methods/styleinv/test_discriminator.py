@@ -3,13 +3,17 @@
 import pytest
 import torch
 
-from stylevideo.methods.styleinv.discriminator import SparseVideoDiscriminator, TimeDifferenceEncoder
+from stylevideo.methods.styleinv.discriminator import (
+    SparseVideoDiscriminator,
+    TimeDifferenceEncoder,
+)
 
 
 def d(**kw):
     torch.manual_seed(0)
-    return SparseVideoDiscriminator(32, channel_base=256, channel_max=32, max_frames=16, const_dim=8,
-                                    mbstd_group=2, **kw)
+    return SparseVideoDiscriminator(
+        32, channel_base=256, channel_max=32, max_frames=16, const_dim=8, mbstd_group=2, **kw
+    )
 
 
 def test_frames_are_concatenated_at_16x16_with_halved_width():

@@ -52,8 +52,10 @@ def test_ranger_is_radam_with_lookahead():
     torch.manual_seed(0)
     p1, p2 = nn.Parameter(torch.randn(5)), None
     p2 = nn.Parameter(p1.detach().clone())
-    ranger, radam = Ranger([p1], lr=0.1, k=3, alpha=0.5), torch.optim.RAdam([p2], lr=0.1, betas=(0.95, 0.999),
-                                                                            eps=1e-5)
+    ranger, radam = (
+        Ranger([p1], lr=0.1, k=3, alpha=0.5),
+        torch.optim.RAdam([p2], lr=0.1, betas=(0.95, 0.999), eps=1e-5),
+    )
     start = p1.detach().clone()
     for step in range(1, 4):
         for p, opt in ((p1, ranger), (p2, radam)):
@@ -62,7 +64,9 @@ def test_ranger_is_radam_with_lookahead():
             opt.step()
         if step < 3:
             assert torch.allclose(p1, p2)
-    assert torch.allclose(p1, start + 0.5 * (p2.detach() - start), atol=1e-6)  # slow weights after k steps
+    assert torch.allclose(
+        p1, start + 0.5 * (p2.detach() - start), atol=1e-6
+    )  # slow weights after k steps
     assert torch.equal(ranger.state[p1]["slow_buffer"], p1.detach())
 
 
@@ -72,9 +76,14 @@ def test_a_few_steps_reduce_the_reconstruction_loss(stage_ckpts):
     with torch.no_grad():  # invertible targets: images of the generator itself
         x = m.G.synthesis(m.G.mapping(torch.randn(4, 16)), "const")
     before = m.losses(x)["l2"].item()
-    Trainer(max_steps=8, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, accelerator="cpu").fit(
-        m, DataLoader([{"frames": x[:, None]}] * 8, batch_size=None))
+    Trainer(
+        max_steps=8,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    ).fit(m, DataLoader([{"frames": x[:, None]}] * 8, batch_size=None))
     assert m.losses(x)["l2"].item() < 0.8 * before
 
 

@@ -22,7 +22,13 @@ import torch
 
 from stylevideo.nn.stylegan2 import Generator, load_rosinality_checkpoint
 
-__all__ = ["GENERATOR_ARCH", "build_generator", "load_generator", "load_inversion_encoder", "read_checkpoint"]
+__all__ = [
+    "GENERATOR_ARCH",
+    "build_generator",
+    "load_generator",
+    "load_inversion_encoder",
+    "read_checkpoint",
+]
 
 #: The :class:`Generator` constructor arguments that define its architecture.
 GENERATOR_ARCH = ("resolution", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max")
@@ -31,10 +37,14 @@ GENERATOR_ARCH = ("resolution", "z_dim", "w_dim", "mapping_layers", "channel_bas
 def read_checkpoint(path: str | os.PathLike | None, key: str, produced_by: str) -> dict:
     """``torch.load`` a checkpoint named by config key ``key``, or a clear error."""
     if path is None:
-        raise ValueError(f"{key} is not set: it must name the checkpoint of {produced_by} "
-                         "(runs/<experiment>/<run id>/checkpoints/last.ckpt)")
+        raise ValueError(
+            f"{key} is not set: it must name the checkpoint of {produced_by} "
+            "(runs/<experiment>/<run id>/checkpoints/last.ckpt)"
+        )
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{key}={path} does not exist: expected the checkpoint of {produced_by}")
+        raise FileNotFoundError(
+            f"{key}={path} does not exist: expected the checkpoint of {produced_by}"
+        )
     with torch.serialization.safe_globals([argparse.Namespace]):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -50,36 +60,58 @@ def build_generator(arch: dict) -> Generator:
     return Generator(**{k: arch[k] for k in GENERATOR_ARCH}, noise_mode="const")
 
 
-def load_generator(path: str | os.PathLike | None, key: str = "generator_ckpt") -> tuple[Generator, dict]:
+def load_generator(
+    path: str | os.PathLike | None, key: str = "generator_ckpt"
+) -> tuple[Generator, dict]:
     """The stage-1 generator (frozen, eval mode) and its architecture dict."""
-    produced_by = "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) or a rosinality StyleGAN2"
+    produced_by = (
+        "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) "
+        "or a rosinality StyleGAN2"
+    )
     ckpt = read_checkpoint(path, key, produced_by)
     if "g_ema" in ckpt:
         g, _ = load_rosinality_checkpoint(path)
-        arch = {"resolution": g.resolution, "z_dim": g.z_dim, "w_dim": g.w_dim,
-                "mapping_layers": len(g.mapping.layers) - 1,
-                "channel_base": g.resolution * g.synthesis.to_rgbs[-1].conv.in_channels,
-                "channel_max": g.synthesis.conv1.conv.in_channels}
+        arch = {
+            "resolution": g.resolution,
+            "z_dim": g.z_dim,
+            "w_dim": g.w_dim,
+            "mapping_layers": len(g.mapping.layers) - 1,
+            "channel_base": g.resolution * g.synthesis.to_rgbs[-1].conv.in_channels,
+            "channel_max": g.synthesis.conv1.conv.in_channels,
+        }
     else:
         state, hparams = ckpt.get("state_dict", {}), ckpt.get("hyper_parameters", {})
-        ema = {k[len("G_ema."):]: v for k, v in state.items() if k.startswith("G_ema.")}
+        ema = {k[len("G_ema.") :]: v for k, v in state.items() if k.startswith("G_ema.")}
         if not ema:
-            raise KeyError(f"{key}={path} holds no G_ema (a StyleGAN2 Lightning checkpoint) and no g_ema "
-                           f"(rosinality); found {sorted(state or ckpt)[:6]}")
-        arch = dict(hparams.get("generator_arch") or {k: hparams[k] for k in GENERATOR_ARCH if k in hparams})
+            raise KeyError(
+                f"{key}={path} holds no G_ema (a StyleGAN2 Lightning checkpoint) and no g_ema "
+                f"(rosinality); found {sorted(state or ckpt)[:6]}"
+            )
+        arch = dict(
+            hparams.get("generator_arch") or {k: hparams[k] for k in GENERATOR_ARCH if k in hparams}
+        )
         g = build_generator(arch)
         g.load_state_dict(ema)
     return g.eval().requires_grad_(False), arch
 
 
-def load_inversion_encoder(path: str | os.PathLike | None, key: str = "encoder_ckpt") -> tuple[dict, dict, torch.Tensor]:
+def load_inversion_encoder(
+    path: str | os.PathLike | None, key: str = "encoder_ckpt"
+) -> tuple[dict, dict, torch.Tensor]:
     """The stage-2 encoder: ``(state of its PSPEncoderW, its architecture, w_avg)``."""
-    ckpt = read_checkpoint(path, key, "stage 2 (lightning fit --config experiments/psp_<dataset>.yaml)")
+    ckpt = read_checkpoint(
+        path, key, "stage 2 (lightning fit --config experiments/psp_<dataset>.yaml)"
+    )
     state, hparams = ckpt.get("state_dict", {}), ckpt.get("hyper_parameters", {})
-    encoder = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+    encoder = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
     if not encoder or "w_avg" not in state:
-        raise KeyError(f"{key}={path} is not a PSPInversion checkpoint (no encoder.* / w_avg entries)")
-    arch = {"num_layers": hparams.get("num_layers", 50), "widths": tuple(hparams.get("widths", (64, 128, 256, 512))),
-            "units": None if hparams.get("units") is None else tuple(hparams["units"]),
-            "w_dim": encoder["linear.weight"].shape[0]}
+        raise KeyError(
+            f"{key}={path} is not a PSPInversion checkpoint (no encoder.* / w_avg entries)"
+        )
+    arch = {
+        "num_layers": hparams.get("num_layers", 50),
+        "widths": tuple(hparams.get("widths", (64, 128, 256, 512))),
+        "units": None if hparams.get("units") is None else tuple(hparams["units"]),
+        "w_dim": encoder["linear.weight"].shape[0],
+    }
     return encoder, arch, state["w_avg"]

@@ -34,7 +34,9 @@ class _DBlock(nn.Module):
         super().__init__()
         self.conv0 = ConvLayer(in_channels, tmp_channels, 3)
         self.conv1 = ConvLayer(tmp_channels, out_channels, 3, downsample=True)
-        self.skip = ConvLayer(in_channels, out_channels, 1, downsample=True, activate=False, bias=False)
+        self.skip = ConvLayer(
+            in_channels, out_channels, 1, downsample=True, activate=False, bias=False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return (self.conv1(self.conv0(x)) + self.skip(x)) / math.sqrt(2)
@@ -49,7 +51,9 @@ class TimeDifferenceEncoder(nn.Module):
         super().__init__()
         resolution = 2 ** int(np.ceil(np.log2(max_frames)))
         n = int(np.ceil(np.log2(resolution)))
-        self.register_buffer("freqs", torch.pi * 2.0 ** torch.arange(n) / resolution, persistent=False)
+        self.register_buffer(
+            "freqs", torch.pi * 2.0 ** torch.arange(n) / resolution, persistent=False
+        )
         self.const_embed = nn.Embedding(max_frames, const_dim) if const_dim > 0 else None
         self.max_frames = max_frames
         self.dim_per_delta = 2 * n + const_dim
@@ -78,9 +82,19 @@ class SparseVideoDiscriminator(nn.Module):
         mbstd_group: minibatch-std group size.
     """
 
-    def __init__(self, resolution: int = 256, channel_base: int = 16384, channel_max: int = 512,
-                 num_frames: int = 4, concat_res: int = 16, num_frames_div_factor: int = 2,
-                 max_frames: int = 128, const_dim: int = 256, mapping_layers: int = 2, mbstd_group: int = 4):
+    def __init__(
+        self,
+        resolution: int = 256,
+        channel_base: int = 16384,
+        channel_max: int = 512,
+        num_frames: int = 4,
+        concat_res: int = 16,
+        num_frames_div_factor: int = 2,
+        max_frames: int = 128,
+        const_dim: int = 256,
+        mapping_layers: int = 2,
+        mbstd_group: int = 4,
+    ):
         super().__init__()
         if resolution <= concat_res:
             raise ValueError(f"resolution ({resolution}) must be above concat_res ({concat_res})")
@@ -97,16 +111,24 @@ class SparseVideoDiscriminator(nn.Module):
                 c_in = ch[res] // num_frames_div_factor * num_frames
             (frame_blocks if res > concat_res else video_blocks).append(_DBlock(c_in, tmp, c_out))
             res //= 2
-        self.frame_blocks, self.video_blocks = nn.Sequential(*frame_blocks), nn.Sequential(*video_blocks)
+        self.frame_blocks, self.video_blocks = (
+            nn.Sequential(*frame_blocks),
+            nn.Sequential(*video_blocks),
+        )
         self.time_encoder = TimeDifferenceEncoder(max_frames, const_dim)
         cmap_dim = ch[4]
         c_dim = self.time_encoder.dim_per_delta * (num_frames - 1)
         self.embed = EqualLinear(c_dim, cmap_dim)
-        self.mapping = nn.Sequential(*(EqualLinear(cmap_dim, cmap_dim, lr_mul=0.01, activation="fused_lrelu")
-                                       for _ in range(mapping_layers)))
+        self.mapping = nn.Sequential(
+            *(
+                EqualLinear(cmap_dim, cmap_dim, lr_mul=0.01, activation="fused_lrelu")
+                for _ in range(mapping_layers)
+            )
+        )
         self.final_conv = ConvLayer(ch[4] + 1, ch[4], 3)
-        self.final_linear = nn.Sequential(EqualLinear(ch[4] * 16, ch[4], activation="fused_lrelu"),
-                                          EqualLinear(ch[4], cmap_dim))
+        self.final_linear = nn.Sequential(
+            EqualLinear(ch[4] * 16, ch[4], activation="fused_lrelu"), EqualLinear(ch[4], cmap_dim)
+        )
         self.cmap_dim = cmap_dim
 
     def condition(self, t: Tensor) -> Tensor:
@@ -118,8 +140,10 @@ class SparseVideoDiscriminator(nn.Module):
     def forward(self, frames: Tensor, t: Tensor) -> Tensor:
         b, k = frames.shape[:2]
         if k != self.num_frames or t.shape != (b, k):
-            raise ValueError(f"expected {self.num_frames} frames per video and t [B, {self.num_frames}], got "
-                             f"frames {tuple(frames.shape)} and t {tuple(t.shape)}")
+            raise ValueError(
+                f"expected {self.num_frames} frames per video and t [B, {self.num_frames}], got "
+                f"frames {tuple(frames.shape)} and t {tuple(t.shape)}"
+            )
         x = self.frame_blocks(self.from_rgb(rearrange(frames, "b k c h w -> (b k) c h w")))
         x = self.video_blocks(rearrange(x, "(b k) c h w -> b (k c) h w", b=b))
         x = self.final_conv(minibatch_stddev(x, self.mbstd_group, 1))

@@ -45,7 +45,10 @@ class AdaINResBlock(nn.Module):
 
     def __init__(self, channels: int, style_dim: int, normalize: bool = True, lr_mul: float = 1.0):
         super().__init__()
-        self.norm1, self.norm2 = AdaIN(style_dim, channels, lr_mul), AdaIN(style_dim, channels, lr_mul)
+        self.norm1, self.norm2 = (
+            AdaIN(style_dim, channels, lr_mul),
+            AdaIN(style_dim, channels, lr_mul),
+        )
         self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
         self.actv = nn.LeakyReLU(0.2)
@@ -70,13 +73,27 @@ class ModulatedInversionEncoder(nn.Module):
     statistics included).
     """
 
-    def __init__(self, w_dim: int = 512, style_dim: int = 512, num_layers: int = 50, mode: str = "ir_se",
-                 widths: Sequence[int] = WIDTHS, units: Sequence[int] | None = None,
-                 normalize_adain: bool = True, lr_mul: float = 1.0):
+    def __init__(
+        self,
+        w_dim: int = 512,
+        style_dim: int = 512,
+        num_layers: int = 50,
+        mode: str = "ir_se",
+        widths: Sequence[int] = WIDTHS,
+        units: Sequence[int] | None = None,
+        normalize_adain: bool = True,
+        lr_mul: float = 1.0,
+    ):
         super().__init__()
         backbone = IRSEBackbone(num_layers, mode, 3, widths, units)
-        self.input_layer, self.body, self.stage_ends = backbone.input_layer, backbone.body, backbone.stage_ends
-        self.adains = nn.ModuleList(AdaINResBlock(c, style_dim, normalize_adain, lr_mul) for c in backbone.widths)
+        self.input_layer, self.body, self.stage_ends = (
+            backbone.input_layer,
+            backbone.body,
+            backbone.stage_ends,
+        )
+        self.adains = nn.ModuleList(
+            AdaINResBlock(c, style_dim, normalize_adain, lr_mul) for c in backbone.widths
+        )
         self.output_pool = nn.AdaptiveAvgPool2d(1)
         self.linear = EqualLinear(backbone.out_channels, w_dim)
 
@@ -106,20 +123,29 @@ class ModulatedInversionEncoder(nn.Module):
         wanted = {k for k in own if not k.startswith("adains.")}
         missing = wanted - set(state)
         if missing:
-            raise KeyError(f"the inversion encoder state lacks {sorted(missing)[:5]} (expected a pSp W encoder "
-                           "with the same backbone widths)")
+            raise KeyError(
+                f"the inversion encoder state lacks {sorted(missing)[:5]} "
+                "(expected a pSp W encoder "
+                "with the same backbone widths)"
+            )
         shapes = [k for k in wanted if state[k].shape != own[k].shape]
         if shapes:
-            raise ValueError(f"inversion encoder shapes differ at {shapes[:5]}: "
-                             f"{[tuple(state[k].shape) for k in shapes[:5]]} vs {[tuple(own[k].shape) for k in shapes[:5]]}")
+            raise ValueError(
+                f"inversion encoder shapes differ at {shapes[:5]}: "
+                f"{[tuple(state[k].shape) for k in shapes[:5]]} vs "
+                f"{[tuple(own[k].shape) for k in shapes[:5]]}"
+            )
         self.load_state_dict({k: state[k] for k in wanted}, strict=False)
 
 
 class TemporalStyle(nn.Module):
     """``s_t = FC2(FC1([w0, v_t]))``: two equalized FC layers with leaky ReLU and learning-rate
-    multiplier 0.01 over the concatenation of the initial latent and the motion code (appendix F)."""
+    multiplier 0.01 over the concatenation of the initial latent and the motion code
+    (appendix F)."""
 
-    def __init__(self, w_dim: int = 512, v_dim: int = 512, style_dim: int = 512, lr_mul: float = 0.01):
+    def __init__(
+        self, w_dim: int = 512, v_dim: int = 512, style_dim: int = 512, lr_mul: float = 0.01
+    ):
         super().__init__()
         self.fc1 = EqualLinear(w_dim + v_dim, style_dim, lr_mul=lr_mul, activation="fused_lrelu")
         self.fc2 = EqualLinear(style_dim, style_dim, lr_mul=lr_mul, activation="fused_lrelu")
@@ -140,17 +166,34 @@ class StyleInVNet(nn.Module):
     ``use_encoder=False`` is Table 3's "w/o inversion encoder": ``w_t = s_t + w0``.
     """
 
-    def __init__(self, w_dim: int = 512, z_dim: int = 512, v_dim: int = 512, delta_z: int = 16,
-                 kernel_size: int = 6, min_period: float | None = None, max_period: float | None = None,
-                 first_frame_aware: bool = True, use_encoder: bool = True, num_layers: int = 50,
-                 widths: Sequence[int] = WIDTHS, units: Sequence[int] | None = None,
-                 normalize_adain: bool = True):
+    def __init__(
+        self,
+        w_dim: int = 512,
+        z_dim: int = 512,
+        v_dim: int = 512,
+        delta_z: int = 16,
+        kernel_size: int = 6,
+        min_period: float | None = None,
+        max_period: float | None = None,
+        first_frame_aware: bool = True,
+        use_encoder: bool = True,
+        num_layers: int = 50,
+        widths: Sequence[int] = WIDTHS,
+        units: Sequence[int] | None = None,
+        normalize_adain: bool = True,
+    ):
         super().__init__()
-        self.ape = AcyclicPositionalEncoding(z_dim, v_dim, delta_z, kernel_size, min_period, max_period,
-                                             first_frame_aware)
+        self.ape = AcyclicPositionalEncoding(
+            z_dim, v_dim, delta_z, kernel_size, min_period, max_period, first_frame_aware
+        )
         self.style = TemporalStyle(w_dim, v_dim, w_dim)
-        self.encoder = (ModulatedInversionEncoder(w_dim, w_dim, num_layers, "ir_se", widths, units, normalize_adain)
-                        if use_encoder else None)
+        self.encoder = (
+            ModulatedInversionEncoder(
+                w_dim, w_dim, num_layers, "ir_se", widths, units, normalize_adain
+            )
+            if use_encoder
+            else None
+        )
 
     def forward(self, x0: Tensor | None, w0: Tensor, t: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
         s = self.style(w0, self.ape(t, z))

@@ -20,8 +20,8 @@ from torch import Tensor
 from stylevideo.data_modules.base import ClipRecord, VideoDataModule
 from stylevideo.methods.gan import ema_beta
 from stylevideo.methods.psp import IdentityLoss
-from stylevideo.methods.styleinv.checkpoints import GENERATOR_ARCH, read_checkpoint
 from stylevideo.methods.stylegan2 import StyleGAN2
+from stylevideo.methods.styleinv.checkpoints import GENERATOR_ARCH, read_checkpoint
 from stylevideo.nn.gan_losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
 from stylevideo.nn.stylegan2 import Generator
 from stylevideo.video.io import list_frame_files
@@ -64,25 +64,57 @@ class StyleTransferFinetune(StyleGAN2):
         authors' fine-tuning settings).
     """
 
-    def __init__(self, generator_ckpt: str | None = None, max_frozen_res: int = 32,
-                 perceptual_weight: float = 30.0, identity_weight: float = 1.0,
-                 perceptual_pretrained: bool = True, vgg16_weights: str | None = None,
-                 arcface_weights: str | None = None, styleinv_ckpt: str | None = None,
-                 lr: float = 0.002, betas: tuple[float, float] = (0.0, 0.99), r1_gamma: float = 10.0,
-                 r1_interval: int = 16, style_mixing: float = 0.9, ema_kimg: float = 10.0,
-                 ada_target: float | None = 0.6, ada_interval: int = 4, ada_kimg: float = 100.0,
-                 mbstd_group: int = 4, sample_psi: float = 1.0):
-        ckpt = read_checkpoint(generator_ckpt, "generator_ckpt",
-                               "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml)")
+    def __init__(
+        self,
+        generator_ckpt: str | None = None,
+        max_frozen_res: int = 32,
+        perceptual_weight: float = 30.0,
+        identity_weight: float = 1.0,
+        perceptual_pretrained: bool = True,
+        vgg16_weights: str | None = None,
+        arcface_weights: str | None = None,
+        styleinv_ckpt: str | None = None,
+        lr: float = 0.002,
+        betas: tuple[float, float] = (0.0, 0.99),
+        r1_gamma: float = 10.0,
+        r1_interval: int = 16,
+        style_mixing: float = 0.9,
+        ema_kimg: float = 10.0,
+        ada_target: float | None = 0.6,
+        ada_interval: int = 4,
+        ada_kimg: float = 100.0,
+        mbstd_group: int = 4,
+        sample_psi: float = 1.0,
+    ):
+        ckpt = read_checkpoint(
+            generator_ckpt,
+            "generator_ckpt",
+            "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml)",
+        )
         parent, state = ckpt.get("hyper_parameters", {}), ckpt.get("state_dict", {})
         if not any(k.startswith("D.") for k in state):
-            raise KeyError(f"generator_ckpt={generator_ckpt} is not a StyleGAN2 Lightning checkpoint (no D.*): "
-                           "fine-tuning needs the parent's generator and discriminator")
+            raise KeyError(
+                f"generator_ckpt={generator_ckpt} is not a StyleGAN2 Lightning checkpoint "
+                "(no D.*): "
+                "fine-tuning needs the parent's generator and discriminator"
+            )
         arch = {k: parent[k] for k in GENERATOR_ARCH}
-        super().__init__(**arch, lr=lr, betas=betas, r1_gamma=r1_gamma, r1_interval=r1_interval, pl_weight=0.0,
-                         style_mixing=style_mixing, ema_kimg=ema_kimg, noise_mode=parent.get("noise_mode", "random"),
-                         ada_target=ada_target, ada_interval=ada_interval, ada_kimg=ada_kimg,
-                         mbstd_group=mbstd_group, sample_psi=sample_psi)
+        super().__init__(
+            **arch,
+            lr=lr,
+            betas=betas,
+            r1_gamma=r1_gamma,
+            r1_interval=r1_interval,
+            pl_weight=0.0,
+            style_mixing=style_mixing,
+            ema_kimg=ema_kimg,
+            noise_mode=parent.get("noise_mode", "random"),
+            ada_target=ada_target,
+            ada_interval=ada_interval,
+            ada_kimg=ada_kimg,
+            mbstd_group=mbstd_group,
+            sample_psi=sample_psi,
+        )
         own = {k: v for k, v in state.items() if k.split(".")[0] in ("G", "G_ema", "D")}
         self.load_state_dict(own, strict=False)
         self.G_raw = self.make_ema(self.G_ema)
@@ -101,7 +133,9 @@ class StyleTransferFinetune(StyleGAN2):
         if styleinv_ckpt is not None:
             from stylevideo.methods.styleinv.model import StyleInV
 
-            self._styleinv = [StyleInV.load_from_checkpoint(styleinv_ckpt, map_location="cpu").eval()]
+            self._styleinv = [
+                StyleInV.load_from_checkpoint(styleinv_ckpt, map_location="cpu").eval()
+            ]
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -111,8 +145,9 @@ class StyleTransferFinetune(StyleGAN2):
     def configure_optimizers(self):
         """As StyleGAN2's, with only the trainable generator parameters (no path length)."""
         hp = self.hparams
-        opt_g = torch.optim.Adam([p for p in self.G.parameters() if p.requires_grad], lr=hp.lr,
-                                 betas=tuple(hp.betas))
+        opt_g = torch.optim.Adam(
+            [p for p in self.G.parameters() if p.requires_grad], lr=hp.lr, betas=tuple(hp.betas)
+        )
         return [opt_g, super().configure_optimizers()[1]]
 
     def transfer_losses(self, images: Tensor, ws: Tensor, noise: list[Tensor]) -> dict[str, Tensor]:
@@ -122,7 +157,9 @@ class StyleTransferFinetune(StyleGAN2):
         with torch.no_grad():
             raw = self.G_raw.synthesis(ws, noise=noise)
         if self._perceptual:
-            losses["perceptual"] = hp.perceptual_weight * self._perceptual[0].to(images.device)(images, raw).mean()
+            losses["perceptual"] = (
+                hp.perceptual_weight * self._perceptual[0].to(images.device)(images, raw).mean()
+            )
         if self._identity:
             losses["id"] = hp.identity_weight * self._identity[0].to(images.device)(images, raw)
         return losses
@@ -137,7 +174,9 @@ class StyleTransferFinetune(StyleGAN2):
             with torch.no_grad():
                 fake = self.G(self.z(n), mixing_prob=hp.style_mixing)
             real_logits = self.D(self.augment(real))
-            logs["loss/d"] = self.optimize(opt_d, {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))})
+            logs["loss/d"] = self.optimize(
+                opt_d, {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))}
+            )
             if self.ada is not None:
                 self.ada.update(real_logits)
             if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
@@ -162,14 +201,25 @@ class StyleTransferFinetune(StyleGAN2):
         self.log_dict(logs, prog_bar=True, batch_size=n)
 
     @torch.no_grad()
-    def sample_videos(self, n: int, num_frames: int, *, fps_scale: float = 1.0, seed: int | None = None,
-                      **conditions) -> Tensor:
+    def sample_videos(
+        self,
+        n: int,
+        num_frames: int,
+        *,
+        fps_scale: float = 1.0,
+        seed: int | None = None,
+        **conditions,
+    ) -> Tensor:
         """With ``styleinv_ckpt``: StyleInV videos decoded by the fine-tuned EMA generator (the
         style-transferred videos); otherwise still images, as StyleGAN2."""
         if not self._styleinv:
-            return super().sample_videos(n, num_frames, fps_scale=fps_scale, seed=seed, **conditions)
+            return super().sample_videos(
+                n, num_frames, fps_scale=fps_scale, seed=seed, **conditions
+            )
         styleinv = self._styleinv[0].to(self.device)
-        return styleinv.sample_videos(n, num_frames, fps_scale=fps_scale, seed=seed, generator=self.G_ema)
+        return styleinv.sample_videos(
+            n, num_frames, fps_scale=fps_scale, seed=seed, generator=self.G_ema
+        )
 
 
 class ImageFolderDataModule(VideoDataModule):
@@ -180,11 +230,29 @@ class ImageFolderDataModule(VideoDataModule):
 
     layout = "a folder of .png/.jpg images"
 
-    def __init__(self, root: str | None = None, resolution: int | tuple[int, int] = 256,
-                 sampler: FrameSampler | None = None, batch_size: int = 8, num_workers: int = 0,
-                 samples_per_epoch: int | None = None, seed: int = 0, strict: bool = False):
-        super().__init__(root, resolution, sampler or RandomFrames(1), batch_size, num_workers, True,
-                         samples_per_epoch, 1, strict, seed)
+    def __init__(
+        self,
+        root: str | None = None,
+        resolution: int | tuple[int, int] = 256,
+        sampler: FrameSampler | None = None,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        samples_per_epoch: int | None = None,
+        seed: int = 0,
+        strict: bool = False,
+    ):
+        super().__init__(
+            root,
+            resolution,
+            sampler or RandomFrames(1),
+            batch_size,
+            num_workers,
+            True,
+            samples_per_epoch,
+            1,
+            strict,
+            seed,
+        )
 
     def build_index(self) -> list[ClipRecord]:
         root = self.check_root()

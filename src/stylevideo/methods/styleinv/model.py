@@ -24,11 +24,20 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylevideo.methods.gan import GANModule, ema_beta
-from stylevideo.methods.styleinv.checkpoints import build_generator, load_generator, load_inversion_encoder
+from stylevideo.methods.styleinv.checkpoints import (
+    build_generator,
+    load_generator,
+    load_inversion_encoder,
+)
 from stylevideo.methods.styleinv.discriminator import SparseVideoDiscriminator
 from stylevideo.methods.styleinv.encoder import StyleInVNet
 from stylevideo.nn.ada import AdaptiveAugment, AugmentPipe
-from stylevideo.nn.gan_losses import d_logistic_loss, g_nonsaturating_loss, lazy_regularization_adam, r1_penalty
+from stylevideo.nn.gan_losses import (
+    d_logistic_loss,
+    g_nonsaturating_loss,
+    lazy_regularization_adam,
+    r1_penalty,
+)
 from stylevideo.nn.psp import PSPEncoderW
 from stylevideo.nn.stylegan2 import Generator
 
@@ -52,13 +61,21 @@ def _distances(clip_length: int, num_sparse: int, max_distance: int) -> list[int
     hi = min(max_distance, clip_length - 1)
     powers = [2**i for i in range(max(hi, 1).bit_length()) if num_sparse - 1 <= 2**i <= hi]
     if num_sparse < 2 or not powers:
-        raise ValueError(f"no power-of-two distance in [{num_sparse - 1}, {hi}] for num_sparse={num_sparse} "
-                         f"frames in clips of clip_length={clip_length} with max_distance={max_distance}")
+        raise ValueError(
+            f"no power-of-two distance in [{num_sparse - 1}, {hi}] for num_sparse={num_sparse} "
+            f"frames in clips of clip_length={clip_length} with max_distance={max_distance}"
+        )
     return powers
 
 
-def sample_sparse_times(batch: int, clip_length: int, num_sparse: int = 3, max_distance: int = 32,
-                        device=None, generator: torch.Generator | None = None) -> Tensor:
+def sample_sparse_times(
+    batch: int,
+    clip_length: int,
+    num_sparse: int = 3,
+    max_distance: int = 32,
+    device=None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """The generator's timestamps ``[B, 1 + num_sparse]``: ``t0 = 0`` and ``num_sparse`` sorted
     times in a clip of ``clip_length`` frames (section 3.4, the authors' sampler): the distance
     between the first and the last is a power of two in ``[num_sparse - 1, min(max_distance,
@@ -107,55 +124,124 @@ class StyleInV(GANModule):
     """
 
     def __init__(
-        self, generator_ckpt: str | None = None, encoder_ckpt: str | None = None,
-        motion_z_dim: int = 512, v_dim: int = 512, delta_z: int = 16, kernel_size: int = 6,
-        min_period: float | None = None, max_period: float | None = None, first_frame_aware: bool = True,
-        use_encoder: bool = True, first_frame_in_d: bool = True, lambda_l2: float = 10.0,
-        lambda_reg: float = 0.05, clip_length: int = 128, num_sparse: int = 3, max_distance: int = 32,
-        r1_gamma: float = 1.0, r1_interval: int = 16, lr_encoder: float = 1e-4, lr_d: float = 2e-3,
-        betas: tuple[float, float] = (0.0, 0.99), ada_target: float | None = 0.6, ada_interval: int = 4,
-        ada_kimg: float = 500.0, noise_mode: str = "const", ema_kimg: float = 20.0,
-        d_channel_base: int = 16384, d_channel_max: int = 512, mbstd_group: int = 8, concat_res: int = 16,
-        num_frames_div_factor: int = 2, d_const_dim: int = 256, d_mapping_layers: int = 2,
-        num_layers: int = 50, widths: Sequence[int] = (64, 128, 256, 512), units: Sequence[int] | None = None,
-        normalize_adain: bool = True, sample_psi: float = 1.0, generation_chunk: int = 16,
-        generator_arch: dict | None = None, encoder_arch: dict | None = None,
+        self,
+        generator_ckpt: str | None = None,
+        encoder_ckpt: str | None = None,
+        motion_z_dim: int = 512,
+        v_dim: int = 512,
+        delta_z: int = 16,
+        kernel_size: int = 6,
+        min_period: float | None = None,
+        max_period: float | None = None,
+        first_frame_aware: bool = True,
+        use_encoder: bool = True,
+        first_frame_in_d: bool = True,
+        lambda_l2: float = 10.0,
+        lambda_reg: float = 0.05,
+        clip_length: int = 128,
+        num_sparse: int = 3,
+        max_distance: int = 32,
+        r1_gamma: float = 1.0,
+        r1_interval: int = 16,
+        lr_encoder: float = 1e-4,
+        lr_d: float = 2e-3,
+        betas: tuple[float, float] = (0.0, 0.99),
+        ada_target: float | None = 0.6,
+        ada_interval: int = 4,
+        ada_kimg: float = 500.0,
+        noise_mode: str = "const",
+        ema_kimg: float = 20.0,
+        d_channel_base: int = 16384,
+        d_channel_max: int = 512,
+        mbstd_group: int = 8,
+        concat_res: int = 16,
+        num_frames_div_factor: int = 2,
+        d_const_dim: int = 256,
+        d_mapping_layers: int = 2,
+        num_layers: int = 50,
+        widths: Sequence[int] = (64, 128, 256, 512),
+        units: Sequence[int] | None = None,
+        normalize_adain: bool = True,
+        sample_psi: float = 1.0,
+        generation_chunk: int = 16,
+        generator_arch: dict | None = None,
+        encoder_arch: dict | None = None,
     ):
         super().__init__()
         if noise_mode not in ("const", "none"):
-            raise ValueError(f"noise_mode must be 'const' or 'none' (one noise for all frames), got {noise_mode!r}")
+            raise ValueError(
+                f"noise_mode must be 'const' or 'none' (one noise for all frames), "
+                f"got {noise_mode!r}"
+            )
         _distances(clip_length, num_sparse, max_distance)  # fail early on an impossible sampler
         self.G, generator_arch = self._generator(generator_ckpt, generator_arch)
-        inverter_state, encoder_arch, inv_w_avg = self._inverter(encoder_ckpt, encoder_arch, use_encoder)
+        inverter_state, encoder_arch, inv_w_avg = self._inverter(
+            encoder_ckpt, encoder_arch, use_encoder
+        )
         self.save_hyperparameters()
         self.hparams.generator_arch, self.hparams.encoder_arch = generator_arch, encoder_arch
         if encoder_arch is not None:
-            if tuple(encoder_arch["widths"]) != tuple(widths) or encoder_arch["units"] != (
-                    None if units is None else tuple(units)) or encoder_arch["num_layers"] != num_layers:
-                raise ValueError(f"the stage-2 encoder has widths={encoder_arch['widths']}, units={encoder_arch['units']}, "
-                                 f"num_layers={encoder_arch['num_layers']}; set the same here")
+            if (
+                tuple(encoder_arch["widths"]) != tuple(widths)
+                or encoder_arch["units"] != (None if units is None else tuple(units))
+                or encoder_arch["num_layers"] != num_layers
+            ):
+                raise ValueError(
+                    f"the stage-2 encoder has widths={encoder_arch['widths']}, "
+                    f"units={encoder_arch['units']}, "
+                    f"num_layers={encoder_arch['num_layers']}; set the same here"
+                )
             self.inverter = PSPEncoderW(self.G.w_dim, num_layers, "ir_se", 3, widths, units).eval()
             self.inverter.requires_grad_(False)
             self.register_buffer("inverter_w_avg", inv_w_avg.clone())
         else:
             self.inverter = None
-        self.SI = StyleInVNet(self.G.w_dim, motion_z_dim, v_dim, delta_z, kernel_size, min_period, max_period,
-                              first_frame_aware, use_encoder, num_layers, widths, units, normalize_adain)
+        self.SI = StyleInVNet(
+            self.G.w_dim,
+            motion_z_dim,
+            v_dim,
+            delta_z,
+            kernel_size,
+            min_period,
+            max_period,
+            first_frame_aware,
+            use_encoder,
+            num_layers,
+            widths,
+            units,
+            normalize_adain,
+        )
         if inverter_state is not None:
             self.inverter.load_state_dict(inverter_state)
             if use_encoder:
                 self.SI.encoder.load_inversion_encoder(inverter_state)
         self.SI_ema = self.make_ema(self.SI)
         self.D = SparseVideoDiscriminator(
-            self.G.resolution, d_channel_base, d_channel_max, 1 + num_sparse if first_frame_in_d else num_sparse,
-            concat_res, num_frames_div_factor, clip_length, d_const_dim, d_mapping_layers, mbstd_group)
-        self.ada = (AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
-                    if ada_target is not None else None)
+            self.G.resolution,
+            d_channel_base,
+            d_channel_max,
+            1 + num_sparse if first_frame_in_d else num_sparse,
+            concat_res,
+            num_frames_div_factor,
+            clip_length,
+            d_const_dim,
+            d_mapping_layers,
+            mbstd_group,
+        )
+        self.ada = (
+            AdaptiveAugment(
+                AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg
+            )
+            if ada_target is not None
+            else None
+        )
 
     # -- construction -------------------------------------------------------------------------
     @staticmethod
     def _generator(path: str | None, arch: dict | None) -> tuple[Generator, dict]:
-        if arch is not None and (path is None or not Path(path).is_file()):  # restoring a StyleInV checkpoint
+        if arch is not None and (
+            path is None or not Path(path).is_file()
+        ):  # restoring a StyleInV checkpoint
             return build_generator(arch).eval().requires_grad_(False), arch
         return load_generator(path)
 
@@ -178,8 +264,10 @@ class StyleInV(GANModule):
     def configure_optimizers(self):
         hp = self.hparams
         opt_si = torch.optim.Adam(self.SI.parameters(), lr=hp.lr_encoder, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(self.D.parameters(), **lazy_regularization_adam(
-            hp.lr_d, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0))
+        opt_d = torch.optim.Adam(
+            self.D.parameters(),
+            **lazy_regularization_adam(hp.lr_d, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0),
+        )
         return [opt_si, opt_d]
 
     # -- the generator side ---------------------------------------------------------------------
@@ -201,7 +289,7 @@ class StyleInV(GANModule):
         return {"w0": w0, "x0": x0, "t": t, "y": self.synthesize(w_t), "residual": residual}
 
     def d_input(self, first: Tensor, frames: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-        """What D sees: ``[first, frames_1..3]`` (FFA-D) or ``frames_1..3`` alone, and their times."""
+        """What D sees: ``[first, frames_1..3]`` (FFA-D) or ``frames_1..3`` alone, with times."""
         if self.hparams.first_frame_in_d:
             return torch.cat([first[:, None], frames[:, 1:]], dim=1), t
         return frames[:, 1:], t[:, 1:]
@@ -215,9 +303,11 @@ class StyleInV(GANModule):
         opt_si, opt_d = self.optimizers()
         real, real_t = batch["frames"], batch["t"].to(batch["frames"].dtype)
         if real.shape[1] != 1 + hp.num_sparse or real.shape[-1] != self.G.resolution:
-            raise ValueError(f"expected real clips [B, {1 + hp.num_sparse}, 3, {self.G.resolution}, "
-                             f"{self.G.resolution}] (SparseFrames(n={hp.num_sparse}) at the generator's "
-                             f"resolution), got {tuple(real.shape)}")
+            raise ValueError(
+                f"expected real clips [B, {1 + hp.num_sparse}, 3, {self.G.resolution}, "
+                f"{self.G.resolution}] (SparseFrames(n={hp.num_sparse}) at the generator's "
+                f"resolution), got {tuple(real.shape)}"
+            )
         b, it, logs = real.shape[0], self.iteration, {}
 
         with self.toggled_optimizer(opt_si):
@@ -237,8 +327,9 @@ class StyleInV(GANModule):
             fake_video, fake_t = self.d_input(fake["x0"], fake["y"], fake["t"])
             real_video, real_times = self.d_input(real[:, 0], real, real_t)
             real_logits = self.D(self.augment(real_video), real_times)
-            logs["loss/d"] = self.optimize(opt_d, {"d": d_logistic_loss(
-                real_logits, self.D(self.augment(fake_video), fake_t))})
+            logs["loss/d"] = self.optimize(
+                opt_d, {"d": d_logistic_loss(real_logits, self.D(self.augment(fake_video), fake_t))}
+            )
             if self.ada is not None:
                 self.ada.update(real_logits)
             if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
@@ -255,43 +346,74 @@ class StyleInV(GANModule):
 
     # -- generation --------------------------------------------------------------------------------
     @torch.no_grad()
-    def latents(self, w0: Tensor, t: Tensor, *, seed: int | None = None, z: Tensor | None = None,
-                ema: bool = True) -> Tensor:
+    def latents(
+        self,
+        w0: Tensor,
+        t: Tensor,
+        *,
+        seed: int | None = None,
+        z: Tensor | None = None,
+        ema: bool = True,
+    ) -> Tensor:
         """``w_t = StyleInV(w0, t)`` ``[B, T, w_dim]`` for any (fractional) times ``t [B, T]`` or
         ``[T]``, in chunks of ``generation_chunk`` frames; ``z``: the anchor noise (else drawn
         with ``seed``), so a video can be extended or re-timed with the same motion."""
         net = self.SI_ema if ema else self.SI
-        t = t.to(self.device, torch.float32).expand(w0.shape[0], -1) if t.ndim == 1 else t.to(self.device)
+        t = (
+            t.to(self.device, torch.float32).expand(w0.shape[0], -1)
+            if t.ndim == 1
+            else t.to(self.device)
+        )
         if z is None:
-            gen = torch.Generator(self.device).manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
+            gen = torch.Generator(self.device).manual_seed(
+                seed if seed is not None else int(torch.randint(2**31, ()))
+            )
             z = net.ape.sample_noise(w0.shape[0], float(t.max()), gen, self.device)
         x0 = self.synthesize(w0) if net.encoder is not None else None
         n = self.hparams.generation_chunk
-        return torch.cat([net(x0, w0, t[:, i:i + n], z)[0] for i in range(0, t.shape[1], n)], dim=1)
+        return torch.cat(
+            [net(x0, w0, t[:, i : i + n], z)[0] for i in range(0, t.shape[1], n)], dim=1
+        )
 
     @torch.no_grad()
     def decode(self, w_t: Tensor, generator: Generator | None = None) -> Tensor:
         """Frames ``[B, T, 3, H, W]`` in [-1, 1] of latents ``[B, T, w_dim]`` (a fine-tuned
         ``generator`` gives the style-transferred video, section 3.5), chunked over time."""
         n = self.hparams.generation_chunk
-        return torch.cat([self.synthesize(w_t[:, i:i + n], generator) for i in range(0, w_t.shape[1], n)],
-                         dim=1).clamp(-1, 1)
+        return torch.cat(
+            [self.synthesize(w_t[:, i : i + n], generator) for i in range(0, w_t.shape[1], n)],
+            dim=1,
+        ).clamp(-1, 1)
 
     def _times(self, num_frames: int, fps_scale: float) -> Tensor:
         if num_frames < 1 or fps_scale <= 0:
-            raise ValueError(f"need num_frames >= 1 and fps_scale > 0, got {num_frames}, {fps_scale}")
+            raise ValueError(
+                f"need num_frames >= 1 and fps_scale > 0, got {num_frames}, {fps_scale}"
+            )
         return torch.arange(num_frames, device=self.device, dtype=torch.float32) / fps_scale
 
     @torch.no_grad()
-    def sample_videos(self, n: int, num_frames: int, *, fps_scale: float = 1.0, seed: int | None = None,
-                      generator: Generator | None = None, **conditions) -> Tensor:
+    def sample_videos(
+        self,
+        n: int,
+        num_frames: int,
+        *,
+        fps_scale: float = 1.0,
+        seed: int | None = None,
+        generator: Generator | None = None,
+        **conditions,
+    ) -> Tensor:
         """``[n, num_frames, 3, H, W]`` in [-1, 1] at times ``t = i / fps_scale`` (``fps_scale=2``
         doubles the frame rate, appendix A); ``generator`` decodes with a fine-tuned G (3.5)."""
         if conditions:
             raise ValueError(f"StyleInV is unconditional; got conditions {sorted(conditions)}")
-        gen = torch.Generator(self.device).manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
-        w0 = self.G.truncate(self.G.mapping(torch.randn(n, self.G.z_dim, device=self.device, generator=gen)),
-                             self.hparams.sample_psi)
+        gen = torch.Generator(self.device).manual_seed(
+            seed if seed is not None else int(torch.randint(2**31, ()))
+        )
+        w0 = self.G.truncate(
+            self.G.mapping(torch.randn(n, self.G.z_dim, device=self.device, generator=gen)),
+            self.hparams.sample_psi,
+        )
         z = self.SI_ema.ape.sample_noise(n, (num_frames - 1) / fps_scale, gen, self.device)
         return self.decode(self.latents(w0, self._times(num_frames, fps_scale), z=z), generator)
 
@@ -301,13 +423,26 @@ class StyleInV(GANModule):
         if self.inverter is None:
             raise ValueError("this StyleInV has no stage-2 encoder (encoder_ckpt was not set)")
         if images.shape[-1] != self.G.resolution or images.shape[-2] != self.G.resolution:
-            images = F.interpolate(images, size=(self.G.resolution,) * 2, mode="bilinear", antialias=True,
-                                   align_corners=False)
+            images = F.interpolate(
+                images,
+                size=(self.G.resolution,) * 2,
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            )
         return self.inverter(images.to(self.device)) + self.inverter_w_avg
 
     @torch.no_grad()
-    def animate(self, source: Tensor, driving: Tensor | None = None, *, relative: bool = True,
-                num_frames: int | None = None, fps_scale: float = 1.0, seed: int | None = None) -> Tensor:
+    def animate(
+        self,
+        source: Tensor,
+        driving: Tensor | None = None,
+        *,
+        relative: bool = True,
+        num_frames: int | None = None,
+        fps_scale: float = 1.0,
+        seed: int | None = None,
+    ) -> Tensor:
         """Initial-frame conditioned generation (section 4.2, Fig. 10): invert ``source
         [B, 3, H, W]`` to ``w0`` with the stage-2 encoder and generate ``[B, T, 3, H, W]`` from it.
 

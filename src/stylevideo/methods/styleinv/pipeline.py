@@ -1,4 +1,4 @@
-"""Run StyleInV's three training stages in a row: ``python -m stylevideo.methods.styleinv.pipeline``.
+"""StyleInV's three training stages in a row: ``python -m stylevideo.methods.styleinv.pipeline``.
 
     python -m stylevideo.methods.styleinv.pipeline styleinv_synthetic [--run_dir DIR] \\
         [--stage STAGE=ARGS ...] [-- ARGS FOR EVERY STAGE]
@@ -34,11 +34,13 @@ STAGES = ("stylegan2", "psp", "styleinv")
 SMOKE_STAGE_ARGS = {"styleinv_synthetic": {"stylegan2": ["--trainer.max_steps", "150"]}}
 
 
-def stage_experiments(experiment: str, experiments_dir: str | Path = "experiments") -> dict[str, Path]:
+def stage_experiments(
+    experiment: str, experiments_dir: str | Path = "experiments"
+) -> dict[str, Path]:
     """``styleinv_<dataset>`` -> the config file of each stage, checked to exist."""
     if not experiment.startswith("styleinv_"):
         raise ValueError(f"the pipeline runs styleinv_<dataset> experiments, got {experiment!r}")
-    dataset = experiment[len("styleinv_"):]
+    dataset = experiment[len("styleinv_") :]
     configs = {stage: Path(experiments_dir) / f"{stage}_{dataset}.yaml" for stage in STAGES}
     configs["styleinv"] = Path(experiments_dir) / f"{experiment}.yaml"
     missing = [str(p) for p in configs.values() if not p.is_file()]
@@ -59,12 +61,18 @@ def _fit(config: Path, run_dir: Path, args: list[str]) -> Path:
     return final
 
 
-def run_pipeline(experiment: str, run_dir: str | Path | None = None,
-                 stage_args: dict[str, list[str]] | None = None, common_args: list[str] = (),
-                 experiments_dir: str | Path = "experiments") -> dict[str, Path]:
+def run_pipeline(
+    experiment: str,
+    run_dir: str | Path | None = None,
+    stage_args: dict[str, list[str]] | None = None,
+    common_args: list[str] = (),
+    experiments_dir: str | Path = "experiments",
+) -> dict[str, Path]:
     """Train the stages that have no final checkpoint yet; return every stage's checkpoint."""
     configs = stage_experiments(experiment, experiments_dir)
-    run_dir = Path(run_dir) if run_dir else Path("runs") / experiment / time.strftime("%Y%m%d-%H%M%S")
+    run_dir = (
+        Path(run_dir) if run_dir else Path("runs") / experiment / time.strftime("%Y%m%d-%H%M%S")
+    )
     stage_args = {**SMOKE_STAGE_ARGS.get(experiment, {}), **(stage_args or {})}
     unknown = set(stage_args) - set(STAGES)
     if unknown:
@@ -80,7 +88,9 @@ def run_pipeline(experiment: str, run_dir: str | Path | None = None,
         if final.is_file():
             print(f"[styleinv pipeline] {stage}: {final} exists, not trained again", flush=True)
         else:
-            final = _fit(configs[stage], run_dir / stage, [*chain, *stage_args.get(stage, []), *common_args])
+            final = _fit(
+                configs[stage], run_dir / stage, [*chain, *stage_args.get(stage, []), *common_args]
+            )
         ckpts[stage] = final
     print(f"\n[styleinv pipeline] done: {run_dir}", flush=True)
     return ckpts
@@ -90,13 +100,19 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     common: list[str] = []
     if "--" in argv:
-        argv, common = argv[: argv.index("--")], argv[argv.index("--") + 1:]
-    parser = argparse.ArgumentParser(prog="python -m stylevideo.methods.styleinv.pipeline",
-                                     description=__doc__.split("\n\n")[0])
+        argv, common = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="python -m stylevideo.methods.styleinv.pipeline", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("experiment", help="styleinv_<dataset>")
     parser.add_argument("--run_dir", default=None, help="folder of the three stage runs")
-    parser.add_argument("--stage", action="append", default=[], metavar="STAGE=ARGS",
-                        help="extra lightning arguments for one stage (stylegan2, psp, styleinv)")
+    parser.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="STAGE=ARGS",
+        help="extra lightning arguments for one stage (stylegan2, psp, styleinv)",
+    )
     parser.add_argument("--experiments_dir", default="experiments")
     ns = parser.parse_args(argv)
     stage_args = {}
