@@ -11,9 +11,10 @@ and serves batches::
 
 Randomness: training items are keyed by ``(video, epoch, draw)`` by :class:`VideoSampler`;
 the frames of an item come from a generator seeded with ``(seed, epoch, draw)``, so batches
-do not depend on the number of workers, resumed runs replay the same epoch, and DDP ranks
-(Lightning shards the sampler's keys with its ``DistributedSamplerWrapper`` and forwards
-``set_epoch`` to it) see distinct draws.
+do not depend on the number of workers and DDP ranks (Lightning shards the sampler's keys
+with its ``DistributedSamplerWrapper`` and forwards ``set_epoch`` to it) see distinct draws.
+The training loader is a :class:`ResumableDataLoader`: its place in the epoch is saved in
+checkpoints, so a run resumed mid-epoch continues with the next unseen batch.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from stylevideo.methods.predict import prediction_dataloader
 from stylevideo.video.io import VideoReadError, count_frames, frames_to_tensor, read_frames
 from stylevideo.video.sampling import ConsecutiveFrames, FrameSampler, RandomFrames
 
 __all__ = [
     "ClipKey",
     "ClipRecord",
+    "ResumableDataLoader",
     "VideoClipDataset",
     "VideoDataModule",
     "VideoSampler",
@@ -194,6 +197,86 @@ class VideoSampler(Sampler[ClipKey]):
             order = rng.choice(self.num_videos, size=self.num_samples, p=self.p)
         for draw, video in enumerate(order[: self.num_samples]):
             yield ClipKey(int(video), self.epoch, draw)
+
+
+class ResumableDataLoader(DataLoader):
+    """A DataLoader that knows where it is in the epoch (Lightning's stateful-loader protocol).
+
+    ``state_dict()`` is ``{epoch, batches}``: the sampler's epoch and the batches handed out in
+    this pass (worker prefetching does not count). After ``load_state_dict`` the next pass
+    starts in that epoch at that batch (at the next epoch when the saved pass was complete):
+    the skipped batches' indices are drawn from the batch sampler but never loaded. A run
+    resumed mid-epoch thus continues with the next unseen batch instead of replaying the epoch;
+    under DDP Lightning re-creates the loader around its distributed sampler, so every rank
+    resumes its own shard.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        batches = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        self._resume = _SkipBatches(batches)
+        self.batches = 0
+
+    @property
+    def _index_sampler(self):
+        # DataLoader's (private) hook for what its iterators draw indices from; one persistent
+        # object, so that persistent workers' iterators honour a skip set later as well.
+        return self._resume
+
+    @property
+    def epoch(self) -> int:
+        return int(getattr(self.sampler, "epoch", 0))
+
+    def __iter__(self):
+        self.batches = self._resume.skip
+        return _Counting(super().__iter__(), self)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "batches": self.batches}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        epoch, batches = int(state["epoch"]), int(state["batches"])
+        if batches >= len(self):
+            epoch, batches = epoch + 1, 0
+        set_epoch = getattr(self.sampler, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
+        self._resume.skip = batches
+
+
+class _SkipBatches:
+    """Iterates ``batches`` (a batch sampler), dropping the first ``skip`` of the next pass."""
+
+    def __init__(self, batches: Sampler):
+        self.batches, self.skip = batches, 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator:
+        skip, self.skip = self.skip, 0
+        it = iter(self.batches)
+        for _ in range(skip):
+            next(it, None)
+        yield from it
+
+
+class _Counting:
+    """Iterator wrapper counting the batches a :class:`ResumableDataLoader` hands out."""
+
+    def __init__(self, iterator, loader: ResumableDataLoader):
+        self.iterator, self.loader = iterator, loader
+
+    def __iter__(self):
+        return self
+
+    def __len__(self) -> int:
+        return len(self.iterator)
+
+    def __next__(self):
+        batch = next(self.iterator)
+        self.loader.batches += 1
+        return batch
 
 
 class VideoDataModule(LightningDataModule):
@@ -366,10 +449,11 @@ class VideoDataModule(LightningDataModule):
             keypoints=self.keypoints,
         )
 
-    def _loader(self, dataset: Dataset, batch_size: int, **kwargs) -> DataLoader:
-        return DataLoader(
+    def _loader(
+        self, dataset: Dataset, loader: type[DataLoader] = DataLoader, **kwargs
+    ) -> DataLoader:
+        return loader(
             dataset,
-            batch_size=batch_size,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
@@ -405,17 +489,22 @@ class VideoDataModule(LightningDataModule):
             raise ValueError(
                 f"{len(sampler)} samples per epoch are fewer than batch_size={self.batch_size}"
             )
-        return self._loader(self.dataset(records), self.batch_size, sampler=sampler, drop_last=True)
+        return self._loader(self.dataset(records), ResumableDataLoader, batch_size=self.batch_size,
+                            sampler=sampler, drop_last=True)
 
     def val_dataloader(self) -> DataLoader:
         records = self._subset(self._eval_records("val"), self.val_videos)
-        return self._loader(self.dataset(records), self.batch_size, shuffle=False)
+        return self._loader(self.dataset(records), batch_size=self.batch_size, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
         """All ``test`` clips (the ``val`` clips where a dataset has no test split)."""
         return self._loader(
-            self.dataset(self._eval_records("test")), self.batch_size, shuffle=False
+            self.dataset(self._eval_records("test")), batch_size=self.batch_size, shuffle=False
         )
+
+    def predict_dataloader(self) -> DataLoader:
+        """The requests of the trainer's ``VideoPredictions`` callback (``lightning predict``)."""
+        return prediction_dataloader(self.trainer)
 
     def clip_dataloader(
         self,
@@ -439,7 +528,7 @@ class VideoDataModule(LightningDataModule):
                 f"has {num_frames} frames"
             )
         dataset = self.dataset(self._subset(records * clips_per_video, max_clips), sampler)
-        return self._loader(dataset, batch_size or self.batch_size, shuffle=False)
+        return self._loader(dataset, batch_size=batch_size or self.batch_size, shuffle=False)
 
 
 def default_cache_dir() -> Path:

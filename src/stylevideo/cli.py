@@ -10,7 +10,12 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
   ``runs/<experiment>/<run_id>``; ``--run_dir`` chooses it, ``--experiment`` names it
   (default: the last config file's stem), and ``--ckpt_path last`` without ``--run_dir``
   continues the newest run of the experiment;
-- **config logging**: the full resolved configuration is logged to every logger.
+- **config logging**: the full resolved configuration is logged to every logger;
+- **run safety**: every trainer gets the :class:`~stylevideo.callbacks.run_state.RunState`
+  callback (per-rank random streams, exactly resumable) and the
+  :class:`~stylevideo.checkpoint.AtomicCheckpointIO` plugin (atomic checkpoint writes,
+  ``weights_only`` reads) unless its config already has them; ``lightning predict`` does not
+  keep the predicted videos in memory (``--return_predictions`` defaults to false).
 """
 
 from __future__ import annotations
@@ -24,10 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch import LightningDataModule, LightningModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+from stylevideo.callbacks.run_state import RunState
+from stylevideo.checkpoint import AtomicCheckpointIO
 
 __all__ = ["StyleVideoCLI", "expand_config_bases", "main"]
 
@@ -70,8 +79,15 @@ def expand_config_bases(argv: list[str]) -> list[str]:
     return out
 
 
+def _sweep_run_id() -> str | None:
+    """The W&B run id a sweep agent gave this process (``wandb agent`` sets both variables)."""
+    return os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
+
+
 def _run_id() -> str:
     """A run id that all ranks of one launch agree on."""
+    if _sweep_run_id():
+        return _sweep_run_id()
     for var in ("STYLEVIDEO_RUN_ID", "SLURM_JOB_ID", "TORCHELASTIC_RUN_ID"):
         value = os.environ.get(var)
         if value and value != "none":
@@ -168,6 +184,20 @@ class StyleVideoCLI(LightningCLI):
         os.environ[RUN_DIR_ENV] = str(run_dir)
         self.run_dir = run_dir
         self._place_outputs(config.trainer, experiment, run_dir)
+        if self.subcommand == "predict" and config.get("return_predictions") is None:
+            config.return_predictions = False  # VideoPredictions writes them; do not hold them all
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
+        """Add RunState and AtomicCheckpointIO where the config has none."""
+        configured = config.get("callbacks") or []
+        configured = (configured if isinstance(configured, list) else [configured]) + callbacks
+        if not any(isinstance(c, RunState) for c in configured):
+            callbacks = [*callbacks, RunState()]
+        plugins = config.get("plugins") or []
+        plugins = list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            config["plugins"] = [*plugins, AtomicCheckpointIO()]
+        return super()._instantiate_trainer(config, callbacks)
 
     @staticmethod
     def _place_outputs(trainer: Any, experiment: str, run_dir: Path) -> None:
@@ -183,17 +213,18 @@ class StyleVideoCLI(LightningCLI):
             if issubclass(cls, WandbLogger):
                 run_name = re.sub(r"[^A-Za-z0-9_.-]", "-", f"{experiment}-{run_dir.name}")
                 args["name"] = args.get("name") or f"{experiment}/{run_dir.name}"
-                args["id"] = args.get("id") or run_name
+                # in a sweep, the run is the one the agent created
+                args["id"] = args.get("id") or _sweep_run_id() or run_name
                 args["group"] = args.get("group") or experiment
                 args["resume"] = args.get("resume") or "allow"
             elif issubclass(cls, CSVLogger):
                 args["name"] = "csv"
                 args["version"] = ""
         for callback in trainer.callbacks or []:
-            if not hasattr(callback, "class_path"):
+            args = callback.get("init_args") if hasattr(callback, "class_path") else None
+            if args is None:
                 continue
             cls = _import(callback.class_path)
-            args = callback.init_args
             if issubclass(cls, ModelCheckpoint) and not args.get("dirpath"):
                 args["dirpath"] = str(run_dir / "checkpoints")
             elif "dirpath" in args and not args.get("dirpath"):
