@@ -90,3 +90,29 @@ def test_print_config_and_module_alias():
     printed = yaml.safe_load(proc.stdout)
     assert printed["model"]["init_args"]["resolution"] == 32
     assert printed["trainer"]["logger"][0]["class_path"] == "stylevideo.loggers.WandbLogger"
+
+
+def test_every_run_gets_exactly_one_run_state_and_atomic_checkpoint_io(tmp_path):
+    from stylevideo.callbacks.run_state import RunState
+    from stylevideo.checkpoint import AtomicCheckpointIO
+
+    bare = tmp_path / "bare.yaml"  # an experiment that replaces the base's callbacks and plugins
+    bare.write_text(f"base: {REPO / 'experiments' / 'stylegan2_synthetic.yaml'}\n"
+                    "trainer: {callbacks: [], plugins: [], logger: false}\n")
+    for config in (REPO / "experiments" / "stylegan2_synthetic.yaml", bare):
+        argv = ["--config", str(config), "--run_dir", str(tmp_path)]
+        cli = StyleVideoCLI(args=expand_config_bases(argv), run=False)
+        assert sum(isinstance(c, RunState) for c in cli.trainer.callbacks) == 1, config.name
+        assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicCheckpointIO), config.name
+
+
+def test_a_sweep_agents_run_id_names_the_run_folder_and_the_wandb_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_SWEEP_ID", "sw1")
+    monkeypatch.setenv("WANDB_RUN_ID", "abc123")
+    monkeypatch.setenv("SLURM_JOB_ID", "77")  # several sweep runs may share one SLURM job
+    monkeypatch.chdir(tmp_path)
+    config = REPO / "experiments" / "stylegan2_synthetic.yaml"
+    cli = StyleVideoCLI(args=expand_config_bases(["--config", str(config)]), run=False)
+    assert Path(cli.trainer.default_root_dir) == Path("runs") / "stylegan2_synthetic" / "abc123"
+    wandb_logger = next(lg for lg in cli.trainer.loggers if type(lg).__name__ == "WandbLogger")
+    assert wandb_logger._wandb_init["id"] == "abc123"

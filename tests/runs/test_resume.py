@@ -119,3 +119,12 @@ def test_killed_run_resumes_exactly_and_same_seed_runs_agree(tmp_path, synthetic
     assert {"loss/d", "loss/g", "loss/r1", "loss/pl"} <= set(expected[STEPS - 1]) | set(
         expected[STEPS]
     )
+
+
+def test_every_experiment_has_a_fixed_seed():
+    from stylevideo.cli import _config_chain
+
+    for experiment in sorted((REPO / "experiments").glob("*.yaml")):
+        seeds = [yaml.safe_load(f.read_text()).get("seed_everything") for f in _config_chain(experiment)]
+        seed = [s for s in seeds if s is not None][-1]
+        assert isinstance(seed, int) and not isinstance(seed, bool), (experiment.name, seed)

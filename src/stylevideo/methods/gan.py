@@ -14,7 +14,8 @@ backward passes follow one forward call, and R1 / path length differentiate thro
 gradients; with ``find_unused_parameters`` it would traverse the graph and all-reduce every
 parameter of every network in every phase. Floating-point buffers (``w_avg``, the path-length
 mean, batch-norm statistics, the EMA copies) are averaged over the ranks after every
-iteration, so the ranks hold identical models.
+iteration (``on_train_batch_end``: a subclass overriding it calls ``super()``), so the ranks
+hold identical models.
 """
 
 from __future__ import annotations
