@@ -3,6 +3,7 @@ never stopped; runs with the same seed are identical."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -125,6 +126,23 @@ def test_every_experiment_has_a_fixed_seed():
     from stylevideo.cli import _config_chain
 
     for experiment in sorted((REPO / "experiments").glob("*.yaml")):
-        seeds = [yaml.safe_load(f.read_text()).get("seed_everything") for f in _config_chain(experiment)]
-        seed = [s for s in seeds if s is not None][-1]
+        chain = [yaml.safe_load(f.read_text()) for f in _config_chain(experiment)]
+        seed = [c["seed_everything"] for c in chain if c.get("seed_everything") is not None][-1]
         assert isinstance(seed, int) and not isinstance(seed, bool), (experiment.name, seed)
+
+
+def test_csv_metrics_of_a_resumed_run_continue_the_file(tmp_path):
+    from stylevideo.loggers import CSVLogger
+
+    first = CSVLogger(tmp_path, name="csv", version="")
+    for step in range(6):  # steps 4 and 5 come after the checkpoint of step 3
+        first.log_metrics({"loss/g": float(step)}, step=step)
+    first.save()
+    resumed = CSVLogger(tmp_path, name="csv", version="")
+    for step in range(4, 8):
+        resumed.log_metrics({"loss/g": 10.0 + step, "loss/d": 1.0}, step=step)
+    resumed.save()
+    rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
+    assert [(int(r["step"]), float(r["loss/g"])) for r in rows] == [
+        (0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (4, 14.0), (5, 15.0), (6, 16.0), (7, 17.0)]
+    assert [r["loss/d"] for r in rows] == ["", "", "", "", "1.0", "1.0", "1.0", "1.0"]
