@@ -49,6 +49,8 @@ class LIA(GANModule):
         r1_gamma, r1_interval: optional lazy R1 on D (not in the paper or the authors' trainer: 0).
         mbstd_group: minibatch-std group of D.
         animate_chunk: frames decoded at once by :meth:`animate`.
+        channels_last: train with channels-last convolutions (None: on the CPU only, where
+            oneDNN runs them about 20% faster; the grouped modulated convs stay as they are).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class LIA(GANModule):
         r1_interval: int = 16,
         mbstd_group: int = 4,
         animate_chunk: int = 16,
+        channels_last: bool | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -116,6 +119,28 @@ class LIA(GANModule):
     def on_fit_start(self) -> None:
         if self.hparams.lambda_vgg > 0:
             self.perceptual_loss()  # a missing VGG19 file fails here, before any step
+        self.apply_memory_format()
+
+    # -- memory format -----------------------------------------------------------------------------
+    def uses_channels_last(self) -> bool:
+        cl = self.hparams.channels_last
+        return self.device.type == "cpu" if cl is None else cl
+
+    def apply_memory_format(self) -> None:
+        """Store the 4-D weights (E, G, D, VGG) channels-last or contiguous (``channels_last``)."""
+        fmt = torch.channels_last if self.uses_channels_last() else torch.contiguous_format
+        modules = [self.autoencoder, self.D] + (
+            [self._perceptual] if self._perceptual is not None else []
+        )
+        for module in modules:
+            for p in module.parameters():
+                if p.ndim == 4:
+                    p.data = p.data.contiguous(memory_format=fmt)
+
+    def to_memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``[B, 3, H, W]`` in the training memory format."""
+        fmt = torch.channels_last if self.uses_channels_last() else torch.contiguous_format
+        return x.contiguous(memory_format=fmt)
 
     # -- training ----------------------------------------------------------------------------------
     def configure_optimizers(self):
@@ -150,7 +175,7 @@ class LIA(GANModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         hp = self.hparams
-        x_s, x_d = self.source_driving(batch)
+        x_s, x_d = map(self.to_memory_format, self.source_driving(batch))
         opt_g, opt_d = self.optimizers()
         it = self.iteration
         logs = {}
