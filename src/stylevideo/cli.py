@@ -246,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     with warnings.catch_warnings():
         # We pass the (base-expanded) command line as `args` on purpose.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        # The GAN methods checkpoint after their optimizer steps on purpose (manual optimization).
+        warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
         StyleVideoCLI(args=expand_config_bases(argv))
 
 

@@ -3,9 +3,10 @@
     .venv/bin/python tests/runs/ddp_overhead.py [--steps 40] [--batch 16]
 
 The model is stylegan2_synthetic's StyleGAN2 (32x32, channel_base 1024, lazy R1 and path length)
-on in-memory frames (no decoding). One process uses every core (2 threads on a 2-core machine);
-each of the two ranks gets half of the cores and half of the global batch. Prints seconds per
-iteration (median over the iterations after ``--warmup``) for 1 process and for 2 ranks.
+on in-memory frames (no decoding). Prints the median seconds per iteration (after ``--warmup``)
+of one process with one thread and with every core, and of two single-threaded ranks with half
+the batch each, with the time the ranks spend in GANModule's collectives (gradient all-reduce,
+buffer averaging; waiting for the other rank included).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from lightning.pytorch import Callback, Trainer, seed_everything
 from torch.utils.data import DataLoader
 
+from stylevideo.methods.gan import GANModule
 from stylevideo.methods.stylegan2 import StyleGAN2
 
 MODEL = dict(
@@ -38,17 +40,33 @@ MODEL = dict(
 
 
 class Timer(Callback):
+    """Seconds per iteration, and seconds of it spent in GANModule's collectives."""
+
     def __init__(self):
         self.times: list[float] = []
+        self.comm: list[float] = []
+        self._comm = 0.0
+        for name in ("all_reduce_gradients", "sync_buffers"):
+            setattr(GANModule, name, self._timed(getattr(GANModule, name)))
+
+    def _timed(self, fn):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            self._comm += time.perf_counter() - start
+            return out
+
+        return wrapper
 
     def on_train_batch_start(self, *args) -> None:
-        self.start = time.perf_counter()
+        self.start, self._comm = time.perf_counter(), 0.0
 
     def on_train_batch_end(self, *args) -> None:
         self.times.append(time.perf_counter() - self.start)
+        self.comm.append(self._comm)
 
 
-def run(steps: int, batch: int, devices: int) -> list[float]:
+def run(steps: int, batch: int, devices: int) -> Timer:
     seed_everything(0)
     frames = torch.rand(steps * batch * devices, 1, 3, 32, 32) * 2 - 1
     timer = Timer()
@@ -64,7 +82,7 @@ def run(steps: int, batch: int, devices: int) -> list[float]:
         callbacks=[timer],
     )
     trainer.fit(StyleGAN2(**MODEL), DataLoader([{"frames": f} for f in frames], batch_size=batch))
-    return timer.times
+    return timer
 
 
 def main() -> None:
@@ -78,13 +96,18 @@ def main() -> None:
     args = p.parse_args()
     cores = os.cpu_count() or 2
     if args.rank is not None:  # one of the two ranks
-        torch.set_num_threads(max(1, cores // 2))
-        times = run(args.steps, args.batch // 2, 2)
+        torch.set_num_threads(1)
+        timer = run(args.steps, args.batch // 2, 2)
         if args.rank == 0:
-            print(statistics.median(times[args.warmup :]))
+            print(
+                statistics.median(timer.times[args.warmup :]),
+                statistics.median(timer.comm[args.warmup :]),
+            )
         return
-    torch.set_num_threads(cores)
-    single = statistics.median(run(args.steps, args.batch, 1)[args.warmup :])
+    single = {}
+    for threads in sorted({1, cores}):
+        torch.set_num_threads(threads)
+        single[threads] = statistics.median(run(args.steps, args.batch, 1).times[args.warmup :])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
@@ -118,11 +141,14 @@ def main() -> None:
         for r in (0, 1)
     ]
     outs = [proc.communicate()[0] for proc in procs]
-    ddp = float(outs[0].strip().splitlines()[-1])
-    load = os.getloadavg()[0]
-    print(f"global batch {args.batch}, {cores} cores, load average {load:.1f}")
-    print(f"1 process : {single * 1000:.1f} ms / iteration")
-    print(f"2 ranks   : {ddp * 1000:.1f} ms / iteration ({(ddp / single - 1) * 100:+.0f}%)")
+    ddp, comm = map(float, outs[0].strip().splitlines()[-1].split())
+    print(f"global batch {args.batch}, {cores} cores, load average {os.getloadavg()[0]:.1f}")
+    for threads, t in single.items():
+        print(f"1 process, {threads} thread(s): {t * 1000:.0f} ms / iteration")
+    print(
+        f"2 ranks, 1 thread each : {ddp * 1000:.0f} ms / iteration, of which {comm * 1000:.0f} ms "
+        f"in collectives ({comm / ddp * 100:.0f}%); vs 1 process 1 thread: {single[1] / ddp:.2f}x"
+    )
 
 
 if __name__ == "__main__":

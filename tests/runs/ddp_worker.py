@@ -8,7 +8,8 @@ The test launches it twice with RANK / LOCAL_RANK / WORLD_SIZE / MASTER_ADDR / M
    comparison with a single process on the global batch;
 2. ``full``: StyleGAN2 with every random part on (ADA with a fast p, style mixing, random noise,
    lazy R1 and path length) on the synthetic data module through the resumable loader, with a
-   checkpoint at the end.
+   checkpoint at the end;
+3. ``methods``: two iterations of every method's tiny case (run_helpers.CASES).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Trainer, seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
-from run_helpers import SYNTHETIC, TINY_GAN, KeyedFrames, KeyedStyleGAN2
+from run_helpers import CASES, SYNTHETIC, TINY_GAN, KeyedFrames, KeyedStyleGAN2
 from torch.utils.data import DataLoader, DistributedSampler
 
 from stylevideo.callbacks.run_state import RunState
@@ -112,9 +113,28 @@ def full(out: Path, synthetic_root: str) -> dict:
     }
 
 
+def methods(out: Path) -> dict:
+    """Each method's state after two DDP iterations (rank r trains on batches r, r + 2, ...)."""
+    states = {}
+    for name, case in CASES.items():
+        seed_everything(0)
+        folder = out / name / str(int(os.environ["RANK"]))
+        folder.mkdir(parents=True)
+        model, batches = case(folder)
+        trainer(2, folder, enable_checkpointing=False).fit(
+            model, DataLoader(batches + batches, batch_size=None)
+        )
+        states[name] = model.state_dict()
+    return states
+
+
 if __name__ == "__main__":
     out, synthetic_root = Path(sys.argv[1]), sys.argv[2]
     torch.set_num_threads(1)
-    results = {"keyed": keyed(out / "keyed"), "full": full(out / "full", synthetic_root)}
+    results = {
+        "keyed": keyed(out / "keyed"),
+        "full": full(out / "full", synthetic_root),
+        "methods": methods(out / "methods"),
+    }
     rank = torch.distributed.get_rank()
     torch.save(results, out / f"rank{rank}.pt")

@@ -94,6 +94,15 @@ def test_ranks_hold_identical_models_and_match_one_process_on_the_global_batch(d
 
 
 @pytest.mark.slow
+def test_every_method_keeps_its_ranks_identical(ddp_run):
+    _, (r0, r1) = ddp_run
+    for method, a in r0["methods"].items():
+        b = r1["methods"][method]
+        different = [k for k in _tensors(a) if not torch.equal(a[k], b[k])]
+        assert not different, f"{method}: ranks differ in {different}"
+
+
+@pytest.mark.slow
 def test_ranks_draw_their_own_random_numbers_and_data(ddp_run):
     _, (r0, r1) = ddp_run
     for a, b in zip(r0["keyed"]["rng_draws"], r1["keyed"]["rng_draws"], strict=True):
