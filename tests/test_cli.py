@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stylevideo.cli import StyleVideoCLI, expand_config_bases, resolve_run_dir
+from stylevideo.cli import RUN_DIR_ENV, StyleVideoCLI, expand_config_bases, resolve_run_dir
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.yaml"))
@@ -116,3 +116,13 @@ def test_a_sweep_agents_run_id_names_the_run_folder_and_the_wandb_run(tmp_path, 
     assert Path(cli.trainer.default_root_dir) == Path("runs") / "stylegan2_synthetic" / "abc123"
     wandb_logger = next(lg for lg in cli.trainer.loggers if type(lg).__name__ == "WandbLogger")
     assert wandb_logger._wandb_init["id"] == "abc123"
+
+
+def test_a_slurm_job_id_names_one_folder_for_every_rank_and_every_requeue(tmp_path, monkeypatch):
+    for var in ("STYLEVIDEO_RUN_ID", "WANDB_SWEEP_ID", RUN_DIR_ENV):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    first = resolve_run_dir("exp", None, None, root=str(tmp_path))
+    first.mkdir(parents=True)  # another rank created it first, or this is the requeued job
+    again = resolve_run_dir("exp", None, None, root=str(tmp_path))
+    assert again == first == tmp_path / "exp" / "4242"

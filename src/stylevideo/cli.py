@@ -84,15 +84,20 @@ def _sweep_run_id() -> str | None:
     return os.environ.get("WANDB_RUN_ID") if os.environ.get("WANDB_SWEEP_ID") else None
 
 
-def _run_id() -> str:
-    """A run id that all ranks of one launch agree on."""
+def _run_id() -> tuple[str, bool]:
+    """A run id that all ranks of one launch agree on, and whether the launcher gave it.
+
+    A launcher's id (a W&B sweep agent's run, the SLURM job, a torchelastic rendezvous) names
+    one folder that every rank, and a requeued SLURM job, uses as it is; a user's
+    ``STYLEVIDEO_RUN_ID`` or the start time never reuses an existing folder.
+    """
     if _sweep_run_id():
-        return _sweep_run_id()
+        return _sweep_run_id(), True
     for var in ("STYLEVIDEO_RUN_ID", "SLURM_JOB_ID", "TORCHELASTIC_RUN_ID"):
         value = os.environ.get(var)
         if value and value != "none":
-            return value
-    return time.strftime("%Y%m%d-%H%M%S")
+            return value, var != "STYLEVIDEO_RUN_ID"
+    return time.strftime("%Y%m%d-%H%M%S"), False
 
 
 def _latest_run(experiment_dir: Path) -> Path | None:
@@ -112,10 +117,11 @@ def resolve_run_dir(experiment: str, run_dir: str | None, ckpt_path: str | None,
         latest = _latest_run(experiment_dir)
         if latest is not None:
             return latest
-    candidate = experiment_dir / _run_id()
+    run_id, shared = _run_id()
+    candidate = experiment_dir / run_id
     n = 1
-    while candidate.exists():
-        candidate = experiment_dir / f"{_run_id()}-{n}"
+    while candidate.exists() and not shared:
+        candidate = experiment_dir / f"{run_id}-{n}"
         n += 1
     return candidate
 
