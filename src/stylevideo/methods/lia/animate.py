@@ -84,6 +84,7 @@ def animate_file(
         total = min(total, max_frames)
     first = frames_to_tensor(read_frames(driving, [0]), resolution).to(model.device)
     model.autoencoder.eval()
+    model.apply_memory_format()
     frames = []
     for start in range(0, total, chunk):
         part = frames_to_tensor(

@@ -216,6 +216,7 @@ class LIA(GANModule):
         ``relative=True``: relative transfer (Eq. 12, cross-identity); False: absolute (Eq. 11,
         same-identity reconstruction with the first frame as source).
         """
+        self.apply_memory_format()
         was_training = self.autoencoder.training
         self.autoencoder.eval()
         try:
