@@ -468,7 +468,12 @@ class VideoDataModule(LightningDataModule):
         return [records[i] for i in keep]
 
     def _eval_records(self, split: str) -> list[ClipRecord]:
-        records = self.records(split) or (self.records("val") if split == "test" else [])
+        """``split``'s clips, else those of the other held-out split (val <-> test); where the
+        dataset holds no val or test clip at all, the training clips."""
+        if not any(r.split in ("val", "test") for r in self.index()):
+            return self.records("train")
+        other = {"val": "test", "test": "val"}.get(split, split)
+        records = self.records(split) or self.records(other)
         if not records:
             raise ValueError(f"{type(self).__name__} at {self.root} has no {split!r} clips")
         return records

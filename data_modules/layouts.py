@@ -308,14 +308,3 @@ class DatasetModule(VideoDataModule):
             strict=self.strict,
             keypoints=self.keypoints,
         )
-
-    def _eval_records(self, split: str) -> list[ClipRecord]:
-        """``split``'s clips, else those of the other held-out split (val <-> test); where the
-        dataset holds no val or test clip at all, the training clips."""
-        if not any(r.split in ("val", "test") for r in self.index()):
-            return self.records("train")
-        other = {"val": "test", "test": "val"}.get(split, split)
-        records = self.records(split) or self.records(other)
-        if not records:
-            raise ValueError(f"{type(self).__name__} at {self.root} has no {split!r} clips")
-        return records

@@ -53,8 +53,16 @@ def test_run_dir_resolution(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_every_experiment_parses_and_instantiates(experiment, tmp_path):
-    cli = StyleVideoCLI(args=expand_config_bases(["--config", str(experiment), "--run_dir", str(tmp_path)]),
-                        run=False)
+    """Every experiment builds; one whose stage input (a null ``*_ckpt`` key, e.g. StyleInV's
+    generator from stage 1) is not given refuses with an error that names the key."""
+    args = expand_config_bases(["--config", str(experiment), "--run_dir", str(tmp_path)])
+    model_args = yaml.safe_load(experiment.read_text())["model"].get("init_args") or {}
+    unset = [k for k, v in model_args.items() if k.endswith("_ckpt") and v is None]
+    if unset:
+        with pytest.raises(ValueError, match=f"({'|'.join(unset)}) is not set"):
+            StyleVideoCLI(args=args, run=False)
+        return
+    cli = StyleVideoCLI(args=args, run=False)
     assert cli.model is not None and cli.datamodule is not None
     assert Path(cli.trainer.default_root_dir) == tmp_path
     assert cli.config.experiment == experiment.stem
@@ -67,7 +75,7 @@ def test_lightning_fit_end_to_end_writes_a_complete_run_folder(tmp_path):
     proc = subprocess.run(
         [str(LIGHTNING), "fit", "--config", "experiments/stylegan2_synthetic.yaml", "--run_dir", str(run_dir),
          "--trainer.max_steps=2", "--trainer.log_every_n_steps=1", "--data.init_args.num_workers=0",
-         "--data.init_args.batch_size=4", "--data.init_args.num_actors=2", "--data.init_args.clips_per_pair=1"],
+         "--data.init_args.batch_size=4", "--data.init_args.num_actors=2", "--data.init_args.clips_per_pair=2"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]

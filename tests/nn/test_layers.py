@@ -81,3 +81,12 @@ def test_equal_conv_and_fused_lrelu_formulas():
 def test_resblock_halves_resolution_and_changes_channels():
     block = ResBlock(8, 16)
     assert block(torch.randn(2, 8, 16, 16)).shape == (2, 16, 8, 8)
+
+
+def test_equal_linear_activation_applies_bias_on_the_feature_axis_of_any_rank():
+    torch.manual_seed(0)
+    layer = EqualLinear(6, 5, bias_init=0.3, activation="fused_lrelu")
+    x = torch.randn(2, 7, 6)  # [B, T, D]
+    expected = F.leaky_relu(x @ (layer.weight / math.sqrt(6)).T + 0.3, 0.2) * math.sqrt(2)
+    assert torch.allclose(layer(x), expected, atol=1e-6)
+    assert torch.allclose(layer(x[0]), expected[0], atol=1e-6)

@@ -174,9 +174,8 @@ class EqualLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bias = self.bias * self.lr_mul if self.bias is not None else None
-        if self.activation:
-            return fused_leaky_relu(F.linear(x, self.weight * self.scale), bias)
-        return F.linear(x, self.weight * self.scale, bias)
+        out = F.linear(x, self.weight * self.scale, bias)  # bias on the last axis: works for [..., D]
+        return F.leaky_relu(out, 0.2) * SQRT2 if self.activation else out
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[1]}, {self.weight.shape[0]}, lr_mul={self.lr_mul}"

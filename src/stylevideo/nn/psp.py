@@ -18,7 +18,6 @@ shrink the backbone for tests.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from collections.abc import Sequence
 
@@ -29,7 +28,7 @@ from torch import Tensor, nn
 
 from stylevideo.nn.irse import WIDTHS, IRSEBackbone
 from stylevideo.nn.layers import EqualLinear
-from stylevideo.nn.stylegan2 import Generator, _rosinality_to_generator, stylegan2_channels
+from stylevideo.nn.stylegan2 import Generator, generator_from_rosinality_state
 
 __all__ = ["PSP", "GradualStyleBlock", "GradualStyleEncoder", "PSPEncoderW", "load_psp_checkpoint"]
 
@@ -197,38 +196,6 @@ class PSP(nn.Module):
         return images
 
 
-def _decoder_from_state(state: dict[str, Tensor], path) -> Generator:
-    """A :class:`Generator` for a rosinality-layout decoder state dict (architecture from it)."""
-    state = _rosinality_to_generator(state)
-    mapping = sorted(
-        int(k.split(".")[2])
-        for k in state
-        if k.startswith("mapping.layers.") and k.endswith("weight")
-    )
-    w_dim, z_dim = state[f"mapping.layers.{mapping[0]}.weight"].shape
-    resolution = 2 ** (
-        len({k.split(".")[2] for k in state if k.startswith("synthesis.to_rgbs.")}) + 2
-    )
-    widths = {4: state["synthesis.input.input"].shape[1]}
-    for j in range(int(math.log2(resolution)) - 2):
-        widths[2 ** (j + 3)] = state[f"synthesis.convs.{2 * j}.conv.weight"].shape[1]
-    channel_base, channel_max = resolution * widths[resolution], widths[4]
-    if stylegan2_channels(resolution, channel_base, channel_max) != widths:
-        raise ValueError(
-            f"{path}: decoder channel widths {widths} do not follow "
-            "min(channel_base // res, channel_max)"
-        )
-    g = Generator(
-        resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const"
-    )
-    missing, unexpected = g.load_state_dict(state, strict=False)
-    if unexpected or set(missing) - {"w_avg"}:
-        raise KeyError(
-            f"{path}: decoder state does not match; missing={missing}, unexpected={unexpected}"
-        )
-    return g
-
-
 _ENCODERS = ("GradualStyleEncoder", "BackboneEncoderUsingLastLayerIntoW")
 
 
@@ -271,7 +238,7 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
         )
     state, opts = ckpt["state_dict"], ckpt.get("opts") or {}
     opts = vars(opts) if isinstance(opts, argparse.Namespace) else dict(opts)
-    decoder = _decoder_from_state(
+    decoder = generator_from_rosinality_state(
         {k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path
     )
     encoder_state = {k[8:]: v for k, v in state.items() if k.startswith("encoder.")}

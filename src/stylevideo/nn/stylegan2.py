@@ -41,6 +41,7 @@ __all__ = [
     "StyledConv",
     "SynthesisNetwork",
     "ToRGB",
+    "generator_from_rosinality_state",
     "load_rosinality_checkpoint",
     "minibatch_stddev",
     "stylegan2_channels",
@@ -366,20 +367,14 @@ def _rosinality_to_generator(state: dict[str, torch.Tensor]) -> dict[str, torch.
     return out
 
 
-def load_rosinality_checkpoint(path: str | os.PathLike, key: str = "g_ema") -> tuple[Generator, torch.Tensor]:
-    """Load a rosinality-layout StyleGAN2 checkpoint -> ``(generator, latent_avg)``.
+def generator_from_rosinality_state(state: dict[str, torch.Tensor], source: object = "state dict") -> Generator:
+    """A :class:`Generator` holding a rosinality ``g_ema``-layout state dict.
 
     The architecture (resolution, z/w size, mapping depth, channel widths) is read from
-    the state dict. With ``noise_mode="const"`` (the checkpoint's own noise buffers) and no
-    truncation, the generator reproduces the original network's output. ``latent_avg``
-    is the checkpoint's (pSp, onestyle and VidStyleODE store one) or, if absent, the
-    mean of 4096 mapped z; it is also copied to ``generator.w_avg`` when it is one vector.
+    the state dict; ``source`` names it in errors. Noise mode is ``const`` (the state's
+    own noise buffers). pSp's decoder and LIA-free StyleGAN2 checkpoints use this layout.
     """
-    with torch.serialization.safe_globals([argparse.Namespace]):
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if key not in ckpt:
-        raise KeyError(f"{path}: no {key!r} entry (found {sorted(ckpt)}); expected a rosinality StyleGAN2 checkpoint")
-    state = _rosinality_to_generator(ckpt[key])
+    state = _rosinality_to_generator(state)
     mapping = sorted(int(k.split(".")[2]) for k in state if k.startswith("mapping.layers.") and k.endswith("weight"))
     w_dim, z_dim = state[f"mapping.layers.{mapping[0]}.weight"].shape
     resolution = 2 ** (len({k.split(".")[2] for k in state if k.startswith("synthesis.to_rgbs.")}) + 2)
@@ -389,11 +384,27 @@ def load_rosinality_checkpoint(path: str | os.PathLike, key: str = "g_ema") -> t
     channel_max = widths[4]
     channel_base = resolution * widths[resolution]
     if stylegan2_channels(resolution, channel_base, channel_max) != widths:
-        raise ValueError(f"{path}: channel widths {widths} do not follow min(channel_base // res, channel_max)")
+        raise ValueError(f"{source}: channel widths {widths} do not follow min(channel_base // res, channel_max)")
     g = Generator(resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const")
     missing, unexpected = g.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"w_avg"}:
-        raise KeyError(f"{path}: state dict does not match the architecture; missing={missing}, unexpected={unexpected}")
+        raise KeyError(f"{source}: state dict does not match the architecture; missing={missing}, unexpected={unexpected}")
+    return g
+
+
+def load_rosinality_checkpoint(path: str | os.PathLike, key: str = "g_ema") -> tuple[Generator, torch.Tensor]:
+    """Load a rosinality-layout StyleGAN2 checkpoint -> ``(generator, latent_avg)``.
+
+    With ``noise_mode="const"`` (the checkpoint's own noise buffers) and no truncation,
+    the generator reproduces the original network's output. ``latent_avg`` is the
+    checkpoint's (pSp, onestyle and VidStyleODE store one) or, if absent, the mean of
+    4096 mapped z; it is also copied to ``generator.w_avg`` when it is one vector.
+    """
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if key not in ckpt:
+        raise KeyError(f"{path}: no {key!r} entry (found {sorted(ckpt)}); expected a rosinality StyleGAN2 checkpoint")
+    g = generator_from_rosinality_state(ckpt[key], path)
     latent_avg = ckpt.get("latent_avg")
     latent_avg = g.mean_latent() if latent_avg is None else latent_avg.float()
     if latent_avg.ndim == 1:
