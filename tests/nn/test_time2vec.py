@@ -37,10 +37,7 @@ def test_continuous_in_real_valued_time_and_batched():
     out = v(t)
     assert out.shape == (2, 3, 8)
     assert torch.allclose(out[1, 2], v(torch.tensor(9.0)))
-    gaps = [
-        (v(torch.tensor(2.0 + eps)) - v(torch.tensor(2.0))).abs().max().item()
-        for eps in (1e-1, 1e-2, 1e-3)
-    ]
+    gaps = [(v(torch.tensor(2.0 + eps)) - v(torch.tensor(2.0))).abs().max().item() for eps in (1e-1, 1e-2, 1e-3)]
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-2
 
 

@@ -24,9 +24,7 @@ class Time2Vec(nn.Module):
     def __init__(self, k: int, omega_std: float = 1.0):
         super().__init__()
         if k < 2:
-            raise ValueError(
-                f"time2vec needs k >= 2 (one linear and k - 1 periodic terms), got k={k}"
-            )
+            raise ValueError(f"time2vec needs k >= 2 (one linear and k - 1 periodic terms), got k={k}")
         self.k = k
         self.omega = nn.Parameter(torch.randn(k) * omega_std)
         self.phi = nn.Parameter(torch.randn(k))

@@ -46,9 +46,7 @@ def triplet_batch(
     g = torch.Generator().manual_seed(seed)
     return {
         "frames": torch.rand(b, t, 3, res, res, generator=g) * 2 - 1,
-        "t": start
-        + torch.arange(b, dtype=torch.float32)[:, None]
-        + torch.arange(t, dtype=torch.float32),
+        "t": start + torch.arange(b, dtype=torch.float32)[:, None] + torch.arange(t, dtype=torch.float32),
         "actor": torch.randint(num_actors, (b,), generator=g),
         "action": torch.randint(num_actions, (b,), generator=g),
     }
@@ -65,7 +63,5 @@ def fit(model, batches: list[dict], steps: int, callbacks=()) -> Trainer:
         accelerator="cpu",
         callbacks=list(callbacks),
     )
-    trainer.fit(
-        model, DataLoader([batches[i % len(batches)] for i in range(steps)], batch_size=None)
-    )
+    trainer.fit(model, DataLoader([batches[i % len(batches)] for i in range(steps)], batch_size=None))
     return trainer

@@ -31,11 +31,7 @@ def test_derangements_are_permutations_without_fixed_points():
 
 def video_ids_clip(b: int, t: int = 3) -> torch.Tensor:
     """Clips whose every pixel holds the index of its video."""
-    return (
-        torch.arange(b, dtype=torch.float32)[:, None, None, None, None]
-        .expand(b, t, 3, 32, 32)
-        .clone()
-    )
+    return torch.arange(b, dtype=torch.float32)[:, None, None, None, None].expand(b, t, 3, 32, 32).clone()
 
 
 @pytest.mark.parametrize("ada", [False, True])
@@ -111,12 +107,8 @@ def test_time_discriminator_output_is_the_weighted_sum_of_its_three_projections(
     p = D.projections(frames, t, actor, action)
     assert torch.allclose(p["time"], time, atol=1e-5) and torch.allclose(p["actor"], who, atol=1e-5)
     # temporal order matters: reversed frames or times change the score
-    assert not torch.allclose(
-        D(frames.flip(1), t, actor, action), D(frames, t, actor, action), atol=1e-4
-    )
-    assert not torch.allclose(
-        D(frames, t.flip(1), actor, action), D(frames, t, actor, action), atol=1e-4
-    )
+    assert not torch.allclose(D(frames.flip(1), t, actor, action), D(frames, t, actor, action), atol=1e-4)
+    assert not torch.allclose(D(frames, t.flip(1), actor, action), D(frames, t, actor, action), atol=1e-4)
 
 
 def test_time_discriminator_with_one_time_point_and_without_conditions():
@@ -124,9 +116,7 @@ def test_time_discriminator_with_one_time_point_and_without_conditions():
     D = TimeConditionedDiscriminator(
         32, 1, time_dim=8, feature_channels=8, channel_base=128, channel_max=16, mbstd_group=2
     )
-    assert set(D.projections(torch.randn(2, 1, 3, 32, 32), torch.tensor([[3.0], [7.0]]))) == {
-        "time"
-    }
+    assert set(D.projections(torch.randn(2, 1, 3, 32, 32), torch.tensor([[3.0], [7.0]]))) == {"time"}
     assert not [n for n, _ in D.named_parameters() if "actor" in n or "action" in n]
     with pytest.raises(ValueError, match=r"\[B, 1, 3, H, W\]"):
         D(torch.randn(2, 3, 3, 32, 32), torch.zeros(2, 3))

@@ -24,9 +24,7 @@ def test_temporal_styles_of_one_video_share_one_m():
     v = G.time2vec(t)
     assert torch.allclose(w_m, m[:, None] * v, atol=1e-6)  # Eq. 3-4
     ratio = w_m / v  # m at every time point of a video
-    assert torch.allclose(ratio[:, 0], ratio[:, 1], atol=1e-5) and torch.allclose(
-        ratio[:, 1], ratio[:, 2], atol=1e-5
-    )
+    assert torch.allclose(ratio[:, 0], ratio[:, 1], atol=1e-5) and torch.allclose(ratio[:, 1], ratio[:, 2], atol=1e-5)
     assert not torch.allclose(ratio[0, 0], ratio[1, 0])  # two videos, two motions
     # the content part does not depend on time
     assert torch.equal(w[:, 0, :-8], w[:, 2, :-8])
@@ -74,10 +72,7 @@ def test_frames_at_half_integer_times_sit_between_and_double_the_frame_rate():
     assert not torch.allclose(halves, base, atol=1e-3)
     # continuity: frames at t + eps approach the frame at t
     gaps = [
-        (model.sample_videos(1, 1, seed=3, actor=1, action=2, t0=eps) - base[:1, :1])
-        .abs()
-        .max()
-        .item()
+        (model.sample_videos(1, 1, seed=3, actor=1, action=2, t0=eps) - base[:1, :1]).abs().max().item()
         for eps in (0.1, 0.01, 0.001)
     ]
     assert gaps[0] > gaps[1] > gaps[2]
@@ -88,9 +83,7 @@ def test_same_motion_with_other_actors_keeps_the_temporal_style():
     model = OneStyle(**TINY, num_actors=3, num_actions=4)
     m = torch.randn(8)
     G, t = model.G_ema, torch.arange(5.0)[None].expand(3, -1)
-    w = G.styles(
-        t, m=m[None].expand(3, -1), actor=torch.tensor([0, 1, 2]), action=torch.tensor([1, 1, 1])
-    )
+    w = G.styles(t, m=m[None].expand(3, -1), actor=torch.tensor([0, 1, 2]), action=torch.tensor([1, 1, 1]))
     assert torch.equal(w[0, :, -8:], w[2, :, -8:]) and not torch.equal(w[0, :, :8], w[2, :, :8])
     videos = model.sample_videos(3, 5, m=m, actor=[0, 1, 2], action=1)
     assert not torch.allclose(videos[0], videos[1])

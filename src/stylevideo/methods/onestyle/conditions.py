@@ -37,9 +37,7 @@ def condition_ids(
     """Ids ``[n]`` for a condition with ``count`` classes (random ones for ``None``)."""
     if count == 0:
         if value is not None:
-            raise ValueError(
-                f"the model has no {name} condition (its class count is 0); got {name}={value!r}"
-            )
+            raise ValueError(f"the model has no {name} condition (its class count is 0); got {name}={value!r}")
         return None
     if value is None:
         return torch.randint(count, (n,), device=device, generator=generator)
@@ -56,9 +54,7 @@ def condition_ids(
     return ids
 
 
-def interpolate_condition(
-    start: torch.Tensor, end: torch.Tensor, count: int, num_frames: int
-) -> torch.Tensor:
+def interpolate_condition(start: torch.Tensor, end: torch.Tensor, count: int, num_frames: int) -> torch.Tensor:
     """Class weights ``[n, T, count]`` going linearly from ``start`` to ``end`` (section 5.5)."""
     alpha = torch.linspace(0, 1, num_frames, device=start.device)[None, :, None]
     a = torch.nn.functional.one_hot(start, count).float()[:, None]
@@ -66,9 +62,7 @@ def interpolate_condition(
     return torch.lerp(a, b, alpha)
 
 
-def per_video(
-    value: torch.Tensor | None, name: str, n: int, dim: int, device
-) -> torch.Tensor | None:
+def per_video(value: torch.Tensor | None, name: str, n: int, dim: int, device) -> torch.Tensor | None:
     """A latent given for every video (``[n, dim]``) or shared by all (``[dim]``)."""
     if value is None:
         return None

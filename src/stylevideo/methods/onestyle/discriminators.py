@@ -36,9 +36,7 @@ def derangement(n: int, device=None, generator: torch.Generator | None = None) -
     The batch is put in a random cyclic order and every element is mapped to its successor.
     """
     if n < 2:
-        raise ValueError(
-            f"pairing frames of different videos needs a batch of at least 2 videos, got {n}"
-        )
+        raise ValueError(f"pairing frames of different videos needs a batch of at least 2 videos, got {n}")
     order = torch.randperm(n, device=device, generator=generator)
     perm = torch.empty_like(order)
     perm[order] = order.roll(-1)
@@ -57,9 +55,7 @@ def _trunk(resolution: int, channel_base: int, channel_max: int) -> tuple[nn.Seq
 
 
 def _head(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
-    return nn.Sequential(
-        EqualLinear(in_dim, hidden, activation="fused_lrelu"), EqualLinear(hidden, out_dim)
-    )
+    return nn.Sequential(EqualLinear(in_dim, hidden, activation="fused_lrelu"), EqualLinear(hidden, out_dim))
 
 
 class ShuffleDiscriminator(nn.Module):
@@ -130,9 +126,7 @@ class TimeConditionedDiscriminator(nn.Module):
     def features(self, frames: torch.Tensor) -> torch.Tensor:
         """``h``: per-frame features in temporal order, ``[B, n, 3, H, W] -> [B, n*F]``."""
         if frames.ndim != 5 or frames.shape[1] != self.num_frames:
-            raise ValueError(
-                f"D_t takes [B, {self.num_frames}, 3, H, W] frames, got {tuple(frames.shape)}"
-            )
+            raise ValueError(f"D_t takes [B, {self.num_frames}, 3, H, W] frames, got {tuple(frames.shape)}")
         b = frames.shape[0]
         x = self.convs(frames.flatten(0, 1))
         x = self.final_conv(minibatch_stddev(x, self.mbstd_group, self.mbstd_channels))

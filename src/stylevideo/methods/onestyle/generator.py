@@ -29,9 +29,7 @@ def embed_condition(embedding: nn.Embedding, label: torch.Tensor, name: str) -> 
     n = embedding.num_embeddings
     if label.is_floating_point():
         if label.shape[-1] != n:
-            raise ValueError(
-                f"{name} weights must end in {n} classes, got shape {tuple(label.shape)}"
-            )
+            raise ValueError(f"{name} weights must end in {n} classes, got shape {tuple(label.shape)}")
         return label.to(embedding.weight.dtype) @ embedding.weight
     return embedding(label.long())
 
@@ -72,9 +70,7 @@ class ContentStyle(nn.Module):
         """``w_c`` ``[B, dim]``, or ``[B, T, dim]`` when a condition varies per frame."""
         if self.actor_embed is not None:
             if actor is None:
-                raise ValueError(
-                    f"this generator is conditioned on {self.num_actors} actors: pass actor"
-                )
+                raise ValueError(f"this generator is conditioned on {self.num_actors} actors: pass actor")
             e = embed_condition(self.actor_embed, actor, "actor")
             w = self.mapping(e.reshape(-1, e.shape[-1])).view(*e.shape[:-1], -1)
         else:
@@ -85,14 +81,10 @@ class ContentStyle(nn.Module):
             w = self.mapping(z_c)
         if self.action_embed is None:
             if action is not None:
-                raise ValueError(
-                    "this generator has no action condition (num_actions=0); got action"
-                )
+                raise ValueError("this generator has no action condition (num_actions=0); got action")
             return w
         if action is None:
-            raise ValueError(
-                f"this generator is conditioned on {self.num_actions} actions: pass action"
-            )
+            raise ValueError(f"this generator is conditioned on {self.num_actions} actions: pass action")
         a = ramp * embed_condition(self.action_embed, action, "action")
         if a.ndim > w.ndim:
             w = w[:, None].expand(-1, a.shape[1], -1)

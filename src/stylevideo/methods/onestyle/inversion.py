@@ -50,18 +50,13 @@ def _check_clip(generator: OneStyleGenerator, frames: torch.Tensor, t: torch.Ten
     res = generator.resolution
     if frames.ndim != 4 or tuple(frames.shape[1:]) != (3, res, res):
         raise ValueError(
-            f"frames must be [N, 3, {res}, {res}] in [-1, 1] (the generator's size), "
-            f"got {tuple(frames.shape)}"
+            f"frames must be [N, 3, {res}, {res}] in [-1, 1] (the generator's size), got {tuple(frames.shape)}"
         )
     if t.shape != frames.shape[:1]:
-        raise ValueError(
-            f"t must hold one time per frame ({frames.shape[0]}), got shape {tuple(t.shape)}"
-        )
+        raise ValueError(f"t must hold one time per frame ({frames.shape[0]}), got shape {tuple(t.shape)}")
 
 
-def _frame_losses(
-    generator, perceptual, frames, t, m, content, noise_mode, mse_weight, chunk, backward
-):
+def _frame_losses(generator, perceptual, frames, t, m, content, noise_mode, mse_weight, chunk, backward):
     """Eq. 5 summed over the frames, ``chunk`` frames at a time (backward per chunk if asked)."""
     total = 0.0
     for idx in torch.arange(len(frames), device=frames.device).split(chunk or len(frames)):
@@ -91,20 +86,14 @@ def inversion_loss(
 ) -> torch.Tensor:
     """``sum_t LPIPS(I(t), G_t) + mse_weight * MSE(I(t), G_t)`` (Eq. 5's objective) at ``m``."""
     with torch.no_grad():
-        return _frame_losses(
-            generator, perceptual, frames, t, m, content, noise_mode, mse_weight, chunk, False
-        )
+        return _frame_losses(generator, perceptual, frames, t, m, content, noise_mode, mse_weight, chunk, False)
 
 
 def _content(actor, action, z_c, ramp, device) -> dict:
     def as_ids(v):
         return None if v is None else torch.as_tensor(v, device=device).long().reshape(1)
 
-    z_c = (
-        None
-        if z_c is None
-        else torch.as_tensor(z_c, device=device, dtype=torch.float32).reshape(1, -1)
-    )
+    z_c = None if z_c is None else torch.as_tensor(z_c, device=device, dtype=torch.float32).reshape(1, -1)
     return {"actor": as_ids(actor), "action": as_ids(action), "z_c": z_c, "ramp": ramp}
 
 
@@ -133,11 +122,7 @@ def invert_motion(
     """Recover the motion style ``m*`` of a real clip ``frames [N, 3, H, W]`` at times ``t [N]``
     (default ``0..N-1``) with its known ``actor``/``action`` (Eq. 5); ``generator`` is unchanged."""
     device = frames.device
-    t = (
-        torch.arange(len(frames), device=device, dtype=torch.float32)
-        if t is None
-        else t.to(device).float()
-    )
+    t = torch.arange(len(frames), device=device, dtype=torch.float32) if t is None else t.to(device).float()
     _check_clip(generator, frames, t)
     content = _content(actor, action, z_c, ramp, device)
     requires = [p.requires_grad for p in generator.parameters()]
@@ -210,11 +195,7 @@ def pivotal_tuning(
     F_c, F_t and time2vec stay as they are, so ``m*`` still transfers to other actors.
     Returns ``(tuned generator, loss per step)``; the input generator is not changed."""
     device = frames.device
-    t = (
-        torch.arange(len(frames), device=device, dtype=torch.float32)
-        if t is None
-        else t.to(device).float()
-    )
+    t = torch.arange(len(frames), device=device, dtype=torch.float32) if t is None else t.to(device).float()
     _check_clip(generator, frames, t)
     content = _content(actor, action, z_c, ramp, device)
     tuned = copy.deepcopy(generator).train()
@@ -225,9 +206,7 @@ def pivotal_tuning(
     history = []
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
-        loss = _frame_losses(
-            tuned, perceptual, frames, t, m, content, noise_mode, mse_weight, chunk, backward=True
-        )
+        loss = _frame_losses(tuned, perceptual, frames, t, m, content, noise_mode, mse_weight, chunk, backward=True)
         opt.step()
         history.append(float(loss))
     return tuned.eval().requires_grad_(False), history

@@ -36,9 +36,7 @@ def _label_maps(checkpoint: dict) -> dict[str, dict[str, int]]:
     return {}
 
 
-def resolve_label(
-    value: str | None, label: str, maps: dict[str, dict[str, int]], count: int
-) -> int | None:
+def resolve_label(value: str | None, label: str, maps: dict[str, dict[str, int]], count: int) -> int | None:
     """An id from ``--actor``/``--action``: an integer or a name in the checkpoint's label maps."""
     if value is None:
         if count:
@@ -55,9 +53,7 @@ def resolve_label(
         known = ", ".join(sorted(ids)) or "none stored in the checkpoint; pass an integer id"
         raise SystemExit(f"unknown {label} {value!r} (known: {known})") from None
     if not 0 <= index < count:
-        raise SystemExit(
-            f"--{label} {index} is out of range: the model has {count} {label} classes"
-        )
+        raise SystemExit(f"--{label} {index} is out of range: the model has {count} {label} classes")
     return index
 
 
@@ -75,17 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int, default=0, help="first frame of the clip")
     p.add_argument("--steps", type=int, default=250, help="optimisation steps for m*")
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument(
-        "--mse_weight", type=float, default=1.0, help="weight of MSE next to LPIPS (Eq. 5: 1)"
-    )
+    p.add_argument("--mse_weight", type=float, default=1.0, help="weight of MSE next to LPIPS (Eq. 5: 1)")
     p.add_argument("--pti_steps", type=int, default=350, help="pivotal-tuning steps (0: none)")
     p.add_argument("--pti_lr", type=float, default=3e-4)
     p.add_argument("--chunk", type=int, default=16, help="frames per forward/backward")
     p.add_argument("--reenact_actor", help="actor to re-enact the recovered motion with")
     p.add_argument("--reenact_action", help="action to re-enact the recovered motion with")
-    p.add_argument(
-        "--lpips_weights", help="torchvision AlexNet weights for LPIPS (default: weight cache)"
-    )
+    p.add_argument("--lpips_weights", help="torchvision AlexNet weights for LPIPS (default: weight cache)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--fps", type=float, default=25.0, help="frame rate of the written videos")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -102,29 +94,19 @@ def main(argv: list[str] | None = None) -> Path:
     checkpoint = torch.load(args.ckpt, map_location="cpu", weights_only=False)
     model = OneStyle.load_from_checkpoint(args.ckpt, map_location=device).eval()
     hp, maps = model.hparams, _label_maps(checkpoint)
-    actor = resolve_label(
-        args.actor, "actor", {"actor": maps.get(hp.actor_label, {})}, hp.num_actors
-    )
-    action = resolve_label(
-        args.action, "action", {"action": maps.get(hp.action_label, {})}, hp.num_actions
-    )
+    actor = resolve_label(args.actor, "actor", {"actor": maps.get(hp.actor_label, {})}, hp.num_actors)
+    action = resolve_label(args.action, "action", {"action": maps.get(hp.action_label, {})}, hp.num_actions)
     total = count_frames(args.video)
     if args.start < 0 or args.frames < 1 or args.start + args.frames > total:
-        raise SystemExit(
-            f"{args.video} has {total} frames; cannot read {args.frames} from frame {args.start}"
-        )
-    frames = frames_to_tensor(
-        read_frames(args.video, range(args.start, args.start + args.frames)), hp.resolution
-    ).to(device)
+        raise SystemExit(f"{args.video} has {total} frames; cannot read {args.frames} from frame {args.start}")
+    frames = frames_to_tensor(read_frames(args.video, range(args.start, args.start + args.frames)), hp.resolution).to(
+        device
+    )
     lpips = lpips_alex(args.lpips_weights).to(device)
     G, ramp = model.G_ema, float(model.ramp)
     z_c = None if hp.num_actors else torch.randn(hp.style_dim, device=device)
-    common = dict(
-        perceptual=lpips, actor=actor, action=action, z_c=z_c, ramp=ramp, chunk=args.chunk
-    )
-    result = invert_motion(
-        G, frames, steps=args.steps, lr=args.lr, mse_weight=args.mse_weight, **common
-    )
+    common = dict(perceptual=lpips, actor=actor, action=action, z_c=z_c, ramp=ramp, chunk=args.chunk)
+    result = invert_motion(G, frames, steps=args.steps, lr=args.lr, mse_weight=args.mse_weight, **common)
     print(f"inversion: loss {result.history[0]:.4f} -> {result.loss:.4f} over {len(frames)} frames")
     t = torch.arange(len(frames), device=device, dtype=torch.float32)[None]
     content = dict(
@@ -151,9 +133,7 @@ def main(argv: list[str] | None = None) -> Path:
         )
         print(f"pivotal tuning: loss {pti_history[0]:.4f} -> {pti_history[-1]:.4f}")
         with torch.no_grad():
-            panels.append(
-                tuned(t, m=result.m[None], noise_mode="const", chunk=args.chunk, **content)[0]
-            )
+            panels.append(tuned(t, m=result.m[None], noise_mode="const", chunk=args.chunk, **content)[0])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(
@@ -175,9 +155,7 @@ def main(argv: list[str] | None = None) -> Path:
         new_actor = (
             actor
             if args.reenact_actor is None
-            else resolve_label(
-                args.reenact_actor, "actor", {"actor": maps.get(hp.actor_label, {})}, hp.num_actors
-            )
+            else resolve_label(args.reenact_actor, "actor", {"actor": maps.get(hp.actor_label, {})}, hp.num_actors)
         )
         new_action = (
             action
@@ -198,9 +176,7 @@ def main(argv: list[str] | None = None) -> Path:
             action=new_action,
             z_c=None if z_c is None else z_c,
         )
-        write_video(
-            out / "reenacted.mp4", torch.cat([frames.cpu(), video[0].cpu()], dim=-1), fps=args.fps
-        )
+        write_video(out / "reenacted.mp4", torch.cat([frames.cpu(), video[0].cpu()], dim=-1), fps=args.fps)
     print(f"wrote {out}")
     return out
 

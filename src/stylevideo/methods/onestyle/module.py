@@ -114,9 +114,7 @@ class OneStyle(GANModule):
     ):
         super().__init__()
         if not (shuffle_discriminator or time_discriminator):
-            raise ValueError(
-                "onestyle needs at least one of shuffle_discriminator and time_discriminator"
-            )
+            raise ValueError("onestyle needs at least one of shuffle_discriminator and time_discriminator")
         if ramp_end < ramp_start:
             raise ValueError(f"ramp_end ({ramp_end}) must not precede ramp_start ({ramp_start})")
         if dt_time_points < 1:
@@ -152,15 +150,9 @@ class OneStyle(GANModule):
             if time_discriminator
             else None
         )
-        self.D_s = (
-            ShuffleDiscriminator(resolution, channel_base, channel_max)
-            if shuffle_discriminator
-            else None
-        )
+        self.D_s = ShuffleDiscriminator(resolution, channel_base, channel_max) if shuffle_discriminator else None
         self.ada = (
-            AdaptiveAugment(
-                AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg
-            )
+            AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
             if ada_target is not None
             else None
         )
@@ -198,8 +190,7 @@ class OneStyle(GANModule):
         ):
             if count and dm.num_classes(label) > count:
                 raise ValueError(
-                    f"model.{arg}={count}, but the data has {dm.num_classes(label)} "
-                    f"distinct {label!r} labels"
+                    f"model.{arg}={count}, but the data has {dm.num_classes(label)} distinct {label!r} labels"
                 )
 
     # -- pieces of an iteration ---------------------------------------------------------------
@@ -216,14 +207,10 @@ class OneStyle(GANModule):
         ):
             if count:
                 if label not in batch:
-                    raise KeyError(
-                        f"onestyle is conditioned on {label!r}; the batch has only {sorted(batch)}"
-                    )
+                    raise KeyError(f"onestyle is conditioned on {label!r}; the batch has only {sorted(batch)}")
                 out[key] = batch[label][:n]
         if not hp.num_actors:
-            out["z_c"] = torch.randn(
-                n or batch["frames"].shape[0], hp.style_dim, device=self.device
-            )
+            out["z_c"] = torch.randn(n or batch["frames"].shape[0], hp.style_dim, device=self.device)
         return out
 
     def z_m(self, n: int) -> torch.Tensor:
@@ -263,9 +250,7 @@ class OneStyle(GANModule):
 
     def _check_batch(self, frames: torch.Tensor) -> None:
         hp = self.hparams
-        need = max(
-            2 if self.D_s is not None else 1, hp.dt_time_points if self.D_t is not None else 1
-        )
+        need = max(2 if self.D_s is not None else 1, hp.dt_time_points if self.D_t is not None else 1)
         if frames.ndim != 5 or frames.shape[1] < need:
             raise ValueError(
                 f"onestyle trains on clips [B, T>={need}, 3, H, W] of consecutive frames "
@@ -296,9 +281,7 @@ class OneStyle(GANModule):
                 losses["d_t"] = d_logistic_loss(real_logits, self.d_t(fake, t, cond, lam))
             if self.D_s is not None:
                 real_pairs = self.d_s(real)
-                losses["d_s"] = d_logistic_loss(
-                    real_pairs, self.d_s(fake, derangement(b, self.device))
-                )
+                losses["d_s"] = d_logistic_loss(real_pairs, self.d_s(fake, derangement(b, self.device)))
                 if self.D_t is None:
                     real_logits = real_pairs
             logs["loss/d"] = self.optimize(opt_d, losses)
@@ -307,15 +290,11 @@ class OneStyle(GANModule):
                 self.ada.update(real_logits)
             if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
                 r1 = self.r1_penalties(real, t, cond, lam)
-                self.optimize(
-                    opt_d, {k: hp.r1_gamma / 2 * v * hp.r1_interval for k, v in r1.items()}
-                )
+                self.optimize(opt_d, {k: hp.r1_gamma / 2 * v * hp.r1_interval for k, v in r1.items()})
                 logs.update({f"loss/{k}": v.detach() for k, v in r1.items()})
 
         with self.toggled_optimizer(opt_g):
-            fake = self.G(
-                t, z_m=self.z_m(b), ramp=lam, noise_mode=hp.noise_mode, **self.conditions(batch)
-            )
+            fake = self.G(t, z_m=self.z_m(b), ramp=lam, noise_mode=hp.noise_mode, **self.conditions(batch))
             losses = {}
             if self.D_t is not None:
                 losses["g_t"] = g_nonsaturating_loss(self.d_t(fake, t, cond, lam))
@@ -399,9 +378,7 @@ class OneStyle(GANModule):
         unconditional model. ``ramp`` defaults to the training value of lambda.
         """
         hp, G = self.hparams, self.G_ema
-        c = self._label_conditions(
-            labels, dict(actor=actor, action=action, actor_to=actor_to, action_to=action_to)
-        )
+        c = self._label_conditions(labels, dict(actor=actor, action=action, actor_to=actor_to, action_to=action_to))
         if fps_scale <= 0:
             raise ValueError(f"fps_scale must be positive, got {fps_scale}")
         if sum(x is not None for x in (z_m, m, motion_seed)) > 1:
@@ -409,19 +386,13 @@ class OneStyle(GANModule):
         dev = self.device
         gen = torch.Generator(dev)
         gen.manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
-        t = (t0 + torch.arange(num_frames, device=dev, dtype=torch.float32) / fps_scale)[
-            None
-        ].expand(n, -1)
+        t = (t0 + torch.arange(num_frames, device=dev, dtype=torch.float32) / fps_scale)[None].expand(n, -1)
         m, z_m = per_video(m, "m", n, hp.k, dev), per_video(z_m, "z_m", n, hp.k, dev)
         if motion_seed is not None:
-            z_m = torch.randn(
-                1, hp.k, device=dev, generator=torch.Generator(dev).manual_seed(motion_seed)
-            )
+            z_m = torch.randn(1, hp.k, device=dev, generator=torch.Generator(dev).manual_seed(motion_seed))
             z_m = z_m.expand(n, -1)
         elif m is None and z_m is None:
-            z_m = torch.randn(1 if shared_motion else n, hp.k, device=dev, generator=gen).expand(
-                n, -1
-            )
+            z_m = torch.randn(1 if shared_motion else n, hp.k, device=dev, generator=gen).expand(n, -1)
         cond = {}
         for name, count in (("actor", hp.num_actors), ("action", hp.num_actions)):
             ids = condition_ids(c[name], name, count, n, dev, gen)
@@ -434,9 +405,7 @@ class OneStyle(GANModule):
             if z_c is None:
                 z_c = torch.randn(n, hp.style_dim, device=dev, generator=gen)
         elif z_c is not None:
-            raise ValueError(
-                "z_c is the content code of unconditional models; this one takes actor ids"
-            )
+            raise ValueError("z_c is the content code of unconditional models; this one takes actor ids")
         lam = self.ramp if ramp is None else ramp
         w = G.styles(t, z_m=z_m, m=m, z_c=z_c, ramp=lam, **cond)
         return G.synthesize(w, noise_mode, chunk=hp.sample_chunk).clamp(-1, 1)
