@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from stylevideo.data_modules.base import ClipRecord, VideoDataModule, default_cache_dir
 
+from stylevideo.data_modules.base import ClipRecord, VideoDataModule, default_cache_dir
 from stylevideo.video.sampling import FrameSampler
 from stylevideo.video.synthetic import (
     ACTIONS,

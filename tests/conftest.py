@@ -21,6 +21,12 @@ def _isolated_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("STYLEVIDEO_WEIGHTS", str(tmp_path / "weights"))
 
 
+@pytest.fixture(autouse=True)
+def _run_in_tmp_path(tmp_path, monkeypatch):
+    """Run every test in its own folder: nothing a test writes lands in the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """../shared/data/real (real talking-head, Tai Chi and TED clips)."""
@@ -36,6 +42,13 @@ def synthetic_root(tmp_path_factory) -> Path:
     from stylevideo.video.synthetic import generate_synthetic_dataset
 
     return generate_synthetic_dataset(
-        tmp_path_factory.mktemp("synthetic"), num_actors=3, actions=("talk", "nod", "smile"),
-        clips_per_pair=3, min_frames=12, max_frames=24, resolution=32, fps=25, seed=0,
+        tmp_path_factory.mktemp("synthetic"),
+        num_actors=3,
+        actions=("talk", "nod", "smile"),
+        clips_per_pair=3,
+        min_frames=12,
+        max_frames=24,
+        resolution=32,
+        fps=25,
+        seed=0,
     )

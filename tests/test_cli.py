@@ -24,8 +24,16 @@ def test_base_chain_expands_outermost_first(tmp_path):
     (tmp_path / "sub" / "b.yaml").write_text("base: ../a.yaml\n")
     (tmp_path / "sub" / "c.yaml").write_text("base: b.yaml\nseed_everything: 3\n")
     argv = expand_config_bases(["fit", "--config", str(tmp_path / "sub" / "c.yaml"), "--trainer.max_steps=2"])
-    assert argv == ["fit", "--config", str(tmp_path / "a.yaml"), "--config", str(tmp_path / "sub" / "b.yaml"),
-                    "--config", str(tmp_path / "sub" / "c.yaml"), "--trainer.max_steps=2"]
+    assert argv == [
+        "fit",
+        "--config",
+        str(tmp_path / "a.yaml"),
+        "--config",
+        str(tmp_path / "sub" / "b.yaml"),
+        "--config",
+        str(tmp_path / "sub" / "c.yaml"),
+        "--trainer.max_steps=2",
+    ]
     assert expand_config_bases(["--config={'trainer': {}}"]) == ["--config", "{'trainer': {}}"]
 
 
@@ -73,10 +81,25 @@ def test_lightning_fit_end_to_end_writes_a_complete_run_folder(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "WANDB_MODE": "offline", "STYLEVIDEO_CACHE": str(tmp_path / "cache")}
     proc = subprocess.run(
-        [str(LIGHTNING), "fit", "--config", "experiments/stylegan2_synthetic.yaml", "--run_dir", str(run_dir),
-         "--trainer.max_steps=2", "--trainer.log_every_n_steps=1", "--data.init_args.num_workers=0",
-         "--data.init_args.batch_size=4", "--data.init_args.num_actors=2", "--data.init_args.clips_per_pair=2"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+        [
+            str(LIGHTNING),
+            "fit",
+            "--config",
+            "experiments/stylegan2_synthetic.yaml",
+            "--run_dir",
+            str(run_dir),
+            "--trainer.max_steps=2",
+            "--trainer.log_every_n_steps=1",
+            "--data.init_args.num_workers=0",
+            "--data.init_args.batch_size=4",
+            "--data.init_args.num_actors=2",
+            "--data.init_args.clips_per_pair=2",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert f"Run folder: {run_dir}" in proc.stdout
@@ -92,8 +115,21 @@ def test_lightning_fit_end_to_end_writes_a_complete_run_folder(tmp_path):
 
 @pytest.mark.slow
 def test_print_config_and_module_alias():
-    proc = subprocess.run([sys.executable, "-m", "stylevideo", "fit", "--config", "experiments/stylegan2_synthetic.yaml",
-                           "--print_config"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stylevideo",
+            "fit",
+            "--config",
+            "experiments/stylegan2_synthetic.yaml",
+            "--print_config",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     printed = yaml.safe_load(proc.stdout)
     assert printed["model"]["init_args"]["resolution"] == 32
@@ -105,8 +141,10 @@ def test_every_run_gets_exactly_one_run_state_and_atomic_checkpoint_io(tmp_path)
     from stylevideo.checkpoint import AtomicCheckpointIO
 
     bare = tmp_path / "bare.yaml"  # an experiment that replaces the base's callbacks and plugins
-    bare.write_text(f"base: {REPO / 'experiments' / 'stylegan2_synthetic.yaml'}\n"
-                    "trainer: {callbacks: [], plugins: [], logger: false}\n")
+    bare.write_text(
+        f"base: {REPO / 'experiments' / 'stylegan2_synthetic.yaml'}\n"
+        "trainer: {callbacks: [], plugins: [], logger: false}\n"
+    )
     for config in (REPO / "experiments" / "stylegan2_synthetic.yaml", bare):
         argv = ["--config", str(config), "--run_dir", str(tmp_path)]
         cli = StyleVideoCLI(args=expand_config_bases(argv), run=False)

@@ -229,9 +229,7 @@ def test_conditions_are_fixed_or_drawn_per_video_from_the_batch_seed():
         condition_keys=["actor"],
         fps_scale=0.5,
     )
-    trainer = SimpleNamespace(
-        global_rank=0, world_size=1, datamodule=SimpleNamespace(num_classes=lambda key: 4)
-    )
+    trainer = SimpleNamespace(global_rank=0, world_size=1, datamodule=SimpleNamespace(num_classes=lambda key: 4))
     first = [v for _, v in cb.generated(trainer, Recorder(), 6, 2)]
     again = [v for _, v in cb.generated(trainer, Recorder(), 6, 2)]
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))

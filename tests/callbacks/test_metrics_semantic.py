@@ -30,12 +30,9 @@ class Actor(Toy):
 
     def edit(self, video, sources, targets):
         colour = {"red": torch.tensor([1.0, -1.0, -1.0]), "blue": torch.tensor([-1.0, -1.0, 1.0])}
-        return torch.stack(
-            [
-                colour[t].view(3, 1, 1).expand_as(v[0])
-                for t, v in zip(targets, video, strict=True)
-            ]
-        )[:, None].expand_as(video)
+        return torch.stack([colour[t].view(3, 1, 1).expand_as(v[0]) for t, v in zip(targets, video, strict=True)])[
+            :, None
+        ].expand_as(video)
 
 
 class BrightnessClassifier(nn.Module):
@@ -47,9 +44,7 @@ class BrightnessClassifier(nn.Module):
 
     def forward(self, videos):
         action = ((videos.mean((1, 2, 3, 4)) + 0.5) * 4).round().long()
-        return nn.functional.one_hot((action + self.shift) % 3, 3).float() + torch.tensor(
-            [0.0, 0.2, 0.1]
-        )
+        return nn.functional.one_hot((action + self.shift) % 3, 3).float() + torch.tensor([0.0, 0.2, 0.1])
 
 
 class TwoWordCLIP(nn.Module):
@@ -57,9 +52,7 @@ class TwoWordCLIP(nn.Module):
         super().__init__()
         self.visual = nn.Module()
         self.visual.input_resolution = 8
-        self.words = {
-            int(clip.tokenize(w)[0, 1]): v for w, v in (("red", (1.0, 0.0)), ("blue", (0.0, 1.0)))
-        }
+        self.words = {int(clip.tokenize(w)[0, 1]): v for w, v in (("red", (1.0, 0.0)), ("blue", (0.0, 1.0)))}
 
     def encode_image(self, x):
         return x[:, [0, 2]].mean((2, 3)) + 3.0
@@ -102,7 +95,5 @@ def test_action_accuracy_of_videos_generated_for_the_split_pairs(datamodule):
 
 
 def test_manipulation_accuracy_of_edits_towards_the_next_description(datamodule):
-    cb = ManipulationMetrics(
-        ["manipulation_acc"], num_clips=4, num_frames=3, extractors={"clip": TwoWordCLIP()}
-    )
+    cb = ManipulationMetrics(["manipulation_acc"], num_clips=4, num_frames=3, extractors={"clip": TwoWordCLIP()})
     assert _test(datamodule, cb) == {"manipulation_acc": 1.0}

@@ -30,9 +30,7 @@ TINY = dict(
 
 def test_callbacks_log_their_keys_in_a_two_step_stylegan2_fit(tmp_path, synthetic_root):
     torch.manual_seed(0)
-    data = SyntheticDataModule.from_root(
-        str(synthetic_root), resolution=16, batch_size=4, sampler=RandomFrames(1)
-    )
+    data = SyntheticDataModule.from_root(str(synthetic_root), resolution=16, batch_size=4, sampler=RandomFrames(1))
     common = dict(every_n_steps=2, batch_size=4)
     callbacks = [
         VideoMetrics(
@@ -68,6 +66,4 @@ def test_callbacks_log_their_keys_in_a_two_step_stylegan2_fit(tmp_path, syntheti
     assert {r["family"] for r in records} == {"video", "frame"}
     # StyleGAN2's videos are still images: their warping error is that of a static video.
     assert records[0]["metrics"]["warping_error"] < 1e-4
-    assert float(trainer.callback_metrics["fvd8_4f"]) == pytest.approx(
-        records[0]["metrics"]["fvd8_4f"]
-    )
+    assert float(trainer.callback_metrics["fvd8_4f"]) == pytest.approx(records[0]["metrics"]["fvd8_4f"])

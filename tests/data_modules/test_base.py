@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
+
 from stylevideo.data_modules.base import ClipKey, VideoSampler, item_rng
 from stylevideo.data_modules.synthetic import SyntheticDataModule
-
 from stylevideo.video.io import VideoReadError, frames_to_tensor, read_frames
 from stylevideo.video.sampling import ConsecutiveFrames, SparseFrames
 from stylevideo.video.synthetic import read_labels
@@ -40,9 +40,7 @@ def test_batch_keys_shapes_and_ranges(synthetic_root):
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) == {"frames", "t", "video_id", "index", "actor", "action"}
     assert batch["frames"].shape == (4, 3, 3, 24, 16) and batch["frames"].dtype == torch.float32
-    assert (
-        batch["frames"].min() >= -1 and batch["frames"].max() <= 1 and batch["frames"].std() > 0.1
-    )
+    assert batch["frames"].min() >= -1 and batch["frames"].max() <= 1 and batch["frames"].std() > 0.1
     assert batch["t"].shape == (4, 3) and batch["t"].dtype == torch.float32
     assert torch.all(batch["t"].diff(dim=1) == 1)
     for label in ("actor", "action"):
@@ -72,10 +70,7 @@ def test_same_seed_same_batches_whatever_the_worker_count(synthetic_root):
     workers = _batches(_dm(synthetic_root, num_workers=2, **kwargs).train_dataloader())
     _assert_same_batches(single, workers)
     other = _batches(_dm(synthetic_root, **kwargs | {"seed": 4}).train_dataloader())
-    assert (
-        not torch.equal(single[0]["t"], other[0]["t"])
-        or single[0]["video_id"] != other[0]["video_id"]
-    )
+    assert not torch.equal(single[0]["t"], other[0]["t"]) or single[0]["video_id"] != other[0]["video_id"]
 
 
 def test_epochs_differ_and_replay(synthetic_root):
@@ -91,9 +86,7 @@ def test_epochs_differ_and_replay(synthetic_root):
 
 def test_ddp_ranks_draw_distinct_items_through_lightnings_wrapper():
     sampler = VideoSampler(num_videos=7, num_samples=20, seed=0)
-    ranks = [
-        DistributedSamplerWrapper(sampler, num_replicas=2, rank=r, shuffle=False) for r in (0, 1)
-    ]
+    ranks = [DistributedSamplerWrapper(sampler, num_replicas=2, rank=r, shuffle=False) for r in (0, 1)]
     for wrapper in ranks:
         wrapper.set_epoch(3)  # what Lightning's _set_sampler_epoch calls; forwarded to our sampler
     keys = [list(w) for w in ranks]
@@ -115,9 +108,7 @@ def test_too_short_clips_warn_with_a_count_or_raise(synthetic_root):
     lengths = [r["num_frames"] for r in read_labels(synthetic_root)]
     short = sum(n < 20 for n in lengths)
     assert 0 < short < len(lengths)
-    with pytest.warns(
-        UserWarning, match=rf"{short} of {len(lengths)} clips are shorter than the 20"
-    ):
+    with pytest.warns(UserWarning, match=rf"{short} of {len(lengths)} clips are shorter than the 20"):
         dm = _dm(synthetic_root, sampler=ConsecutiveFrames(n=20))
     assert len(dm.index()) == len(lengths) - short and all(r.num_frames >= 20 for r in dm.index())
     with pytest.raises(ValueError, match="shorter than the 20 frames"):
@@ -198,18 +189,14 @@ def test_uncounted_clips_are_counted_and_unreadable_ones_left_out(synthetic_root
     with pytest.warns(UserWarning, match="leaving out unreadable clip: .*broken.mp4"):
         dm = Uncounted.from_root(synthetic_root)
         records = dm.index()
-    expected = {
-        r["path"].removesuffix(".mp4"): r["num_frames"] for r in read_labels(synthetic_root)
-    }
+    expected = {r["path"].removesuffix(".mp4"): r["num_frames"] for r in read_labels(synthetic_root)}
     assert len(records) == len(expected) - 1
     assert all(r.num_frames == expected[r.video_id] for r in records)
     with pytest.raises(VideoReadError, match="broken.mp4"):
         Uncounted.from_root(synthetic_root, strict=True).index()
 
 
-def test_unreadable_clip_is_skipped_counted_and_replaced_deterministically(
-    synthetic_root, tmp_path
-):
+def test_unreadable_clip_is_skipped_counted_and_replaced_deterministically(synthetic_root, tmp_path):
     dm, broken = _with_broken_clip(synthetic_root, tmp_path)
     dataset = dm.dataset(dm.records("train"))
     assert dataset.records[0].path == broken

@@ -35,22 +35,16 @@ def test_uniform_front_clips_with_actor_and_emotion_labels(root, cache_dir):
     assert dm.label_maps["emotion"] == {"angry": 0, "contempt": 1, "happy": 2}
     assert len(dm._eval_records("val")) == 4  # FVD reals: the training videos
     side = DeeperForensicsDataModule(str(root), light="left", cache_dir=cache_dir)
-    assert [r.video_id.split("/")[-1] for r in side.index()] == [
-        "M004_light_left_happy_camera_front"
-    ]
+    assert [r.video_id.split("/")[-1] for r in side.index()] == ["M004_light_left_happy_camera_front"]
 
 
 def test_every_sampler_stays_inside_every_clip(root, cache_dir, check_samplers):
-    check_samplers(
-        DeeperForensicsDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32)
-    )
+    check_samplers(DeeperForensicsDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32))
 
 
 def test_the_raw_release_and_other_layouts_are_refused(clips, tmp_path, cache_dir):
     raw = tmp_path / "DeeperForensics-1.0"
-    clips.place(
-        "video", raw / "source_videos" / "M004" / "M004_light_uniform_happy_camera_front.mp4"
-    )
+    clips.place("video", raw / "source_videos" / "M004" / "M004_light_uniform_happy_camera_front.mp4")
     expected = "raw release; align the source videos first: python -m .*preprocess.face_align"
     with pytest.raises(FileNotFoundError, match=expected):
         DeeperForensicsDataModule(str(raw), cache_dir=cache_dir).index()

@@ -32,9 +32,7 @@ def test_cropped_videos_all_train_and_evaluation_uses_them(root, cache_dir):
 
 
 def test_every_sampler_stays_inside_every_clip(root, cache_dir, check_samplers):
-    check_samplers(
-        FaceForensicsDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32)
-    )
+    check_samplers(FaceForensicsDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32))
 
 
 def test_the_uncropped_release_and_other_layouts_are_refused(clips, tmp_path, cache_dir):

@@ -32,9 +32,7 @@ def release(clips, tmp_path_factory):
         clips.place("frames", root / video, frame_name="{:03d}.png")
     for split, videos in (("train", VIDEOS[:4]), ("test", VIDEOS[4:])):
         (root / f"{split}_videos.txt").write_text("".join(f"{v}/\n" for v in videos))
-        (root / f"{split}_videos_descriptions.txt").write_text(
-            "".join(f"{TEXT[v]}\n" for v in videos)
-        )
+        (root / f"{split}_videos_descriptions.txt").write_text("".join(f"{TEXT[v]}\n" for v in videos))
     return root
 
 
@@ -45,12 +43,8 @@ def test_random_80_20_split_and_text_in_batches(root, cache_dir):
     batch = next(iter(dm.train_dataloader()))
     assert batch["frames"].shape[-2:] == (32, 24)
     assert batch["text"] == [TEXT[v] for v in batch["video_id"]]
-    other = [
-        FashionVideoDataModule(str(root), split_seed=s, cache_dir=cache_dir) for s in (1, 2, 3)
-    ]
-    assert (
-        len({o.records("test")[0].video_id for o in other} | {dm.records("test")[0].video_id}) > 1
-    )
+    other = [FashionVideoDataModule(str(root), split_seed=s, cache_dir=cache_dir) for s in (1, 2, 3)]
+    assert len({o.records("test")[0].video_id for o in other} | {dm.records("test")[0].video_id}) > 1
 
 
 def test_release_lists_as_text_and_split(release, tmp_path, cache_dir):
@@ -63,9 +57,7 @@ def test_release_lists_as_text_and_split(release, tmp_path, cache_dir):
     assert dm.texts[VIDEOS[0]] == "a yellow coat" and dm.texts[VIDEOS[1]] == TEXT[VIDEOS[1]]
     (tmp_path / "train.txt").write_text(f"{VIDEOS[0]}\n{VIDEOS[1]}\nmissing\n")
     (tmp_path / "test.txt").write_text(f"{VIDEOS[2]}\n")
-    with pytest.warns(
-        UserWarning, match="2 videos .* in neither split list and left out; 1 listed"
-    ):
+    with pytest.warns(UserWarning, match="2 videos .* in neither split list and left out; 1 listed"):
         dm = FashionVideoDataModule(
             str(release), split_lists=[str(tmp_path / "train.txt"), str(tmp_path / "test.txt")],
             cache_dir=cache_dir,
@@ -74,9 +66,7 @@ def test_release_lists_as_text_and_split(release, tmp_path, cache_dir):
 
 
 def test_every_sampler_stays_inside_every_clip(root, cache_dir, check_samplers):
-    check_samplers(
-        FashionVideoDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32)
-    )
+    check_samplers(FashionVideoDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32))
 
 
 def test_missing_text_and_wrong_layouts_name_what_was_expected(clips, tmp_path, cache_dir):
@@ -90,8 +80,6 @@ def test_missing_text_and_wrong_layouts_name_what_was_expected(clips, tmp_path, 
         FashionVideoDataModule(str(tmp_path), cache_dir=cache_dir).index()
     (tmp_path / "train_videos_descriptions.txt").write_text("one\n")
     with pytest.raises(FileNotFoundError, match="split list .*nope.txt does not exist"):
-        FashionVideoDataModule(
-            str(tmp_path), split_lists=["nope.txt", "x.txt"], cache_dir=cache_dir
-        ).index()
+        FashionVideoDataModule(str(tmp_path), split_lists=["nope.txt", "x.txt"], cache_dir=cache_dir).index()
     with pytest.raises(ValueError, match=r"split_lists must be \[train list, test list\]"):
         FashionVideoDataModule(str(tmp_path), split_lists=["a.txt"])

@@ -39,9 +39,7 @@ def _counting(monkeypatch):
     return counted
 
 
-def test_counts_are_cached_per_root_and_recounted_when_a_clip_changes(
-    root, clips, cache_dir, monkeypatch
-):
+def test_counts_are_cached_per_root_and_recounted_when_a_clip_changes(root, clips, cache_dir, monkeypatch):
     counted = _counting(monkeypatch)
     first = TaiChiDataModule(str(root), cache_dir=cache_dir)
     assert sorted(r.num_frames for r in first.index()) == [8, 12, 12]
@@ -50,14 +48,10 @@ def test_counts_are_cached_per_root_and_recounted_when_a_clip_changes(
     assert files == [tmp] and json.loads(tmp.read_text())["root"] == str(root.resolve())
 
     counted.clear()
-    assert sorted(
-        r.num_frames for r in TaiChiDataModule(str(root), cache_dir=cache_dir).index()
-    ) == [8, 12, 12]
+    assert sorted(r.num_frames for r in TaiChiDataModule(str(root), cache_dir=cache_dir).index()) == [8, 12, 12]
     assert counted == []  # everything from the cache
 
-    shutil.copyfile(
-        root / "train" / "b.mp4" / "frame0000.png", root / "train" / "b.mp4" / "frame0008.png"
-    )
+    shutil.copyfile(root / "train" / "b.mp4" / "frame0000.png", root / "train" / "b.mp4" / "frame0008.png")
     clips.place("frames", root / "train" / "a.mp4.new")  # replace a video by a frame folder
     (root / "train" / "a.mp4").unlink()
     (root / "train" / "a.mp4.new").rename(root / "train" / "a.mp4")
@@ -89,9 +83,7 @@ def test_too_short_clips_are_skipped_with_a_count_or_raise(root, clips, cache_di
         dm = TaiChiDataModule(str(root), sampler=ConsecutiveFrames(8), cache_dir=cache_dir)
         assert "train/short" not in [r.video_id for r in dm.index()]
     with pytest.raises(ValueError, match="shorter than the 8 frames"):
-        TaiChiDataModule(
-            str(root), sampler=ConsecutiveFrames(8), strict=True, cache_dir=cache_dir
-        ).index()
+        TaiChiDataModule(str(root), sampler=ConsecutiveFrames(8), strict=True, cache_dir=cache_dir).index()
 
 
 def test_find_named_clips_at_any_depth_without_listing_frame_folders(clips, tmp_path):

@@ -63,9 +63,7 @@ def test_every_sampler_stays_inside_every_clip(root, cache_dir, check_samplers):
 
 def test_wrong_layouts_name_what_was_expected(clips, tmp_path, cache_dir):
     (tmp_path / "M003" / "audio" / "front").mkdir(parents=True)
-    with pytest.raises(
-        FileNotFoundError, match="no actor folder with 'front' camera .*expected MEAD"
-    ):
+    with pytest.raises(FileNotFoundError, match="no actor folder with 'front' camera .*expected MEAD"):
         MEADDataModule(str(tmp_path), cache_dir=cache_dir).index()
     clips.place("video", tmp_path / "M003/video/front/happiness/level_1/001.mp4")
     with pytest.raises(ValueError, match="unknown emotion 'happiness' .*angry, contempt"):

@@ -78,9 +78,7 @@ def test_descriptions_template_annotation_and_text_in_batches(root, tmp_path, ca
         ("Actor_01", "man"), ("Actor_02", "woman"), ("Actor_21", "man"), ("Actor_22", "woman"),
     ]  # fmt: skip
     kwargs = dict(split_protocol="vidstyleode", descriptions_file=str(out), cache_dir=cache_dir)
-    with pytest.raises(
-        ValueError, match="line 2: Actor_01 has no hair_style, hair_color, eye_color"
-    ):
+    with pytest.raises(ValueError, match="line 2: Actor_01 has no hair_style, hair_color, eye_color"):
         RAVDESSDataModule(str(root), **kwargs).index()
     looks = {"Actor_01": ("short", "black", "brown"), "Actor_02": ("long", "blond", "green")}
     with open(out, "w", newline="") as f:

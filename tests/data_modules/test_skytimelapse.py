@@ -33,9 +33,7 @@ def test_mdgan_layout_keeps_its_split(clips, tmp_path, cache_dir):
     for split, video, clip in (("train", "07U1fSrk9oI", 1), ("train", "07U1fSrk9oI", 2),
                                ("test", "0CEtYJ7Whvk", 1)):  # fmt: skip
         name = f"{video}_{clip}"
-        clips.place(
-            "frames", tmp_path / f"sky_{split}" / video / name, f"{video}_frames_{{:08d}}.jpg"
-        )
+        clips.place("frames", tmp_path / f"sky_{split}" / video / name, f"{video}_frames_{{:08d}}.jpg")
     dm = SkyTimelapseDataModule(str(tmp_path), cache_dir=cache_dir)
     assert [r.video_id for r in dm.records("train")] == [
         "sky_train/07U1fSrk9oI/07U1fSrk9oI_1", "sky_train/07U1fSrk9oI/07U1fSrk9oI_2",
@@ -47,9 +45,7 @@ def test_mdgan_layout_keeps_its_split(clips, tmp_path, cache_dir):
 
 
 def test_every_sampler_stays_inside_every_clip(root, cache_dir, check_samplers):
-    check_samplers(
-        SkyTimelapseDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32)
-    )
+    check_samplers(SkyTimelapseDataModule(str(root), cache_dir=cache_dir, strict=True, resolution=32))
 
 
 def test_wrong_layouts_name_what_was_expected(tmp_path, cache_dir):

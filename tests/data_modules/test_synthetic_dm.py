@@ -8,8 +8,8 @@ import pytest
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningArgumentParser
-from stylevideo.data_modules.synthetic import SyntheticDataModule
 
+from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.video.sampling import ConsecutiveFrames, SparseFrames
 from stylevideo.video.synthetic import params_hash, read_marker
 
@@ -135,9 +135,7 @@ class _Recorder(pl.LightningModule):
 
 @pytest.mark.filterwarnings("ignore:You passed in a .val_dataloader. but have no .validation_step.")
 def test_fit_sets_the_epoch_and_checkpoints_the_label_maps(synthetic_root, tmp_path):
-    dm = SyntheticDataModule.from_root(
-        synthetic_root, sampler=SparseFrames(), resolution=32, batch_size=3
-    )
+    dm = SyntheticDataModule.from_root(synthetic_root, sampler=SparseFrames(), resolution=32, batch_size=3)
     model = _Recorder()
     trainer = pl.Trainer(
         max_epochs=2,

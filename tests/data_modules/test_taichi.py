@@ -49,9 +49,7 @@ def test_a_real_tai_chi_clip(real_data, tmp_path, cache_dir):
     for split in ("train", "test"):
         (tmp_path / split).mkdir()
         (tmp_path / split / "real#000000#000458.mp4").symlink_to(real_data / "taichi/taichi_a.mp4")
-    dm = TaiChiDataModule(
-        str(tmp_path), sampler=SourceDriving(), resolution=64, cache_dir=cache_dir
-    )
+    dm = TaiChiDataModule(str(tmp_path), sampler=SourceDriving(), resolution=64, cache_dir=cache_dir)
     assert [r.num_frames for r in dm.index()] == [458, 458]
     item = dm.dataset(dm.records("train"))[0]
     assert item["frames"].shape == (2, 3, 64, 64) and item["t"][0] != item["t"][1]

@@ -27,9 +27,7 @@ def test_parameter_names_and_shapes_are_dinos():
         "norm.weight",
         "norm.bias",
     }
-    expected |= {
-        f"blocks.{i}.{m}.{p}" for i in range(12) for m in per_block for p in ("weight", "bias")
-    }
+    expected |= {f"blocks.{i}.{m}.{p}" for i in range(12) for m in per_block for p in ("weight", "bias")}
     assert set(state) == expected
 
 

@@ -39,7 +39,5 @@ def test_keypoints_of_the_most_confident_person_with_missing_ones_nan():
 
 
 def test_keypoint_rcnn_weights_come_from_the_loader(tmp_path):
-    with pytest.raises(
-        MissingWeightsError, match="keypointrcnn_resnet50_fpn_coco.*download.pytorch"
-    ):
+    with pytest.raises(MissingWeightsError, match="keypointrcnn_resnet50_fpn_coco.*download.pytorch"):
         PoseKeypoints()

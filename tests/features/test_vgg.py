@@ -17,11 +17,7 @@ def test_trunk_is_torchvisions_vgg19_up_to_the_deepest_layer():
         assert type(ours) is type(theirs)
         if isinstance(ours, torch.nn.Conv2d):
             assert ours.weight.shape == theirs.weight.shape and ours.padding == theirs.padding
-    assert (
-        VGG19_LAYERS["relu1_1"] == 1
-        and VGG19_LAYERS["relu4_1"] == 20
-        and VGG19_LAYERS["pool5"] == 36
-    )
+    assert VGG19_LAYERS["relu1_1"] == 1 and VGG19_LAYERS["relu4_1"] == 20 and VGG19_LAYERS["pool5"] == 36
 
 
 def test_features_are_the_relu_outputs_of_the_normalised_input():
@@ -31,9 +27,9 @@ def test_features_are_the_relu_outputs_of_the_normalised_input():
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     f1, f2 = net(x)
     assert f1.shape == (2, 64, 32, 32) and f2.shape == (2, 128, 16, 16)
-    normalised = (
-        (x + 1) / 2 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    ) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    normalised = ((x + 1) / 2 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor(
+        [0.229, 0.224, 0.225]
+    ).view(1, 3, 1, 1)
     assert torch.allclose(f1, torch.relu(net.features[0](normalised)), atol=1e-5)
     assert torch.equal(net(x * 3)[0], net((x * 3).clamp(-1, 1))[0])  # inputs are clamped to [-1, 1]
     assert not any(p.requires_grad for p in net.parameters())
@@ -43,9 +39,7 @@ def test_features_are_the_relu_outputs_of_the_normalised_input():
         net(torch.zeros(3, 32, 32))
 
 
-def test_weights_load_from_a_torchvision_file_and_a_missing_file_names_its_url(
-    tmp_path, monkeypatch
-):
+def test_weights_load_from_a_torchvision_file_and_a_missing_file_names_its_url(tmp_path, monkeypatch):
     torch.manual_seed(0)
     source = VGG19Features(("relu1_1", "relu2_1"))
     state = {f"features.{k}": v for k, v in source.features.state_dict().items()}
@@ -58,7 +52,5 @@ def test_weights_load_from_a_torchvision_file_and_a_missing_file_names_its_url(
     with pytest.raises(KeyError, match="features.7.weight"):
         vgg19_features(("relu3_1",))  # the file lacks the deeper layers
     monkeypatch.setenv("STYLEVIDEO_WEIGHTS", str(tmp_path / "empty"))
-    with pytest.raises(
-        MissingWeightsError, match="vgg19-dcbb9e9d.pth.*download.pytorch.org/models"
-    ):
+    with pytest.raises(MissingWeightsError, match="vgg19-dcbb9e9d.pth.*download.pytorch.org/models"):
         vgg19_features()

@@ -18,8 +18,15 @@ def frames_loader(n_batches=4, batch=4, res=16):
 
 
 def fit(model, steps, **trainer_kwargs):
-    trainer = Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False, accelerator="cpu", **trainer_kwargs)
+    trainer = Trainer(
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        **trainer_kwargs,
+    )
     trainer.fit(model, frames_loader())
     return trainer
 

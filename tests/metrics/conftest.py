@@ -5,24 +5,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from stylevideo.features.i3d import I3D
-
-
-def read_clip(path: Path, indices, size: int | None = None) -> np.ndarray:
-    """uint8 [T, H, W, 3] frames of a video (decord), optionally resized to ``size``."""
-    import decord
-
-    kwargs = {"width": size, "height": size} if size else {}
-    return decord.VideoReader(str(path), **kwargs).get_batch(list(indices)).asnumpy()
-
-
-def as_video(frames: np.ndarray) -> torch.Tensor:
-    """uint8 [T, H, W, 3] to float [T, 3, H, W] in [-1, 1] (the data layer's convention)."""
-    return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
 @pytest.fixture(scope="session")

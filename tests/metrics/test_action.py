@@ -50,9 +50,7 @@ def test_small_recogniser_learns_two_motions_and_loads_from_its_checkpoint(tmp_p
     )
     trainer.fit(module, DataLoader(_moving_dots(12, 0), batch_size=None))
     trainer.save_checkpoint(tmp_path / "recogniser.ckpt")
-    metric = ActionAccuracy(
-        ActionRecognizerModule.classifier(tmp_path / "recogniser.ckpt"), top_k=(1,)
-    )
+    metric = ActionAccuracy(ActionRecognizerModule.classifier(tmp_path / "recogniser.ckpt"), top_k=(1,))
     for batch in _moving_dots(4, 1):
         metric.update(batch["frames"], batch["action"])
     assert metric.compute()["top1"].item() >= 0.9

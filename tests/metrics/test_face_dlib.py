@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import as_video
+from clip_io import as_video
 
 pytest.importorskip("dlib", reason="the face extra (dlib) is not installed")
 
@@ -25,10 +25,7 @@ def face() -> DlibFace:
 @pytest.fixture(scope="module")
 def talks(real_data) -> tuple[np.ndarray, np.ndarray]:
     """24 frames of each of the two VoxCeleb-style talks, uint8 [T, 256, 256, 3]."""
-    return tuple(
-        read_frames(real_data / "voxceleb" / f"talking_{k}.mp4", range(FRAMES)).numpy()
-        for k in "ab"
-    )
+    return tuple(read_frames(real_data / "voxceleb" / f"talking_{k}.mp4", range(FRAMES)).numpy() for k in "ab")
 
 
 def test_lia_signal_of_a_real_talk(face, talks):

@@ -68,13 +68,9 @@ def test_identity_similarity_counts_frames_without_faces():
     metric.update(video)
     metric.update(-torch.ones(1, 3, 3, 4, 4))  # no face in the first frame: skipped
     out = metric.compute()
-    e = embed(
-        ((video[0] + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    )
+    e = embed(((video[0] + 1) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
     sims = np.array([e[1] @ e[0], e[3] @ e[0]])
     assert out["mean"].item() == pytest.approx(sims.mean())
     assert out["std"].item() == pytest.approx(sims.std(), abs=1e-6)
-    assert out["skipped_videos"].item() == 1 and out["missing_frame_rate"].item() == pytest.approx(
-        4 / 7
-    )
+    assert out["skipped_videos"].item() == 1 and out["missing_frame_rate"].item() == pytest.approx(4 / 7)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-from conftest import as_video, read_clip
+from clip_io import as_video, read_clip
 
 from stylevideo.features.weights import MissingWeightsError
 from stylevideo.metrics.frechet import FrechetDistance, FrechetVideoDistance, frechet_distance

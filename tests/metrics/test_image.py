@@ -96,7 +96,5 @@ def test_inception_score_is_seeded_and_rewards_confident_diverse_classes():
 
 
 def test_fid_names_the_missing_inception_file():
-    with pytest.raises(
-        MissingWeightsError, match="weights-inception-2015-12-05.*github.com/toshas"
-    ):
+    with pytest.raises(MissingWeightsError, match="weights-inception-2015-12-05.*github.com/toshas"):
         FID()

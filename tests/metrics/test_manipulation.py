@@ -24,9 +24,7 @@ class ColourCLIP(nn.Module):
         super().__init__()
         self.visual = nn.Module()
         self.visual.input_resolution = 16
-        self.words = {
-            int(clip.tokenize(w)[0, 1]): v for w, v in (("red", (1.0, 0.0)), ("blue", (0.0, 1.0)))
-        }
+        self.words = {int(clip.tokenize(w)[0, 1]): v for w, v in (("red", (1.0, 0.0)), ("blue", (0.0, 1.0)))}
 
     def encode_image(self, x):
         return x[:, [0, 2]].mean((2, 3)) + 3.0  # normalised input: shift to positive
@@ -51,9 +49,7 @@ def test_clip_input_is_centre_cropped_and_normalised():
     frames[..., 10:30] = 1.0  # white centre square of a wide frame
     x = clip_image_input(frames, 16)
     assert x.shape == (1, 3, 16, 16)
-    white = (torch.ones(3) - torch.tensor([0.4815, 0.4578, 0.4082])) / torch.tensor(
-        [0.2686, 0.2613, 0.2758]
-    )
+    white = (torch.ones(3) - torch.tensor([0.4815, 0.4578, 0.4082])) / torch.tensor([0.2686, 0.2613, 0.2758])
     assert torch.allclose(x[0, :, 8, 8], white, atol=1e-3)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import as_video, read_clip
+from clip_io import as_video, read_clip
 
 from stylevideo.metrics.warping import WarpingError, occlusion_mask, video_warping_error
 

@@ -52,9 +52,13 @@ def test_bgc_preset_enables_the_twelve_ada_transforms():
     assert pipe.p.item() == pytest.approx(0.3)
     # ADA's default strengths
     assert (pipe.xint_max, pipe.scale_std, pipe.rotate_max, pipe.aniso_std, pipe.xfrac_std) == (
-        0.125, 0.2, 1.0, 0.2, 0.125)
-    assert (pipe.brightness_std, pipe.contrast_std, pipe.hue_max, pipe.saturation_std) == (
-        0.2, 0.5, 1.0, 1.0)
+        0.125,
+        0.2,
+        1.0,
+        0.2,
+        0.125,
+    )
+    assert (pipe.brightness_std, pipe.contrast_std, pipe.hue_max, pipe.saturation_std) == (0.2, 0.5, 1.0, 1.0)
     assert AugmentPipe.preset("blit").scale == 0.0
     with pytest.raises(ValueError, match="bgcx"):
         AugmentPipe.preset("bgcx")
@@ -69,8 +73,8 @@ def test_resampling_with_an_identity_transform_is_exact():
 def test_xflip_flips_about_half_the_images():
     x = smooth_images(16)
     out = AugmentPipe(xflip=1.0, p=1.0)(x, gen(1))
-    same = (interior(out - x).abs().amax((1, 2, 3)) < 2e-3)
-    flipped = (interior(out - x.flip(-1)).abs().amax((1, 2, 3)) < 2e-3)
+    same = interior(out - x).abs().amax((1, 2, 3)) < 2e-3
+    flipped = interior(out - x.flip(-1)).abs().amax((1, 2, 3)) < 2e-3
     assert torch.all(same ^ flipped)
     assert 0 < flipped.sum() < 16
 
@@ -78,9 +82,7 @@ def test_xflip_flips_about_half_the_images():
 def test_rotate90_rotates_by_a_multiple_of_90_degrees():
     x = smooth_images(16)
     out = AugmentPipe(rotate90=1.0, p=1.0)(x, gen(2))
-    errs = torch.stack([
-        interior(out - torch.rot90(x, k, (-2, -1))).abs().amax((1, 2, 3)) for k in range(4)
-    ], 1)
+    errs = torch.stack([interior(out - torch.rot90(x, k, (-2, -1))).abs().amax((1, 2, 3)) for k in range(4)], 1)
     assert torch.all((errs < 2e-3).sum(1) == 1)
     assert len(set(errs.argmin(1).tolist())) >= 3
 
@@ -92,7 +94,9 @@ def test_xint_translates_by_whole_pixels_within_an_eighth_of_the_image():
     shifts = []
     for i in range(len(x)):
         found = [
-            (dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)
+            (dy, dx)
+            for dy in range(-r, r + 1)
+            for dx in range(-r, r + 1)
             if (interior(out[i] - torch.roll(x[i], (dy, dx), (-2, -1)), r + 2)).abs().max() < 1e-4
         ]
         assert len(found) == 1
@@ -230,8 +234,7 @@ def test_gradients_reach_the_input():
 
 def test_r1_penalty_backpropagates_through_the_augmentation():
     pipe = AugmentPipe.bgc(p=1.0)
-    d = torch.nn.Sequential(torch.nn.Conv2d(6, 4, 3), torch.nn.Softplus(), torch.nn.Flatten(),
-                            torch.nn.LazyLinear(1))
+    d = torch.nn.Sequential(torch.nn.Conv2d(6, 4, 3), torch.nn.Softplus(), torch.nn.Flatten(), torch.nn.LazyLinear(1))
     real = noise_images(6, seed=15).view(2, 3, 3, S, S)[:, :2].clone().requires_grad_()
     logits = d(pipe(real, gen(15)).flatten(1, 2))
     (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
@@ -328,8 +331,12 @@ _DDP_WORKER = textwrap.dedent("""
 
 def test_ddp_ranks_share_r_t_and_p(tmp_path):
     procs = [
-        subprocess.Popen([sys.executable, "-c", _DDP_WORKER, str(r), str(tmp_path / "store")],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", _DDP_WORKER, str(r), str(tmp_path / "store")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for r in range(2)
     ]
     outs = [p.communicate(timeout=120) for p in procs]

@@ -11,13 +11,9 @@ def test_cell_follows_the_gru_equations():
     torch.manual_seed(0)
     cell = ConvGRUCell(3, 5, kernel_size=3)
     x, h = torch.randn(2, 3, 6, 6), torch.randn(2, 5, 6, 6)
-    gates = torch.sigmoid(
-        F.conv2d(torch.cat([x, h], 1), cell.gates.weight, cell.gates.bias, padding=1)
-    )
+    gates = torch.sigmoid(F.conv2d(torch.cat([x, h], 1), cell.gates.weight, cell.gates.bias, padding=1))
     r, u = gates[:, :5], gates[:, 5:]
-    c = torch.tanh(
-        F.conv2d(torch.cat([x, r * h], 1), cell.candidate.weight, cell.candidate.bias, padding=1)
-    )
+    c = torch.tanh(F.conv2d(torch.cat([x, r * h], 1), cell.candidate.weight, cell.candidate.bias, padding=1))
     assert torch.allclose(cell(x, h), (1 - u) * h + u * c, atol=1e-6)
 
 

@@ -8,9 +8,7 @@ from stylevideo.nn.positional import AcyclicPositionalEncoding
 
 def ape(ffa=True, **kw):
     torch.manual_seed(0)
-    return AcyclicPositionalEncoding(
-        z_dim=16, v_dim=16, delta_z=4, kernel_size=3, first_frame_aware=ffa, **kw
-    ).eval()
+    return AcyclicPositionalEncoding(z_dim=16, v_dim=16, delta_z=4, kernel_size=3, first_frame_aware=ffa, **kw).eval()
 
 
 def test_ffa_v0_is_the_same_for_any_noise_and_v_t_differs_for_t_positive():
@@ -27,9 +25,7 @@ def test_original_ape_v0_depends_on_the_noise():
     t = torch.zeros(2, 1)
     v = enc(t, enc.sample_noise(2, 0.0))
     assert (v[0, 0] - v[1, 0]).abs().max() > 1e-3
-    assert (
-        enc.num_noise(10.0) == 4 + 2 * 2
-    )  # two anchors around t=10 plus 2 (k - 1) for the valid convs
+    assert enc.num_noise(10.0) == 4 + 2 * 2  # two anchors around t=10 plus 2 (k - 1) for the valid convs
 
 
 def test_v_equals_the_aligner_of_the_token_at_every_anchor():

@@ -11,9 +11,7 @@ SMALL = dict(widths=(16, 32, 48, 64), units=(1, 2, 2, 1))
 
 
 def tiny_gradual(n_styles=8):
-    return GradualStyleEncoder(
-        n_styles, style_dim=64, coarse=2, middle=5, spatial=(4, 8, 16), **SMALL
-    )
+    return GradualStyleEncoder(n_styles, style_dim=64, coarse=2, middle=5, spatial=(4, 8, 16), **SMALL)
 
 
 def test_w_encoder_maps_an_image_to_one_w():
@@ -64,11 +62,7 @@ def _rosinality_state(g: Generator) -> dict:
     for k, v in g.state_dict().items():
         if k == "w_avg":
             continue
-        out[
-            "style." + k[len("mapping.layers.") :]
-            if k.startswith("mapping.")
-            else k[len("synthesis.") :]
-        ] = v
+        out["style." + k[len("mapping.layers.") :] if k.startswith("mapping.") else k[len("synthesis.") :]] = v
     return out
 
 

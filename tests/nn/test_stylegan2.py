@@ -35,7 +35,17 @@ def generator():
 
 
 def test_channels_follow_channel_base_and_max():
-    assert stylegan2_channels(1024) == {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
+    assert stylegan2_channels(1024) == {
+        4: 512,
+        8: 512,
+        16: 512,
+        32: 512,
+        64: 512,
+        128: 256,
+        256: 128,
+        512: 64,
+        1024: 32,
+    }
     assert stylegan2_channels(32, 512, 32) == {4: 32, 8: 32, 16: 32, 32: 16}
     with pytest.raises(ValueError, match="power of two"):
         stylegan2_channels(48)
@@ -230,7 +240,9 @@ def reference_forward(sd, z, size=32, n_mlp=2):
 
     def modconv(prefix, h, k, demod=True, up=False):
         weight = sd[f"{prefix}.conv.weight"][0]
-        style = sd[f"{prefix}.conv.modulation.weight"] @ w / math.sqrt(w.shape[0]) + sd[f"{prefix}.conv.modulation.bias"]
+        style = (
+            sd[f"{prefix}.conv.modulation.weight"] @ w / math.sqrt(w.shape[0]) + sd[f"{prefix}.conv.modulation.bias"]
+        )
         weight = weight / math.sqrt(weight.shape[1] * k * k) * style[None, :, None, None]
         if demod:
             weight = weight / (weight.pow(2).sum(dim=(1, 2, 3), keepdim=True) + 1e-8).sqrt()

@@ -86,9 +86,7 @@ def run(steps: int, batch: int, devices: int) -> Timer:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--batch", type=int, default=16, help="global batch")
     p.add_argument("--warmup", type=int, default=8)

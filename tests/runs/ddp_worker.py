@@ -75,9 +75,7 @@ def keyed(out: Path, devices: int = 2, batch: int = 2) -> dict:
     model = KeyedStyleGAN2(**KEYED)
     data = KeyedFrames()
     if devices > 1:  # rank r takes samples r, r + 2, ...: its part of the single process's batches
-        sampler = DistributedSampler(
-            data, num_replicas=devices, rank=int(os.environ["RANK"]), shuffle=False
-        )
+        sampler = DistributedSampler(data, num_replicas=devices, rank=int(os.environ["RANK"]), shuffle=False)
         t = trainer(STEPS, out, use_distributed_sampler=False, enable_checkpointing=False)
     else:
         sampler = None
@@ -97,9 +95,7 @@ def full(out: Path, synthetic_root: str) -> dict:
         samples_per_epoch=12,
         **SYNTHETIC,
     )
-    ckpt = ModelCheckpoint(
-        dirpath=str(out / "checkpoints"), save_last=True, save_top_k=0, every_n_train_steps=STEPS
-    )
+    ckpt = ModelCheckpoint(dirpath=str(out / "checkpoints"), save_last=True, save_top_k=0, every_n_train_steps=STEPS)
     t = trainer(STEPS, out, callbacks=[ckpt], plugins=[AtomicCheckpointIO()])
     t.fit(model, dm)
     loader = t.train_dataloader
@@ -121,9 +117,7 @@ def methods(out: Path) -> dict:
         folder = out / name / str(int(os.environ["RANK"]))
         folder.mkdir(parents=True)
         model, batches = case(folder)
-        trainer(2, folder, enable_checkpointing=False).fit(
-            model, DataLoader(batches + batches, batch_size=None)
-        )
+        trainer(2, folder, enable_checkpointing=False).fit(model, DataLoader(batches + batches, batch_size=None))
         states[name] = model.state_dict()
     return states
 

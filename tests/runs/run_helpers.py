@@ -108,9 +108,7 @@ def _frames(g: torch.Generator, *shape: int) -> torch.Tensor:
 
 def stylegan2_case(tmp_path: Path) -> tuple:
     g = torch.Generator().manual_seed(1)
-    model = StyleGAN2(
-        **TINY_GAN, mbstd_group=2, r1_interval=2, pl_interval=2, ada_target=0.0, ada_interval=1
-    )
+    model = StyleGAN2(**TINY_GAN, mbstd_group=2, r1_interval=2, pl_interval=2, ada_target=0.0, ada_interval=1)
     return model, [{"frames": _frames(g, 4, 1, 3, 16, 16)} for _ in range(3)]
 
 
@@ -153,9 +151,7 @@ def styleinv_case(tmp_path: Path) -> tuple:
     from stylevideo.nn.psp import PSPEncoderW
     from stylevideo.nn.stylegan2 import Generator
 
-    arch = dict(
-        resolution=32, z_dim=16, w_dim=32, mapping_layers=2, channel_base=256, channel_max=32
-    )
+    arch = dict(resolution=32, z_dim=16, w_dim=32, mapping_layers=2, channel_base=256, channel_max=32)
     enc = dict(widths=(16, 16, 16, 32), units=(1, 1, 1, 1))
     gen = Generator(**arch).eval()
     torch.save(
@@ -165,9 +161,7 @@ def styleinv_case(tmp_path: Path) -> tuple:
         },
         tmp_path / "stage1.ckpt",
     )
-    state = {f"encoder.{k}": v for k, v in PSPEncoderW(32, **enc).state_dict().items()} | {
-        "w_avg": gen.w_avg
-    }
+    state = {f"encoder.{k}": v for k, v in PSPEncoderW(32, **enc).state_dict().items()} | {"w_avg": gen.w_avg}
     torch.save(
         {"state_dict": state, "hyper_parameters": {"num_layers": 50, **enc}},
         tmp_path / "stage2.ckpt",
@@ -192,10 +186,7 @@ def styleinv_case(tmp_path: Path) -> tuple:
         **enc,
     )
     g = torch.Generator().manual_seed(1)
-    return model, [
-        {"frames": _frames(g, 2, 4, 3, 32, 32), "t": torch.tensor([[0.0, 2, 3, 6]] * 2)}
-        for _ in range(3)
-    ]
+    return model, [{"frames": _frames(g, 2, 4, 3, 32, 32), "t": torch.tensor([[0.0, 2, 3, 6]] * 2)} for _ in range(3)]
 
 
 def lia_case(tmp_path: Path) -> tuple:

@@ -56,16 +56,10 @@ def test_a_malicious_pickle_is_refused_everywhere_by_default(tmp_path):
         default_root_dir=tmp_path,
         plugins=[AtomicCheckpointIO()],
     )
-    with pytest.raises(
-        Exception, match="[Ww]eights only load failed"
-    ):  # lightning fit --ckpt_path evil
-        trainer.fit(
-            StyleGAN2(**TINY_GAN), [{"frames": torch.zeros(2, 1, 3, 16, 16)}], ckpt_path=str(path)
-        )
+    with pytest.raises(Exception, match="[Ww]eights only load failed"):  # lightning fit --ckpt_path evil
+        trainer.fit(StyleGAN2(**TINY_GAN), [{"frames": torch.zeros(2, 1, 3, 16, 16)}], ckpt_path=str(path))
     assert not marker.exists()
-    with pytest.warns(
-        UserWarning, match="full unpickling"
-    ):  # the explicit opt-in unpickles, and says so
+    with pytest.warns(UserWarning, match="full unpickling"):  # the explicit opt-in unpickles, and says so
         AtomicCheckpointIO().load_checkpoint(path, weights_only=False)
     assert marker.exists()
 
@@ -130,6 +124,4 @@ def test_sigkill_during_saving_never_leaves_an_unreadable_checkpoint(tmp_path):
         checkpoint = torch.load(path, weights_only=True)  # always a complete file
         assert torch.all(checkpoint["data"] == checkpoint["version"])
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "last.ckpt"]
-    assert all(
-        re.fullmatch(r"\.last\.ckpt\.\d+\.tmp", name) for name in leftovers
-    )  # at most partial temps
+    assert all(re.fullmatch(r"\.last\.ckpt\.\d+\.tmp", name) for name in leftovers)  # at most partial temps

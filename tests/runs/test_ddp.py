@@ -72,25 +72,19 @@ def test_ranks_hold_identical_models_and_match_one_process_on_the_global_batch(d
         a, b = r0[run]["state"], r1[run]["state"]
         assert a.keys() == b.keys()
         different = [k for k in a if isinstance(a[k], torch.Tensor) and not torch.equal(a[k], b[k])]
-        assert not different, (
-            f"{run}: ranks differ in {different}"
-        )  # weights, EMA, w_avg, pl mean, ADA p
+        assert not different, f"{run}: ranks differ in {different}"  # weights, EMA, w_avg, pl mean, ADA p
     assert r0["full"]["state"]["ada.pipe.p"] > 0  # the rank-averaged ADA controller moved p on both
 
     torch.manual_seed(0)  # as seed_everything(0) before the model is built
     init = _tensors(ddp_worker.KeyedStyleGAN2(**ddp_worker.KEYED).state_dict())
-    single = ddp_worker.keyed(
-        tmp_path, devices=1, batch=4
-    )  # one process, the global batch of 2 x 2
+    single = ddp_worker.keyed(tmp_path, devices=1, batch=4)  # one process, the global batch of 2 x 2
     assert single["seen_keys"] == list(range(len(single["seen_keys"])))
     assert sorted(r0["keyed"]["seen_keys"] + r1["keyed"]["seen_keys"]) == single["seen_keys"]
     one, ddp = _tensors(single["state"]), _tensors(r0["keyed"]["state"])
     worst = max(((one[k].float() - ddp[k].float()).abs().max().item(), k) for k in one)
     assert worst[0] < 1e-5, f"DDP and one process differ most in {worst[1]}: {worst[0]}"
     moved = max((one[k].float() - v.float()).abs().max().item() for k, v in init.items())
-    assert (
-        moved > 1e-3
-    )  # training changed the weights: the comparison is not between initialisations
+    assert moved > 1e-3  # training changed the weights: the comparison is not between initialisations
 
 
 @pytest.mark.slow
@@ -122,6 +116,4 @@ def test_ddp_checkpoint_holds_every_ranks_state_and_loads_safely(ddp_run):
     assert len(ranks) == 2
     assert not torch.equal(ranks[0]["rng"]["torch"], ranks[1]["rng"]["torch"])
     assert set(ranks[0]["module"]) == {"ada"}  # ADA's per-rank window travels with its rank
-    assert ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [
-        {"epoch": 1, "batches": 1}
-    ]
+    assert ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches": 1}]

@@ -31,16 +31,12 @@ class Losses(Callback):
         }
 
 
-def _fit(
-    model, batches, steps: int, root, precision="32-true", ckpt_every=0, ckpt_path=None, plugins=()
-) -> dict:
+def _fit(model, batches, steps: int, root, precision="32-true", ckpt_every=0, ckpt_path=None, plugins=()) -> dict:
     losses = Losses()
     callbacks = [RunState(), losses]
     if ckpt_every:
         callbacks.append(
-            ModelCheckpoint(
-                dirpath=root, every_n_train_steps=ckpt_every, save_top_k=-1, filename="{step}"
-            )
+            ModelCheckpoint(dirpath=root, every_n_train_steps=ckpt_every, save_top_k=-1, filename="{step}")
         )
     trainer = Trainer(
         accelerator="cpu",
@@ -75,9 +71,7 @@ BF16_KNOWN = {
 @pytest.mark.parametrize(
     "method",
     [
-        pytest.param(m, marks=pytest.mark.xfail(reason=BF16_KNOWN[m], strict=True))
-        if m in BF16_KNOWN
-        else m
+        pytest.param(m, marks=pytest.mark.xfail(reason=BF16_KNOWN[m], strict=True)) if m in BF16_KNOWN else m
         for m in CASES
     ],
 )
@@ -123,6 +117,4 @@ def test_checkpoint_mid_epoch_resumes_to_the_uninterrupted_run(method, tmp_path)
     assert list(resumed) == [3]
     assert resumed[3] == reference[3], method
     ckpt = torch.load(tmp_path / "a" / "step=2.ckpt", weights_only=True)  # only safe types inside
-    assert ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [
-        {"epoch": 0, "batches": 2}
-    ]
+    assert ckpt["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 0, "batches": 2}]

@@ -65,24 +65,17 @@ def test_every_method_predicts_each_of_its_generation_modes(method, tmp_path, sy
     trainer.predict(model, return_predictions=False)
     manifest = _manifest(tmp_path / "out")
     lengths = {"sample": 4, "long": 10, "fps": 8, "animate": min(count_frames(c) for c in clips)}
-    assert {e["mode"]: e["frames"] for e in manifest["videos"]} == {
-        m: lengths[m] for m in MODES[method]
-    }
+    assert {e["mode"]: e["frames"] for e in manifest["videos"]} == {m: lengths[m] for m in MODES[method]}
     assert len(manifest["videos"]) == 2 * len(MODES[method])  # two videos per mode
     for entry in manifest["videos"]:
         if entry["mode"] == "animate":
-            assert (
-                entry["driving"] == str(clips[entry["index"]])
-                and entry["source"] != entry["driving"]
-            )
+            assert entry["driving"] == str(clips[entry["index"]]) and entry["source"] != entry["driving"]
         else:
             assert entry["seed"] == 3 and entry["fps"] == 25.0 * entry["fps_scale"]
 
 
 @pytest.mark.slow
-def test_lightning_predict_writes_videos_and_manifest_into_the_run_folder(
-    tmp_path, synthetic_root, monkeypatch
-):
+def test_lightning_predict_writes_videos_and_manifest_into_the_run_folder(tmp_path, synthetic_root, monkeypatch):
     config = {
         "base": str(REPO / "experiments" / "stylegan2_synthetic.yaml"),
         "trainer": {
@@ -126,9 +119,6 @@ def test_lightning_predict_writes_videos_and_manifest_into_the_run_folder(
     assert manifest["model"] == "StyleGAN2" and manifest["checkpoint"].endswith("last.ckpt")
     got = sorted((e["mode"], e["seed"], e["index"], e["frames"]) for e in manifest["videos"])
     assert got == sorted(
-        (m, s, i, f)
-        for m, f in (("sample", 4), ("long", 12), ("fps", 8))
-        for s in (0, 1)
-        for i in (0, 1)
+        (m, s, i, f) for m, f in (("sample", 4), ("long", 12), ("fps", 8)) for s in (0, 1) for i in (0, 1)
     )
     assert not (tmp_path / "runs").exists()

@@ -72,9 +72,7 @@ def _fit(config: Path, cwd: Path, *args: str) -> subprocess.Popen:
         "OMP_NUM_THREADS": "1",
         "STYLEVIDEO_RUN_ID": "r1",
         "WANDB_MODE": "offline",
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
-        ),
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
     }
     log = open(cwd / f"log-{len(list(cwd.glob('log-*')))}.txt", "w")
     return subprocess.Popen(
@@ -117,9 +115,7 @@ def test_killed_run_resumes_exactly_and_same_seed_runs_agree(tmp_path, synthetic
         assert before[step] == expected[step], f"step {step}: {before[step]} != {expected[step]}"
     for step in range(resumed_from + 1, STEPS + 1):  # the resumed steps: every loss term equal
         assert after[step] == expected[step], f"step {step} after resuming from {resumed_from}"
-    assert {"loss/d", "loss/g", "loss/r1", "loss/pl"} <= set(expected[STEPS - 1]) | set(
-        expected[STEPS]
-    )
+    assert {"loss/d", "loss/g", "loss/r1", "loss/pl"} <= set(expected[STEPS - 1]) | set(expected[STEPS])
 
 
 def test_every_experiment_has_a_fixed_seed():
@@ -144,5 +140,13 @@ def test_csv_metrics_of_a_resumed_run_continue_the_file(tmp_path):
     resumed.save()
     rows = list(csv.DictReader(open(tmp_path / "csv" / "metrics.csv")))
     assert [(int(r["step"]), float(r["loss/g"])) for r in rows] == [
-        (0, 0.0), (1, 1.0), (2, 2.0), (3, 3.0), (4, 14.0), (5, 15.0), (6, 16.0), (7, 17.0)]
+        (0, 0.0),
+        (1, 1.0),
+        (2, 2.0),
+        (3, 3.0),
+        (4, 14.0),
+        (5, 15.0),
+        (6, 16.0),
+        (7, 17.0),
+    ]
     assert [r["loss/d"] for r in rows] == ["", "", "", "", "1.0", "1.0", "1.0", "1.0"]

@@ -40,15 +40,12 @@ def agent_command(sweep: dict, values: dict, monkeypatch, tmp_path) -> list[str]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
-def test_sweep_agent_command_runs_the_cli_with_the_swept_values(
-    path, monkeypatch, tmp_path, capsys
-):
+def test_sweep_agent_command_runs_the_cli_with_the_swept_values(path, monkeypatch, tmp_path, capsys):
     sweep = yaml.safe_load(path.read_text())
     assert sweep["project"] == "stylevideo"  # the project the runs log to (stylevideo.loggers)
     params = sweep["parameters"]
     grid = [
-        dict(zip(params, combo, strict=True))
-        for combo in itertools.product(*(p["values"] for p in params.values()))
+        dict(zip(params, combo, strict=True)) for combo in itertools.product(*(p["values"] for p in params.values()))
     ]
     for values in (grid[0], grid[-1]):
         argv = agent_command(sweep, values, monkeypatch, tmp_path)

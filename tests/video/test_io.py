@@ -24,10 +24,7 @@ def _decode_all(path, n):
     """The first n frames by sequential decoding with PyAV (an independent decoder)."""
     with av.open(str(path)) as container:
         return np.stack(
-            [
-                f.to_ndarray(format="rgb24")
-                for _, f in zip(range(n), container.decode(video=0), strict=False)
-            ]
+            [f.to_ndarray(format="rgb24") for _, f in zip(range(n), container.decode(video=0), strict=False)]
         )
 
 
@@ -124,10 +121,7 @@ def test_unknown_extension_is_rejected(tmp_path):
 def _moving_gradient(t=10, h=31, w=33):
     y, x = np.mgrid[0:h, 0:w]
     return np.stack(
-        [
-            np.stack([(x * 7 + 10 * i) % 256, (y * 8) % 256, np.full_like(x, 128)], -1)
-            for i in range(t)
-        ]
+        [np.stack([(x * 7 + 10 * i) % 256, (y * 8) % 256, np.full_like(x, 128)], -1) for i in range(t)]
     ).astype(np.uint8)
 
 

@@ -83,15 +83,11 @@ def test_mask_crop_command_crops_every_frame_square_around_its_face(release, tmp
         left = 6 if i == 2 else 2
         assert np.abs(crop[10:22, left:30] - FACE).max() < 40
         assert (np.abs(crop[10:22, :2] - BACKGROUND).max() < 40) == (i == 2)
-        assert (
-            np.abs(crop[:6] - BACKGROUND).max() < 40 and np.abs(crop[-6:] - BACKGROUND).max() < 40
-        )
+        assert np.abs(crop[:6] - BACKGROUND).max() < 40 and np.abs(crop[-6:] - BACKGROUND).max() < 40
     assert "000_003.mp4: 5 frames" in capsys.readouterr().err
     mask_crop.main([str(release), str(out), "--size", "32"])  # done already: skipped
     assert "cropping 0 videos" in capsys.readouterr().err
-    assert (
-        FaceForensicsDataModule(str(out), cache_dir=str(tmp_path / "c")).index()[0].num_frames == 5
-    )
+    assert FaceForensicsDataModule(str(out), cache_dir=str(tmp_path / "c")).index()[0].num_frames == 5
 
     wide = tmp_path / "wide"
     mask_crop.main([str(release), str(wide), "--size", "32", "--wide", "--format", "png"])
@@ -108,9 +104,7 @@ def test_find_videos_matches_paths_below_the_root_and_outputs_mirror_them(tmp_pa
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).touch()
     front = find_videos(tmp_path, "*/front/*")
-    assert [p.relative_to(tmp_path).as_posix() for p in front] == [
-        "M003/video/front/angry/level_1/001.mp4"
-    ]
+    assert [p.relative_to(tmp_path).as_posix() for p in front] == ["M003/video/front/angry/level_1/001.mp4"]
     assert len(find_videos(tmp_path)) == 2 and find_videos(front[0]) == front
     out = tmp_path / "aligned"
     assert output_path(front[0], tmp_path, out, "jpg") == out / "M003/video/front/angry/level_1/001"
@@ -154,17 +148,12 @@ def test_alignment_undoes_a_rotation_and_scale_of_a_real_face(real_data):
     image = np.asarray(Image.open(real_data / "voxceleb" / "source_a.png").convert("RGB"))
     lm = _face_landmarks()
     m = _similarity(0.35, 0.8, np.array([128.0, 128.0]))
-    turned = cv2.warpAffine(
-        image, m, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
+    turned = cv2.warpAffine(image, m, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     reference = align_face(image, ffhq_quad(lm), 64).astype(int)
     aligned = align_face(turned, ffhq_quad(lm @ m[:, :2].T + m[:, 2]), 64).astype(int)
     unaligned = align_face(turned, ffhq_quad(lm), 64).astype(int)
     assert np.abs(aligned - reference)[8:-8, 8:-8].mean() < 6
-    assert (
-        np.abs(unaligned - reference)[8:-8, 8:-8].mean()
-        > 3 * np.abs(aligned - reference)[8:-8, 8:-8].mean()
-    )
+    assert np.abs(unaligned - reference)[8:-8, 8:-8].mean() > 3 * np.abs(aligned - reference)[8:-8, 8:-8].mean()
 
 
 def test_jittered_landmarks_average_predictions_in_shifted_boxes():
@@ -179,9 +168,7 @@ def test_jittered_landmarks_average_predictions_in_shifted_boxes():
     points = landmarks(None, box, np.random.default_rng(0))
     assert len(seen) == 17 and seen[0] == box
     shifts = np.array([(b[0] - box[0], b[1] - box[1]) for b in seen[1:]])
-    assert (
-        np.all(np.linalg.norm(shifts, axis=1) <= 10.0) and np.linalg.norm(shifts, axis=1).max() > 5
-    )
+    assert np.all(np.linalg.norm(shifts, axis=1) <= 10.0) and np.linalg.norm(shifts, axis=1).max() > 5
     assert np.allclose([(b[2] - b[0], b[3] - b[1]) for b in seen], 100)  # shifted, not resized
     angles = np.arctan2(shifts[:, 1], shifts[:, 0])
     assert np.ptp(angles) > np.pi  # all around the box

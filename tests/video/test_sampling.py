@@ -35,9 +35,7 @@ SAMPLERS = [
 @pytest.mark.parametrize("sampler", SAMPLERS, ids=repr)
 def test_never_out_of_bounds(sampler):
     rng = np.random.default_rng(0)
-    lengths = np.concatenate(
-        [np.arange(sampler.min_frames, sampler.min_frames + 40), rng.integers(1, 400, 60)]
-    )
+    lengths = np.concatenate([np.arange(sampler.min_frames, sampler.min_frames + 40), rng.integers(1, 400, 60)])
     for num_frames in lengths[lengths >= sampler.min_frames]:
         for _ in range(5):
             indices, t = sampler(int(num_frames), rng)
@@ -49,9 +47,7 @@ def test_never_out_of_bounds(sampler):
 @pytest.mark.parametrize("sampler", [s for s in SAMPLERS if s.min_frames > 1], ids=repr)
 def test_too_short_video_names_needed_and_actual_length(sampler):
     short = sampler.min_frames - 1
-    with pytest.raises(
-        ValueError, match=rf"at least {sampler.min_frames} frames, got one of {short}"
-    ):
+    with pytest.raises(ValueError, match=rf"at least {sampler.min_frames} frames, got one of {short}"):
         sampler(short, np.random.default_rng(0))
 
 
@@ -145,10 +141,7 @@ def test_selectable_from_config_with_class_path():
     parser = ArgumentParser()
     parser.add_argument("--sampler", type=FrameSampler)
     config = parser.parse_args(
-        [
-            '--sampler={"class_path": "stylevideo.video.sampling.SparseFrames", '
-            '"init_args": {"n": 4}}'
-        ]
+        ['--sampler={"class_path": "stylevideo.video.sampling.SparseFrames", "init_args": {"n": 4}}']
     )
     sampler = parser.instantiate(config).sampler
     assert sampler == SparseFrames(n=4, max_distance=32, clip_length=128)

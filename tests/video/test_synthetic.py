@@ -68,10 +68,7 @@ def test_labels_round_trip_and_identities(synthetic_root):
     with open(synthetic_root / "labels.csv") as f:
         assert tuple(f.readline().strip().split(",")) == LABEL_COLUMNS
     assert {(r["actor"], r["action"], r["clip"]) for r in rows} == {
-        (f"actor{a:02d}", action, clip)
-        for a in range(3)
-        for action in ("talk", "nod", "smile")
-        for clip in range(3)
+        (f"actor{a:02d}", action, clip) for a in range(3) for action in ("talk", "nod", "smile") for clip in range(3)
     }
     looks = {}
     for r in rows:
@@ -95,9 +92,7 @@ def test_identity_is_appearance_action_is_motion(synthetic_root):
         for r in read_labels(synthetic_root)
         if r["clip"] == 0
     }
-    same = max(
-        np.abs(first[a, "talk"] - first[a, "nod"]).mean() for a in ("actor00", "actor01", "actor02")
-    )
+    same = max(np.abs(first[a, "talk"] - first[a, "nod"]).mean() for a in ("actor00", "actor01", "actor02"))
     other = min(
         np.abs(first[a, "talk"] - first[b, "talk"]).mean()
         for a, b in [("actor00", "actor01"), ("actor00", "actor02"), ("actor01", "actor02")]
@@ -233,8 +228,6 @@ def test_read_labels_rejects_bad_files(tmp_path):
     with pytest.raises(ValueError, match="lacks the columns"):
         read_labels(tmp_path)
     row = dict.fromkeys(LABEL_COLUMNS, "1") | {"num_frames": "many"}
-    (tmp_path / "labels.csv").write_text(
-        ",".join(LABEL_COLUMNS) + "\n" + ",".join(row.values()) + "\n"
-    )
+    (tmp_path / "labels.csv").write_text(",".join(LABEL_COLUMNS) + "\n" + ",".join(row.values()) + "\n")
     with pytest.raises(ValueError, match="line 2 does not parse"):
         read_labels(tmp_path)

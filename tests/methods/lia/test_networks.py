@@ -7,9 +7,7 @@ from lia_helpers import TINY
 from stylevideo.methods.lia.autoencoder import LIAAutoencoder
 from stylevideo.methods.lia.networks import MotionDictionary, masked_warp, warp
 
-ARCH = {
-    k: TINY[k] for k in ("resolution", "latent_dim", "motion_dim", "channel_base", "channel_max")
-}
+ARCH = {k: TINY[k] for k in ("resolution", "latent_dim", "motion_dim", "channel_base", "channel_max")}
 
 
 def tiny(**kwargs) -> LIAAutoencoder:
@@ -45,17 +43,11 @@ def test_motion_dictionary_is_orthonormal_on_every_forward_and_after_an_optimize
 def test_zero_flow_with_an_all_ones_mask_reproduces_the_encoder_features():
     feats = tiny().encode(images())[1]
     for f in feats:  # Eq. 5 with phi = 0, m = 1
-        out = masked_warp(
-            f, torch.zeros(f.shape[0], 2, *f.shape[2:]), torch.ones(f.shape[0], 1, *f.shape[2:])
-        )
-        assert torch.allclose(
-            out, f, atol=1e-4 * f.abs().max().item()
-        )  # up to the grid's float rounding
+        out = masked_warp(f, torch.zeros(f.shape[0], 2, *f.shape[2:]), torch.ones(f.shape[0], 1, *f.shape[2:]))
+        assert torch.allclose(out, f, atol=1e-4 * f.abs().max().item())  # up to the grid's float rounding
     f = feats[-1]
     half = torch.zeros(f.shape[0], 1, *f.shape[2:]) + 0.5
-    assert torch.allclose(
-        masked_warp(f, torch.zeros_like(f[:, :2]), half), f / 2, atol=1e-4 * f.abs().max().item()
-    )
+    assert torch.allclose(masked_warp(f, torch.zeros_like(f[:, :2]), half), f / 2, atol=1e-4 * f.abs().max().item())
     # a flow of one pixel (2 / (W - 1) in normalised units) to the right samples the next column
     shift = torch.zeros(f.shape[0], 2, *f.shape[2:])
     shift[:, 0] = 2 / (f.shape[3] - 1)
@@ -75,9 +67,7 @@ def test_encoder_features_and_generator_blocks_follow_the_resolution():
     out, flows, masks = model.decode(z, feats, return_flows=True)
     assert out.shape == (2, 3, 64, 64)
     assert [f.shape[-1] for f in flows] == [8, 16, 32, 64] and all(f.shape[1] == 2 for f in flows)
-    assert all(f.abs().max() <= 1 for f in flows) and all(
-        ((m >= 0) & (m <= 1)).all() for m in masks
-    )
+    assert all(f.abs().max() <= 1 for f in flows) and all(((m >= 0) & (m <= 1)).all() for m in masks)
     with pytest.raises(ValueError, match=r"expected images \[B, 3, 64, 64\]"):
         model.encode(images(res=32))
 
@@ -129,9 +119,7 @@ def test_reference_image_and_linear_manipulation():
         walk = model.manipulate(xs, 3, torch.tensor([0.0, -2.0, 2.0]))
         self_recon = model(xs, xs)
     assert x_r.shape == xs.shape
-    assert torch.allclose(
-        x_r, warp(xs, flows[-1]), atol=1e-6
-    )  # appendix B.4: x_s warped by phi_{s->r}
+    assert torch.allclose(x_r, warp(xs, flows[-1]), atol=1e-6)  # appendix B.4: x_s warped by phi_{s->r}
     assert walk.shape == (2, 3, 3, 64, 64)
     assert torch.allclose(walk[:, 0], self_recon, atol=1e-4)  # zero magnitude: z_{s->s}
     assert not torch.allclose(walk[:, 1], walk[:, 2], atol=1e-3)

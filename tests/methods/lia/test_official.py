@@ -18,11 +18,7 @@ LAYOUT = Path(__file__).with_name("official_layout_256.txt")
 
 
 def official_layout() -> dict[str, tuple[int, ...]]:
-    rows = [
-        line.split()
-        for line in LAYOUT.read_text().splitlines()
-        if line and not line.startswith("#")
-    ]
+    rows = [line.split() for line in LAYOUT.read_text().splitlines() if line and not line.startswith("#")]
     return {key: tuple(int(s) for s in shape.split(",")) for key, shape in rows}
 
 
@@ -62,12 +58,8 @@ def test_export_then_load_gives_identical_outputs(tmp_path):
     export_official_checkpoint(model, path)
     loaded = load_official_checkpoint(path, mbstd_group=2)
     assert loaded.hparams.resolution == 64 and loaded.hparams.motion_dim == 8
-    assert (
-        loaded.hparams.latent_dim == 32 and not loaded.hparams.align_corners and not loaded.training
-    )
-    for (k, a), (k2, b) in zip(
-        model.state_dict().items(), loaded.state_dict().items(), strict=True
-    ):
+    assert loaded.hparams.latent_dim == 32 and not loaded.hparams.align_corners and not loaded.training
+    for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(a, b), k
     source, driving = torch.rand(1, 3, 64, 64) * 2 - 1, torch.rand(1, 2, 3, 64, 64) * 2 - 1
     expected = model.animate(source, driving)
@@ -75,9 +67,7 @@ def test_export_then_load_gives_identical_outputs(tmp_path):
     assert torch.equal(loaded.D(driving[:, 0]), model.D(driving[:, 0]))
     # a file holding only the generator state dict (no "gen" wrapper) loads too
     torch.save(export_official_state_dict(model)["gen"], tmp_path / "gen_only.pt")
-    assert torch.equal(
-        load_official_checkpoint(tmp_path / "gen_only.pt").animate(source, driving), expected
-    )
+    assert torch.equal(load_official_checkpoint(tmp_path / "gen_only.pt").animate(source, driving), expected)
 
 
 def test_bad_official_files_give_clear_errors(tmp_path):
@@ -95,7 +85,5 @@ def test_bad_official_files_give_clear_errors(tmp_path):
     state = export_official_state_dict(LIA(**TINY))
     state["gen"]["dec.convs.0.conv.blur.kernel"] = torch.ones(4, 4)
     torch.save(state, tmp_path / "kernel.pt")
-    with pytest.raises(
-        ValueError, match="kernel.pt: gen.dec.convs.0.conv.blur.kernel is not the FIR kernel"
-    ):
+    with pytest.raises(ValueError, match="kernel.pt: gen.dec.convs.0.conv.blur.kernel is not the FIR kernel"):
         load_official_checkpoint(tmp_path / "kernel.pt")

@@ -2,27 +2,10 @@
 
 import pytest
 import torch
+from styleinv_tiny import ENC, G_ARCH
 
 from stylevideo.nn.psp import PSPEncoderW
 from stylevideo.nn.stylegan2 import Generator
-
-G_ARCH = dict(resolution=32, z_dim=16, w_dim=32, mapping_layers=2, channel_base=256, channel_max=32)
-ENC = dict(widths=(16, 16, 16, 32), units=(1, 1, 1, 1))
-TINY = dict(
-    motion_z_dim=16,
-    v_dim=16,
-    delta_z=4,
-    kernel_size=3,
-    clip_length=16,
-    max_distance=8,
-    d_channel_base=256,
-    d_channel_max=32,
-    mbstd_group=2,
-    d_const_dim=8,
-    ema_kimg=0.01,
-    generation_chunk=4,
-    **ENC,
-)
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +24,5 @@ def stage_ckpts(tmp_path_factory):
     )
     enc = PSPEncoderW(32, **ENC)
     state = {f"encoder.{k}": v for k, v in enc.state_dict().items()} | {"w_avg": g.w_avg.clone()}
-    torch.save(
-        {"state_dict": state, "hyper_parameters": {"num_layers": 50, **ENC}}, root / "stage2.ckpt"
-    )
+    torch.save({"state_dict": state, "hyper_parameters": {"num_layers": 50, **ENC}}, root / "stage2.ckpt")
     return str(root / "stage1.ckpt"), str(root / "stage2.ckpt")

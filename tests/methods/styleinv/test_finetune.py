@@ -30,8 +30,7 @@ def test_frozen_set_is_the_mapping_and_the_synthesis_layers_up_to_32():
     assert frozen == expected
     trainable = {n for n, _ in g.named_parameters()} - frozen
     assert trainable and all(
-        n.startswith(("synthesis.convs.6.", "synthesis.convs.7.", "synthesis.to_rgbs.3."))
-        for n in trainable
+        n.startswith(("synthesis.convs.6.", "synthesis.convs.7.", "synthesis.to_rgbs.3.")) for n in trainable
     )
 
 
@@ -72,9 +71,7 @@ def test_a_finetuning_step_moves_only_the_high_resolution_layers(tmp_path):
 def test_image_folder_serves_single_images(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(5):
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(
-            tmp_path / f"img{i}.png"
-        )
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
     dm = ImageFolderDataModule(str(tmp_path), resolution=32, batch_size=2)
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))

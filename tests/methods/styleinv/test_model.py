@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from conftest import TINY
 from lightning.pytorch import Trainer
+from styleinv_tiny import TINY
 from torch.utils.data import DataLoader
 
 from stylevideo.methods.styleinv.model import (
@@ -21,10 +21,7 @@ def model(stage_ckpts, **kw):
 
 def real_batches(n=2, b=2):
     torch.manual_seed(1)
-    return [
-        {"frames": torch.rand(b, 4, 3, 32, 32) * 2 - 1, "t": torch.tensor([[0.0, 2, 3, 6]] * b)}
-        for _ in range(n)
-    ]
+    return [{"frames": torch.rand(b, 4, 3, 32, 32) * 2 - 1, "t": torch.tensor([[0.0, 2, 3, 6]] * b)} for _ in range(n)]
 
 
 def fit(m, steps, data=None):
@@ -67,27 +64,19 @@ def test_training_step_feeds_d_the_initial_frame_and_logs_eq4_eq5(stage_ckpts, m
     m = model(stage_ckpts, ada_target=None, r1_interval=1)
     seen, fakes = [], []
     original_d, original_fakes = m.D.forward, m.fakes
-    monkeypatch.setattr(
-        m.D, "forward", lambda frames, t: seen.append((frames.detach(), t)) or original_d(frames, t)
-    )
+    monkeypatch.setattr(m.D, "forward", lambda frames, t: seen.append((frames.detach(), t)) or original_d(frames, t))
     monkeypatch.setattr(m, "fakes", lambda b: fakes.append(original_fakes(b)) or fakes[-1])
     trainer = fit(m, 1)
     assert trainer.global_step == 1
     first = fakes[0]
     # encoder step: D sees [G(w0), y_t1, y_t2, y_t3] at t = [0, t1, t2, t3] (Eq. 3, appendix F)
     frames, t = seen[0]
-    assert torch.equal(frames[:, 0], first["x0"]) and torch.equal(
-        frames[:, 1:], first["y"][:, 1:].detach()
-    )
+    assert torch.equal(frames[:, 0], first["x0"]) and torch.equal(frames[:, 1:], first["y"][:, 1:].detach())
     assert torch.equal(t[:, 0], torch.zeros(2))
     assert torch.allclose(first["x0"], m.synthesize(first["w0"]))
     metrics = trainer.callback_metrics
-    assert torch.allclose(
-        metrics["loss/l2"], 10 * ((first["x0"] - first["y"][:, 0]) ** 2).mean(), rtol=1e-4
-    )
-    assert torch.allclose(
-        metrics["loss/reg"], 0.05 * latent_regularization(first["residual"]), rtol=1e-4
-    )
+    assert torch.allclose(metrics["loss/l2"], 10 * ((first["x0"] - first["y"][:, 0]) ** 2).mean(), rtol=1e-4)
+    assert torch.allclose(metrics["loss/reg"], 0.05 * latent_regularization(first["residual"]), rtol=1e-4)
     # discriminator step: real clips with their first frame, then the R1 pass
     real = real_batches(1)[0]
     assert any(torch.equal(f, real["frames"]) for f, _ in seen[2:])

@@ -64,11 +64,7 @@ def test_three_stages_chain_through_the_cli(tmp_path, synthetic_root):
     finals = {s: run / s / "checkpoints" / "final.ckpt" for s in STAGES}
     assert all(p.is_file() for p in finals.values())
     hp = torch.load(finals["styleinv"], map_location="cpu", weights_only=True)["hyper_parameters"]
-    assert hp["generator_ckpt"] == str(finals["stylegan2"]) and hp["encoder_ckpt"] == str(
-        finals["psp"]
-    )
+    assert hp["generator_ckpt"] == str(finals["stylegan2"]) and hp["encoder_ckpt"] == str(finals["psp"])
     assert (run / "styleinv" / "samples" / "final.mp4").is_file()
-    again = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=300
-    )  # finished stages are kept
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # finished stages are kept
     assert again.returncode == 0 and again.stdout.count("not trained again") == 3

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from conftest import ENC
 from lightning.pytorch import Trainer
+from styleinv_tiny import ENC
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -64,9 +64,7 @@ def test_ranger_is_radam_with_lookahead():
             opt.step()
         if step < 3:
             assert torch.allclose(p1, p2)
-    assert torch.allclose(
-        p1, start + 0.5 * (p2.detach() - start), atol=1e-6
-    )  # slow weights after k steps
+    assert torch.allclose(p1, start + 0.5 * (p2.detach() - start), atol=1e-6)  # slow weights after k steps
     assert torch.equal(ranger.state[p1]["slow_buffer"], p1.detach())
 
 

@@ -7,8 +7,8 @@ import resource
 
 import numpy as np
 import torch
-from conftest import TINY
 from lightning.pytorch import Trainer
+from styleinv_tiny import TINY
 
 from stylevideo.data_modules.base import ClipRecord, VideoDataModule
 from stylevideo.methods.styleinv.model import StyleInV

@@ -45,9 +45,7 @@ def test_long_clips_are_decoded_in_chunks_with_the_same_result(model, videos, mo
     whole = model.animate(video[:, 0], driving)
     calls = []
     generate = model.generate
-    monkeypatch.setattr(
-        model, "generate", lambda *a: (calls.append(a[2].shape[1]), generate(*a))[1]
-    )
+    monkeypatch.setattr(model, "generate", lambda *a: (calls.append(a[2].shape[1]), generate(*a))[1])
     monkeypatch.setattr(model, "generation_chunk", 8)
     assert torch.allclose(model.animate(video[:, 0], driving), whole, atol=1e-5)
     assert calls == [4, 2]  # 2 videos x 6 frames, at most 8 images per call: 4 + 2 frames
@@ -74,9 +72,7 @@ def test_blending_with_full_masks_gives_a_or_b(model, videos):
         assert torch.allclose(model.blend_motion(content, a, b, zeros, at=at), with_b, atol=1e-5)
     half = box_mask(model.dynamics.grid, (0.5, 0.0, 1.0, 1.0))
     blended = model.blend_motion(content, a, b, half)
-    assert not torch.allclose(blended, with_a, atol=1e-4) and not torch.allclose(
-        blended, with_b, atol=1e-4
-    )
+    assert not torch.allclose(blended, with_a, atol=1e-4) and not torch.allclose(blended, with_b, atol=1e-4)
     with pytest.raises(ValueError, match="the dynamics grid"):
         model.blend_motion(content, a, b, torch.ones(3, 3))
 
@@ -92,21 +88,15 @@ def test_box_mask_covers_the_cells_inside_the_box():
 
 def test_interpolating_two_dynamics_codes_ends_at_each_of_them(model, videos):
     content, (a, b) = videos[0], (videos[0], videos[1])
-    assert torch.allclose(
-        model.interpolate_dynamics(content, a, b, 0.0), model.transfer_motion(content, a), atol=1e-5
-    )
-    assert torch.allclose(
-        model.interpolate_dynamics(content, a, b, 1.0), model.transfer_motion(content, b), atol=1e-5
-    )
+    assert torch.allclose(model.interpolate_dynamics(content, a, b, 0.0), model.transfer_motion(content, a), atol=1e-5)
+    assert torch.allclose(model.interpolate_dynamics(content, a, b, 1.0), model.transfer_motion(content, b), atol=1e-5)
 
 
 def test_interpolated_and_extrapolated_timestamps_produce_frames(model, videos):
     video, _ = videos
     observed = video[:, ::2]  # frames 0, 2, 4 observed
     t = torch.tensor([0.0, 2.0, 4.0])
-    queries = torch.tensor(
-        [0.0, 0.5, 1.0, 3.0, 4.0, 5.5, 9.0]
-    )  # between and after the observations
+    queries = torch.tensor([0.0, 0.5, 1.0, 3.0, 4.0, 5.5, 9.0])  # between and after the observations
     frames = model.resample(observed, t, queries)
     assert frames.shape == (2, 7, 3, 16, 16) and torch.isfinite(frames).all()
     assert frames.abs().max() <= 1

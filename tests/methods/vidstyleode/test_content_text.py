@@ -44,9 +44,7 @@ def test_text_style_is_eq_5_with_the_stand_in_encoders(model, batch):
     net = model.clip.model  # CLIP_I(G(z_C)) + alpha (CLIP_T(D_TGT) - CLIP_T(D_SRC)), directly
     with torch.no_grad():
         image = net.encode_image(
-            clip_image_input(
-                model.G.generator.synthesis(z_C, noise_mode="const"), net.visual.input_resolution
-            )
+            clip_image_input(model.G.generator.synthesis(z_C, noise_mode="const"), net.visual.input_resolution)
         )
         text = lambda texts: net.encode_text(openai_clip.tokenize(texts))  # noqa: E731
         expected = image + 0.7 * (text(target) - text(source))
@@ -61,16 +59,13 @@ def test_actor_descriptions_come_from_the_synthetic_attribute_words(synthetic_ro
     data = SyntheticDataModule.from_root(str(synthetic_root), resolution=16)
     source = ActorDescriptions()
     source.setup(data)
-    rows = {
-        r["actor"]: r for r in __import__("csv").DictReader(open(synthetic_root / "labels.csv"))
-    }
+    rows = {r["actor"]: r for r in __import__("csv").DictReader(open(synthetic_root / "labels.csv"))}
     texts = source({"actor": torch.tensor([2, 0])})
     names = sorted(rows)
     for text, name in zip(texts, [names[2], names[0]], strict=True):
         row = rows[name]
         assert (
-            text
-            == f"a photo of a {row['gender']} with {row['hair_style']} {row['hair_color']} hair "
+            text == f"a photo of a {row['gender']} with {row['hair_style']} {row['hair_color']} hair "
             f"and {row['eye_color']} eyes"
         )
     assert len(set(source({"actor": torch.arange(3)}))) == 3  # the actors differ

@@ -69,9 +69,7 @@ def test_solution_at_zero_is_z_d0_and_continuous_in_t():
     z0 = torch.randn(2, 6, 4, 4)
     at_zero = enc.solve(z0, torch.zeros(2, 1))
     assert torch.equal(at_zero[:, 0], z0)
-    gaps = [
-        (enc.solve(z0, torch.full((2, 1), eps))[:, 0] - z0).norm() for eps in (1e-1, 1e-2, 1e-3)
-    ]
+    gaps = [(enc.solve(z0, torch.full((2, 1), eps))[:, 0] - z0).norm() for eps in (1e-1, 1e-2, 1e-3)]
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.02 * gaps[0]  # -> 0, about linearly in eps
     derivative = enc.ode.func(None, z0)  # dz/dt at 0 is f_theta(z_d0)
     slope = (enc.solve(z0, torch.full((2, 1), 1e-3))[:, 0] - z0) / 1e-3

@@ -48,6 +48,11 @@ class SampleAnimations(Callback):
 
     def real_clips(self, trainer: Trainer) -> torch.Tensor:
         if self.clips is None:
+            if not hasattr(trainer.datamodule, "clip_dataloader"):
+                raise ValueError(
+                    "SampleAnimations takes its real clips from the datamodule's "
+                    "clip_dataloader(); fit with a VideoDataModule"
+                )
             loader = trainer.datamodule.clip_dataloader(
                 self.num_frames, self.split, max_clips=self.num_clips, batch_size=self.num_clips
             )
@@ -63,9 +68,7 @@ class SampleAnimations(Callback):
             cross = pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True)
         rows = rearrange(torch.stack([clips, recon, cross], dim=1), "n k t c h w -> (n k) t c h w")
         folder = Path(self.dirpath or Path(trainer.default_root_dir) / "samples")
-        path = write_video(
-            folder / f"{tag}.mp4", video_grid(rows.float().cpu(), nrow=3), fps=self.fps
-        )
+        path = write_video(folder / f"{tag}.mp4", video_grid(rows.float().cpu(), nrow=3), fps=self.fps)
         self.written.append(path)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):

@@ -31,17 +31,12 @@ def test_clip_consistency_is_eq_7():
 
 def test_splice_appearance_and_structure_are_eq_8_and_9():
     content, frames = torch.randn(2, 7), torch.randn(2, 3, 7)
-    expected = sum(
-        F.mse_loss(frames[:, i], content, reduction="none").mean(1) for i in range(3)
-    ).mean()
+    expected = sum(F.mse_loss(frames[:, i], content, reduction="none").mean(1) for i in range(3)).mean()
     assert torch.allclose(splice_appearance_loss(content, frames), expected, atol=1e-6)
     real, gen = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
     expected = sum(((gen[:, i] - real[:, i]) ** 2).mean((1, 2)) for i in range(3)).mean()
     assert torch.allclose(splice_structure_loss(real, gen), expected, atol=1e-6)
-    assert (
-        splice_structure_loss(real, real) == 0
-        and splice_appearance_loss(content, content[:, None]) == 0
-    )
+    assert splice_structure_loss(real, real) == 0 and splice_appearance_loss(content, content[:, None]) == 0
 
 
 def test_clip_directional_is_eq_10():

@@ -57,14 +57,8 @@ def test_generated_frames_are_g_of_z_c_plus_the_direction(model, batch, monkeypa
 def test_training_updates_only_the_dynamics_and_f_g(batch):
     torch.manual_seed(0)
     model = make_model(lr=1e-3)
-    frozen = {
-        k: v.clone()
-        for k, v in model.state_dict().items()
-        if k.startswith(("G.", "clip.", "splice.", "f_C."))
-    }
-    trainable = {
-        k: v.clone() for k, v in model.state_dict().items() if k.startswith(("dynamics.", "f_G."))
-    }
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(("G.", "clip.", "splice.", "f_C."))}
+    trainable = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(("dynamics.", "f_G."))}
     trainer = fit(model, [batch] * 2, 2)
     assert trainer.global_step == 2
     state = model.state_dict()
@@ -76,9 +70,7 @@ def test_training_updates_only_the_dynamics_and_f_g(batch):
     assert [g["lr"] for g in opt.param_groups] == [5e-3, 1e-3]  # dynamics at 5x (authors' code)
     assert not model.G.training and not model.clip.training and not model.splice.training
     metrics = trainer.logged_metrics
-    assert {"loss/C", "loss/A", "loss/S", "loss/D", "loss/L", "loss/total", "lambda/C"} <= set(
-        metrics
-    )
+    assert {"loss/C", "loss/A", "loss/S", "loss/D", "loss/L", "loss/total", "lambda/C"} <= set(metrics)
 
 
 def test_the_total_is_eq_6_with_the_papers_weights(model, batch, monkeypatch):
@@ -86,9 +78,7 @@ def test_the_total_is_eq_6_with_the_papers_weights(model, batch, monkeypatch):
     assert weights == pytest.approx({"C": 0.01, "A": 5.0, "S": 5.0, "D": 2.0, "L": 1.0})
     torch.manual_seed(3)
     losses, _ = model.losses(batch)
-    assert set(losses) == {"C", "A", "S", "D", "L"} and all(
-        torch.isfinite(v) for v in losses.values()
-    )
+    assert set(losses) == {"C", "A", "S", "D", "L"} and all(torch.isfinite(v) for v in losses.values())
 
 
 @pytest.mark.parametrize("term", ["S", "D", "L"])
@@ -199,24 +189,18 @@ def test_psp_inverter_reads_an_official_checkpoint_and_adds_the_latent_average(t
     torch.manual_seed(0)
     g = Generator(16, 16, 64, 1, channel_base=256, channel_max=64).eval()  # 6 W+ rows of 64
     small = dict(widths=(16, 32, 48, 64), units=(1, 1, 1, 1))
-    enc = GradualStyleEncoder(
-        6, style_dim=64, coarse=2, middle=4, spatial=(4, 8, 16), **small
-    ).eval()
+    enc = GradualStyleEncoder(6, style_dim=64, coarse=2, middle=4, spatial=(4, 8, 16), **small).eval()
     latent_avg = torch.randn(6, 64)
     state = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
     rosinality_file(tmp_path / "g.pt", g)
     state |= {f"decoder.{k}": v for k, v in torch.load(tmp_path / "g.pt")["g_ema"].items()}
     opts = {"encoder_type": "GradualStyleEncoder", "start_from_latent_avg": True}
     torch.save({"state_dict": state, "opts": opts, "latent_avg": latent_avg}, tmp_path / "psp.pt")
-    inverter = PretrainedPSPInverter(
-        path=str(tmp_path / "psp.pt"), num_ws=6, w_dim=64, input_size=64
-    )
+    inverter = PretrainedPSPInverter(path=str(tmp_path / "psp.pt"), num_ws=6, w_dim=64, input_size=64)
     assert not inverter.materialized
     inverter.materialize()
     frames = torch.rand(2, 3, 32, 32) * 2 - 1  # resized to pSp's input size first
-    expected = enc(
-        torch.nn.functional.interpolate(frames, size=(64, 64), mode="bicubic", antialias=True)
-    )
+    expected = enc(torch.nn.functional.interpolate(frames, size=(64, 64), mode="bicubic", antialias=True))
     assert torch.allclose(inverter(frames), expected + latent_avg, atol=1e-4)
     with pytest.raises(ValueError, match="declares num_ws=18"):
         PretrainedPSPInverter(path=str(tmp_path / "psp.pt")).materialize()

@@ -77,9 +77,7 @@ def test_animate_script_with_an_official_layout_checkpoint(real_data, tmp_path, 
 
 
 @pytest.mark.slow
-def test_fit_synthetic_experiment_through_the_cli_then_animate_with_its_checkpoint(
-    tmp_path, real_data, vgg19_file
-):
+def test_fit_synthetic_experiment_through_the_cli_then_animate_with_its_checkpoint(tmp_path, real_data, vgg19_file):
     data = dict(
         num_actors=2,
         actions=("talk",),

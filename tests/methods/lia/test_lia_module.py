@@ -49,17 +49,11 @@ def test_training_overfits_one_real_clip_and_keeps_d_m_orthonormal(real_data):
     assert set(h[0]) == {"loss/g", "loss/recon", "loss/vgg", "loss/adv", "loss/d"}
     recon = [s["loss/recon"] + s["loss/vgg"] for s in h]
     assert recon[-1] < 0.9 * recon[0] and np.mean(recon[-2:]) < np.mean(recon[:2]), recon
-    assert h[0]["loss/g"] == pytest.approx(
-        h[0]["loss/recon"] + h[0]["loss/vgg"] + h[0]["loss/adv"], rel=1e-5
-    )
+    assert h[0]["loss/g"] == pytest.approx(h[0]["loss/recon"] + h[0]["loss/vgg"] + h[0]["loss/adv"], rel=1e-5)
     d_m = model.autoencoder.D_m
     assert not torch.equal(d_m.weight, d_m_before)  # D_m is learned ...
-    assert torch.allclose(
-        d_m.directions() @ d_m.directions().T, torch.eye(8), atol=1e-5
-    )  # ... orthonormal
-    assert not any(
-        p.requires_grad for n, p in model.named_parameters() if n.endswith("noise.weight")
-    )
+    assert torch.allclose(d_m.directions() @ d_m.directions().T, torch.eye(8), atol=1e-5)  # ... orthonormal
+    assert not any(p.requires_grad for n, p in model.named_parameters() if n.endswith("noise.weight"))
 
 
 def test_animate_real_clip_from_a_still_source_image(real_data):
@@ -67,12 +61,8 @@ def test_animate_real_clip_from_a_still_source_image(real_data):
 
     torch.manual_seed(0)
     model = LIA(**TINY).eval()
-    source = frames_to_tensor(
-        np.asarray(Image.open(real_data / "voxceleb" / "source_a.png").convert("RGB"))[None], 64
-    )
-    driving = frames_to_tensor(
-        read_frames(real_data / "voxceleb" / "talking_b.mp4", range(0, 40, 4)), 64
-    )[None]
+    source = frames_to_tensor(np.asarray(Image.open(real_data / "voxceleb" / "source_a.png").convert("RGB"))[None], 64)
+    driving = frames_to_tensor(read_frames(real_data / "voxceleb" / "talking_b.mp4", range(0, 40, 4)), 64)[None]
     for relative in (True, False):
         out = model.animate(source, driving, relative=relative)
         assert out.shape == (1, 10, 3, 64, 64)
