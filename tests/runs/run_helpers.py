@@ -28,18 +28,32 @@ SYNTHETIC = dict(
 
 
 class LossRecorder(Callback):
-    """Appends ``{"step", "rank", "videos" (the batch's), <logged loss/...>}`` to ``path`` (default
-    ``<run folder>/losses.jsonl``) after each training step (one JSON line, flushed and fsynced:
-    the lines survive a kill)."""
+    """Appends ``{"step", "rank", "videos" (the batch's), <loss/... logged in that step>}`` to
+    ``path`` (default ``<run folder>/losses.jsonl``) after each training step (one JSON line,
+    flushed and fsynced: the lines survive a kill). Only the terms the step itself logged are
+    written: Lightning's ``callback_metrics`` also holds older steps' values until the epoch ends."""
 
     def __init__(self, path: str | None = None):
         self.path = path
+        self.logged: set[str] = set()
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        log = pl_module.log
+
+        def recording_log(name, value, *args, **kwargs):
+            self.logged.add(name)
+            return log(name, value, *args, **kwargs)
+
+        pl_module.log = recording_log
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.logged = set()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         row = {"step": trainer.global_step, "rank": trainer.global_rank}
         if isinstance(batch, dict) and "index" in batch:
             row["videos"] = batch["index"].tolist()
-        row |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("loss/")}
+        row |= {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("loss/") and k in self.logged}
         with open(self.path or Path(trainer.default_root_dir) / "losses.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
             f.flush()
