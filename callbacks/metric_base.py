@@ -159,9 +159,7 @@ class MetricCallback(Callback):
         if trainer.is_global_zero:
             path = self.json_path(trainer)
             append_json(path, record)
-            rank_zero_info(
-                f"{type(self).__name__} ({stage}, step {trainer.global_step}): {named} -> {path}"
-            )
+            rank_zero_info(f"{type(self).__name__} ({stage}, step {trainer.global_step}): {named} -> {path}")
         return named
 
     @staticmethod
@@ -201,17 +199,13 @@ class MetricCallback(Callback):
     def _rank(trainer: Trainer) -> tuple[int, int]:
         return trainer.global_rank, max(1, trainer.world_size)
 
-    def real_batches(
-        self, trainer: Trainer, num_frames: int, max_clips: int | None
-    ) -> Iterator[dict[str, Any]]:
+    def real_batches(self, trainer: Trainer, num_frames: int, max_clips: int | None) -> Iterator[dict[str, Any]]:
         """This rank's share of real clip batches (``frames [B, num_frames, 3, H, W]``, labels,
         text..., and ``index``: each clip's global index), one clip per video."""
         dm = trainer.datamodule
         if dm is None or not hasattr(dm, "clip_dataloader"):
             raise TypeError(f"{type(self).__name__} needs a datamodule with clip_dataloader()")
-        loader = dm.clip_dataloader(
-            num_frames, split=self.split, max_clips=max_clips, batch_size=self.batch_size
-        )
+        loader = dm.clip_dataloader(num_frames, split=self.split, max_clips=max_clips, batch_size=self.batch_size)
         rank, world = self._rank(trainer)
         if world > 1:
             indices = list(range(rank, len(loader.dataset), world))
@@ -223,9 +217,7 @@ class MetricCallback(Callback):
             )
         yield from loader
 
-    def real_clips(
-        self, trainer: Trainer, num_frames: int, max_clips: int | None
-    ) -> Iterator[Tensor]:
+    def real_clips(self, trainer: Trainer, num_frames: int, max_clips: int | None) -> Iterator[Tensor]:
         """The frames of :meth:`real_batches`."""
         for batch in self.real_batches(trainer, num_frames, max_clips):
             yield batch["frames"]
@@ -251,9 +243,7 @@ class MetricCallback(Callback):
             for key in self.condition_keys:
                 classes = trainer.datamodule.num_classes(key)
                 conditions[key] = torch.randint(classes, (m,), generator=g).to(pl_module.device)
-        return pl_module.sample_videos(
-            m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions
-        )
+        return pl_module.sample_videos(m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions)
 
     def animated(self, pl_module: LightningModule, batch: dict[str, Any]) -> Tensor:
         """The module's video for a real ``batch`` in this callback's mode."""
@@ -273,10 +263,7 @@ class MetricCallback(Callback):
         elif callable(getattr(pl_module, "descriptions", None)):
             texts = list(pl_module.descriptions(batch))
         else:
-            raise TypeError(
-                "mode 'edit' needs descriptions: batches with 'text' or a module with "
-                "descriptions(batch)"
-            )
+            raise TypeError("mode 'edit' needs descriptions: batches with 'text' or a module with descriptions(batch)")
         return texts, texts[1:] + texts[:1]
 
     def extractor(self, name: str, build):

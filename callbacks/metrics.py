@@ -147,9 +147,7 @@ class VideoMetrics(MetricCallback):
             clips = max(self.protocol(n)[0] for n in names)
             for batch in self.real_batches(trainer, length, clips):
                 for name in names:
-                    real = _take(
-                        self._slice(name, batch["frames"]), batch["index"], self.protocol(name)[0]
-                    )
+                    real = _take(self._slice(name, batch["frames"]), batch["index"], self.protocol(name)[0])
                     if len(real):
                         self.fvd[name].update(real.to(self.fvd[name].device), real=True)
 
@@ -157,9 +155,7 @@ class VideoMetrics(MetricCallback):
         """Animations of real clips; the clips themselves feed the real FVD statistics."""
         for batch in self.real_batches(trainer, length, n):
             for name, fvd in self.fvd.items():
-                chunk = _take(
-                    self._slice(name, batch["frames"]), batch["index"], self.protocol(name)[0]
-                )
+                chunk = _take(self._slice(name, batch["frames"]), batch["index"], self.protocol(name)[0])
                 if len(chunk):
                     fvd.update(chunk.to(fvd.device), real=True)
             yield batch["index"], self.animated(pl_module, batch)
@@ -176,9 +172,7 @@ class FrameMetrics(MetricCallback):
 
     family = "frame"
 
-    def __init__(
-        self, metrics: list[str], num_frames: int = 16, frames_per_video: int = 1, **kwargs: Any
-    ):
+    def __init__(self, metrics: list[str], num_frames: int = 16, frames_per_video: int = 1, **kwargs: Any):
         super().__init__(metrics, **kwargs)
         if not 1 <= frames_per_video <= num_frames:
             raise ValueError(f"frames_per_video must be in [1, num_frames={num_frames}]")
@@ -324,18 +318,14 @@ class FaceMetrics(MetricCallback):
 
         face = self.extractor("face", lambda: DlibFace(upsample=self.upsample))
         if "lia_r" in self.metrics:
-            self.lia = LiACorrelation(
-                face.landmarks, region=self.region, min_face_fraction=self.min_face_fraction
-            )
+            self.lia = LiACorrelation(face.landmarks, region=self.region, min_face_fraction=self.min_face_fraction)
         if "identity" in self.metrics:
             if self.embedder == "dlib":
                 embed = face.descriptors
             else:
                 from stylevideo.features.arcface import ARCFACE_WEIGHTS
 
-                embed = self.extractor(
-                    "arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS), face=face)
-                )
+                embed = self.extractor("arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS), face=face))
             self.identity = IdentitySimilarity(embed)
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
@@ -347,9 +337,7 @@ class FaceMetrics(MetricCallback):
             rank, world = self._rank(trainer)
             for g in range(rank, self.groups, world):
                 extra = {self.group_by: self.seed + g} if self.group_by else {}
-                videos = self.sample(
-                    trainer, pl_module, self.group_size, self.num_frames, self.seed + g, **extra
-                ).cpu()
+                videos = self.sample(trainer, pl_module, self.group_size, self.num_frames, self.seed + g, **extra).cpu()
                 if self.lia is not None:
                     self.lia.update(videos[None])
                 if self.identity is not None:
@@ -403,9 +391,7 @@ class AnimationMetrics(MetricCallback):
         if mode == "cross" and {"l1", "lpips", "aed"} & set(self.metrics):
             raise ValueError("AnimationMetrics: l1, lpips and aed need mode 'reconstruct'")
         if keypoints not in ("face", "body") or embedder not in ("dlib", "arcface"):
-            raise ValueError(
-                "AnimationMetrics: keypoints is 'face' or 'body', embedder 'dlib' or 'arcface'"
-            )
+            raise ValueError("AnimationMetrics: keypoints is 'face' or 'body', embedder 'dlib' or 'arcface'")
         self.num_clips, self.num_frames = num_clips, num_frames
         self.keypoints, self.embedder = keypoints, embedder
         self.scores: dict[str, Any] = {}
@@ -440,9 +426,7 @@ class AnimationMetrics(MetricCallback):
             return self.extractor("face", DlibFace).landmarks
         from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS, PoseKeypoints
 
-        return self.extractor(
-            "pose", lambda: PoseKeypoints(self.weights.get(KEYPOINT_RCNN_WEIGHTS))
-        )
+        return self.extractor("pose", lambda: PoseKeypoints(self.weights.get(KEYPOINT_RCNN_WEIGHTS)))
 
     def _embed_fn(self):
         from stylevideo.features.face import ArcFaceEmbedder, DlibFace

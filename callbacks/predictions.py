@@ -85,16 +85,13 @@ class VideoPredictions(BasePredictionWriter):
 
     # -- requests -------------------------------------------------------------------------------
     def active_modes(self, module: LightningModule) -> list[str]:
-        supported = [
-            m for m in MODES if hasattr(module, "animate" if m == "animate" else "sample_videos")
-        ]
+        supported = [m for m in MODES if hasattr(module, "animate" if m == "animate" else "sample_videos")]
         if self.modes is None:
             return supported
         missing = [m for m in self.modes if m not in supported]
         if missing:
             raise ValueError(
-                f"{type(module).__name__} cannot serve prediction modes {missing} "
-                f"(it supports {supported})"
+                f"{type(module).__name__} cannot serve prediction modes {missing} (it supports {supported})"
             )
         return list(self.modes)
 
@@ -103,9 +100,7 @@ class VideoPredictions(BasePredictionWriter):
         out: list[dict[str, Any]] = []
         for mode in self.active_modes(trainer.lightning_module):
             if mode == "animate":
-                out.append(
-                    {"mode": mode, "relative": self.relative, **self._animation_inputs(trainer)}
-                )
+                out.append({"mode": mode, "relative": self.relative, **self._animation_inputs(trainer)})
                 continue
             scale = self.fps_scale if mode == "fps" else 1.0
             frames = {
@@ -131,13 +126,8 @@ class VideoPredictions(BasePredictionWriter):
     def _animation_inputs(self, trainer: Trainer) -> dict[str, Any]:
         if self.source_images:
             size = self.resolution or getattr(trainer.datamodule, "resolution", None)
-            sources = torch.stack(
-                [frames_to_tensor(_first_frame(p), size)[0] for p in self.source_images]
-            )
-            driving = [
-                frames_to_tensor(read_frames(p, range(count_frames(p))), size)
-                for p in self.driving_videos
-            ]
+            sources = torch.stack([frames_to_tensor(_first_frame(p), size)[0] for p in self.source_images])
+            driving = [frames_to_tensor(read_frames(p, range(count_frames(p))), size) for p in self.driving_videos]
             length = min(len(d) for d in driving)
             return {
                 "source": sources,
@@ -146,9 +136,7 @@ class VideoPredictions(BasePredictionWriter):
                 "driving_id": [str(p) for p in self.driving_videos],
             }
         if trainer.datamodule is None or not hasattr(trainer.datamodule, "clip_dataloader"):
-            raise ValueError(
-                "animate predictions need source_images/driving_videos or a video data module"
-            )
+            raise ValueError("animate predictions need source_images/driving_videos or a video data module")
         clips = next(
             iter(
                 trainer.datamodule.clip_dataloader(
@@ -219,9 +207,7 @@ class VideoPredictions(BasePredictionWriter):
             entries = [e for part in gathered for e in part]
         if not trainer.is_global_zero:
             return
-        unique = {
-            e["file"]: e for e in entries
-        }  # the distributed sampler repeats requests to pad ranks
+        unique = {e["file"]: e for e in entries}  # the distributed sampler repeats requests to pad ranks
         manifest = {
             "model": type(pl_module).__name__,
             "checkpoint": str(trainer.ckpt_path) if trainer.ckpt_path else None,

@@ -99,9 +99,7 @@ class RunState(Callback):
                 _seed_all(rank_seed(int(seed or 0), rank, trainer.global_step))
         self._snapshot = collect_rng_states()
 
-    def on_train_batch_start(
-        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
-    ) -> None:
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int) -> None:
         if self._snapshot is not None:
             set_rng_states(self._snapshot)
 

@@ -25,9 +25,17 @@ class SampleVideos(Callback):
     ``dirpath`` defaults to ``<run folder>/samples`` (set by the CLI).
     """
 
-    def __init__(self, every_n_steps: int = 1000, num_videos: int = 8, num_frames: int = 16,
-                 fps: int = 10, fps_scale: float = 1.0, seed: int = 0,
-                 conditions: dict[str, Any] | None = None, dirpath: str | None = None):
+    def __init__(
+        self,
+        every_n_steps: int = 1000,
+        num_videos: int = 8,
+        num_frames: int = 16,
+        fps: int = 10,
+        fps_scale: float = 1.0,
+        seed: int = 0,
+        conditions: dict[str, Any] | None = None,
+        dirpath: str | None = None,
+    ):
         self.every_n_steps, self.num_videos, self.num_frames = every_n_steps, num_videos, num_frames
         self.fps, self.fps_scale, self.seed = fps, fps_scale, seed
         self.conditions = dict(conditions or {})
@@ -49,8 +57,9 @@ class SampleVideos(Callback):
             rank_zero_warn(f"SampleVideos: {type(pl_module).__name__} has no sample_videos(); nothing logged")
             return None
         with torch.no_grad():
-            videos = pl_module.sample_videos(self.num_videos, self.num_frames, fps_scale=self.fps_scale,
-                                             seed=self.seed, **self.conditions)
+            videos = pl_module.sample_videos(
+                self.num_videos, self.num_frames, fps_scale=self.fps_scale, seed=self.seed, **self.conditions
+            )
         folder = Path(self.dirpath or Path(trainer.default_root_dir) / "samples")
         path = write_video(folder / f"{tag}.mp4", video_grid(videos.float().cpu()), fps=self.fps)
         self.written.append(Path(path))

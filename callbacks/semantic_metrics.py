@@ -50,9 +50,7 @@ class ActionMetrics(MetricCallback):
         if self.mode != "sample":
             raise ValueError("ActionMetrics classifies generated videos: mode must be 'sample'")
         if classifier_ckpt is None and "classifier" not in self.extractors:
-            raise ValueError(
-                "ActionMetrics needs classifier_ckpt (an ActionRecognizerModule checkpoint)"
-            )
+            raise ValueError("ActionMetrics needs classifier_ckpt (an ActionRecognizerModule checkpoint)")
         self.classifier_ckpt, self.label, self.content_label = classifier_ckpt, label, content_label
         self.videos_per_pair, self.num_frames = videos_per_pair, num_frames
         self.accuracy = None
@@ -61,11 +59,7 @@ class ActionMetrics(MetricCallback):
         """Distinct (content id, action id) pairs of the split's clips, in index order."""
         maps, seen = datamodule.label_maps, {}
         for record in datamodule.records(self.split):
-            content = (
-                maps[self.content_label][record.labels[self.content_label]]
-                if self.content_label
-                else None
-            )
+            content = maps[self.content_label][record.labels[self.content_label]] if self.content_label else None
             seen[(content, maps[self.label][record.labels[self.label]])] = None
         if not seen:
             raise ValueError(f"ActionMetrics: no {self.split!r} clips to take pairs from")
@@ -75,9 +69,7 @@ class ActionMetrics(MetricCallback):
         if self.accuracy is None:
             from stylevideo.metrics.action import ActionAccuracy, ActionRecognizerModule
 
-            classifier = self.extractor(
-                "classifier", lambda: ActionRecognizerModule.classifier(self.classifier_ckpt)
-            )
+            classifier = self.extractor("classifier", lambda: ActionRecognizerModule.classifier(self.classifier_ckpt))
             self.accuracy = ActionAccuracy(classifier, top_k=(1, 3)).to(pl_module.device)
         self.accuracy.reset()
         rank, world = self._rank(trainer)
@@ -89,9 +81,7 @@ class ActionMetrics(MetricCallback):
             conditions = {self.label: labels}
             if self.content_label:
                 conditions[self.content_label] = torch.full((n,), content, device=pl_module.device)
-            videos = self.sample(
-                trainer, pl_module, n, self.num_frames, self.seed + p, **conditions
-            )
+            videos = self.sample(trainer, pl_module, n, self.num_frames, self.seed + p, **conditions)
             self.accuracy.update(videos, labels)
         out = self.accuracy.compute()
         return {f"action_{k}": v for k, v in out.items() if f"action_{k}" in self.metrics}

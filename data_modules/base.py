@@ -104,9 +104,7 @@ class VideoClipDataset(Dataset):
             raise ValueError("VideoClipDataset needs at least one clip")
         self.records = list(records)
         self.sampler = sampler
-        self.resolution = (
-            (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
-        )
+        self.resolution = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
         self.label_maps = label_maps
         self.seed, self.strict, self.epoch = seed, strict, epoch
         self.keypoints = tuple(keypoints)
@@ -157,10 +155,7 @@ class VideoClipDataset(Dataset):
         for name in self.keypoints:
             points = np.load(record.keypoints[name], mmap_mode="r")
             if len(points) != record.num_frames:
-                raise ValueError(
-                    f"{record.keypoints[name]} has {len(points)} frames, "
-                    f"its video {record.num_frames}"
-                )
+                raise ValueError(f"{record.keypoints[name]} has {len(points)} frames, its video {record.num_frames}")
             item[name] = torch.from_numpy(np.asarray(points[indices], dtype=np.float32) * scale)
         return item
 
@@ -173,13 +168,9 @@ class VideoSampler(Sampler[ClipKey]):
     (e.g. their lengths, so that every frame is equally likely).
     """
 
-    def __init__(
-        self, num_videos: int, num_samples: int, seed: int = 0, weights: np.ndarray | None = None
-    ):
+    def __init__(self, num_videos: int, num_samples: int, seed: int = 0, weights: np.ndarray | None = None):
         self.num_videos, self.num_samples, self.seed, self.epoch = num_videos, num_samples, seed, 0
-        self.p = (
-            None if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
-        )
+        self.p = None if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at the start of every epoch (directly or through its DDP wrapper)."""
@@ -313,9 +304,7 @@ class VideoDataModule(LightningDataModule):
     ):
         super().__init__()
         self.root = None if root is None else Path(root).expanduser()
-        self.resolution = (
-            (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
-        )
+        self.resolution = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
         self.sampler = sampler if sampler is not None else RandomFrames()
         self.batch_size, self.num_workers = batch_size, num_workers
         self.class_aware, self.samples_per_epoch = class_aware, samples_per_epoch
@@ -333,9 +322,7 @@ class VideoDataModule(LightningDataModule):
     def check_root(self) -> Path:
         """``self.root``, or a clear error if it is missing or empty."""
         if self.root is None or not self.root.is_dir():
-            raise FileNotFoundError(
-                f"dataset root {self.root} does not exist (expected {self.layout})"
-            )
+            raise FileNotFoundError(f"dataset root {self.root} does not exist (expected {self.layout})")
         if not any(self.root.iterdir()):
             raise FileNotFoundError(f"dataset root {self.root} is empty (expected {self.layout})")
         return self.root
@@ -363,18 +350,13 @@ class VideoDataModule(LightningDataModule):
             warnings.warn(message + "; they are left out", stacklevel=2)
             records = [r for r in records if r.num_frames >= need]
         if not records:
-            raise ValueError(
-                f"no clip under {self.root} has the {need} frames {self.sampler!r} needs"
-            )
+            raise ValueError(f"no clip under {self.root} has the {need} frames {self.sampler!r} needs")
         keys = set(records[0].labels)
         for r in records:
             if set(r.labels) != keys:
-                raise ValueError(
-                    f"clip {r.path} has labels {sorted(r.labels)}, expected {sorted(keys)}"
-                )
+                raise ValueError(f"clip {r.path} has labels {sorted(r.labels)}, expected {sorted(keys)}")
         self._label_maps = {
-            k: {v: i for i, v in enumerate(sorted({r.labels[k] for r in records}))}
-            for k in sorted(keys)
+            k: {v: i for i, v in enumerate(sorted({r.labels[k] for r in records}))} for k in sorted(keys)
         }
         self._records = records
         if self._restored_maps is not None:
@@ -426,18 +408,14 @@ class VideoDataModule(LightningDataModule):
             ids = dict(saved.get(label, {}))
             new = sorted(set(current) - set(ids))
             if new and ids:
-                warnings.warn(
-                    f"label {label!r} has values the checkpoint did not know: {new}", stacklevel=3
-                )
+                warnings.warn(f"label {label!r} has values the checkpoint did not know: {new}", stacklevel=3)
             for value in new:
                 ids[value] = len(ids)
             merged[label] = ids
         self._label_maps = merged
 
     # -- loaders -----------------------------------------------------------------------------
-    def dataset(
-        self, records: Sequence[ClipRecord], sampler: FrameSampler | None = None
-    ) -> VideoClipDataset:
+    def dataset(self, records: Sequence[ClipRecord], sampler: FrameSampler | None = None) -> VideoClipDataset:
         """A dataset over ``records`` with this module's settings (and ``sampler`` if given)."""
         return VideoClipDataset(
             records,
@@ -449,9 +427,7 @@ class VideoDataModule(LightningDataModule):
             keypoints=self.keypoints,
         )
 
-    def _loader(
-        self, dataset: Dataset, loader: type[DataLoader] = DataLoader, **kwargs
-    ) -> DataLoader:
+    def _loader(self, dataset: Dataset, loader: type[DataLoader] = DataLoader, **kwargs) -> DataLoader:
         return loader(
             dataset,
             num_workers=self.num_workers,
@@ -482,20 +458,13 @@ class VideoDataModule(LightningDataModule):
         records = self.records("train")
         if not records:
             raise ValueError(f"{type(self).__name__} at {self.root} has no 'train' clips")
-        weights = (
-            None
-            if self.class_aware
-            else np.array([r.num_frames for r in records], dtype=np.float64)
-        )
-        sampler = VideoSampler(
-            len(records), self.samples_per_epoch or len(records), self.seed, weights
-        )
+        weights = None if self.class_aware else np.array([r.num_frames for r in records], dtype=np.float64)
+        sampler = VideoSampler(len(records), self.samples_per_epoch or len(records), self.seed, weights)
         if len(sampler) < self.batch_size:
-            raise ValueError(
-                f"{len(sampler)} samples per epoch are fewer than batch_size={self.batch_size}"
-            )
-        return self._loader(self.dataset(records), ResumableDataLoader, batch_size=self.batch_size,
-                            sampler=sampler, drop_last=True)
+            raise ValueError(f"{len(sampler)} samples per epoch are fewer than batch_size={self.batch_size}")
+        return self._loader(
+            self.dataset(records), ResumableDataLoader, batch_size=self.batch_size, sampler=sampler, drop_last=True
+        )
 
     def val_dataloader(self) -> DataLoader:
         records = self._subset(self._eval_records("val"), self.val_videos)
@@ -503,9 +472,7 @@ class VideoDataModule(LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         """All ``test`` clips (the ``val`` clips where a dataset has no test split)."""
-        return self._loader(
-            self.dataset(self._eval_records("test")), batch_size=self.batch_size, shuffle=False
-        )
+        return self._loader(self.dataset(self._eval_records("test")), batch_size=self.batch_size, shuffle=False)
 
     def predict_dataloader(self) -> DataLoader:
         """The requests of the trainer's ``VideoPredictions`` callback (``lightning predict``)."""
@@ -528,10 +495,7 @@ class VideoDataModule(LightningDataModule):
         sampler = ConsecutiveFrames(num_frames)
         records = [r for r in self._eval_records(split) if r.num_frames >= num_frames]
         if not records:
-            raise ValueError(
-                f"no {split!r} video of {type(self).__name__} at {self.root} "
-                f"has {num_frames} frames"
-            )
+            raise ValueError(f"no {split!r} video of {type(self).__name__} at {self.root} has {num_frames} frames")
         dataset = self.dataset(self._subset(records * clips_per_video, max_clips), sampler)
         return self._loader(dataset, batch_size=batch_size or self.batch_size, shuffle=False)
 

@@ -47,22 +47,15 @@ class DeeperForensicsDataModule(DatasetModule):
         f"camera_front) at any depth; make them with `{ALIGN_COMMAND}`"
     )
 
-    def __init__(
-        self, root: str | None = None, light: str = "uniform", camera: str = "front", **kwargs
-    ):
+    def __init__(self, root: str | None = None, light: str = "uniform", camera: str = "front", **kwargs):
         if light not in LIGHTS or camera not in CAMERAS:
-            raise ValueError(
-                f"light must be one of {LIGHTS} and camera one of {CAMERAS}, got {light!r}, "
-                f"{camera!r}"
-            )
+            raise ValueError(f"light must be one of {LIGHTS} and camera one of {CAMERAS}, got {light!r}, {camera!r}")
         super().__init__(root, **kwargs)
         self.light, self.camera = light, camera
 
     def find_clips(self) -> list[ClipRecord]:
         if (self.root / "source_videos").is_dir() or (self.root / "manipulated_videos").is_dir():
-            raise self.layout_error(
-                f"this is the raw release; align the source videos first: {ALIGN_COMMAND}"
-            )
+            raise self.layout_error(f"this is the raw release; align the source videos first: {ALIGN_COMMAND}")
         records = []
         for path, match in find_named_clips(self.root, _NAME):
             actor, light, emotion, camera = match.groups()

@@ -18,9 +18,7 @@ from stylevideo.data_modules.layouts import DatasetModule, list_clips
 
 __all__ = ["FaceForensicsDataModule"]
 
-CROP_COMMAND = (
-    "python -m stylevideo.video.preprocess.mask_crop FACEFORENSICS_ROOT OUT --split train"
-)
+CROP_COMMAND = "python -m stylevideo.video.preprocess.mask_crop FACEFORENSICS_ROOT OUT --split train"
 
 
 class FaceForensicsDataModule(DatasetModule):
@@ -39,7 +37,5 @@ class FaceForensicsDataModule(DatasetModule):
     def find_clips(self) -> list[ClipRecord]:
         for raw in ("original", "train/original", "val/original", "test/original"):
             if (self.root / raw).is_dir():
-                raise self.layout_error(
-                    f"this is the uncropped release ({raw}/); crop it first: {CROP_COMMAND}"
-                )
+                raise self.layout_error(f"this is the uncropped release ({raw}/); crop it first: {CROP_COMMAND}")
         return [ClipRecord(path, None, self.video_id(path)) for path in list_clips(self.root)]

@@ -81,9 +81,7 @@ class FashionVideoDataModule(DatasetModule):
         """``{video name: description}`` from the sources in the module docstring's order."""
         texts = {}
         for split in ("train", "test"):
-            names, descriptions = (
-                self.root / f"{split}_videos{s}.txt" for s in ("", "_descriptions")
-            )
+            names, descriptions = (self.root / f"{split}_videos{s}.txt" for s in ("", "_descriptions"))
             if names.is_file() and descriptions.is_file():
                 names, descriptions = read_lines(names), read_lines(descriptions)
                 if len(names) != len(descriptions):
@@ -133,9 +131,7 @@ class FashionVideoDataModule(DatasetModule):
         texts = self._descriptions(clips)
         missing = sorted(set(clips) - set(texts))
         if missing:
-            raise self.layout_error(
-                f"{len(missing)} of {len(clips)} videos have no description (e.g. {missing[0]!r})"
-            )
+            raise self.layout_error(f"{len(missing)} of {len(clips)} videos have no description (e.g. {missing[0]!r})")
         records = [
             ClipRecord(clips[name], None, self.video_id(clips[name]), split=split)
             for name, split in self._splits(sorted(clips)).items()

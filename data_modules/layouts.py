@@ -129,9 +129,7 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def random_split(
-    keys: Iterable[str], test_fraction: float, seed: int, group: dict[str, str] | None = None
-) -> set[str]:
+def random_split(keys: Iterable[str], test_fraction: float, seed: int, group: dict[str, str] | None = None) -> set[str]:
     """The keys of a seeded random test split: ``round(test_fraction * n)`` of them.
 
     With ``group`` (key -> group), the fraction is drawn within every group (e.g. per actor).
@@ -196,9 +194,7 @@ class FrameCountCache:
         """Store the counts of ``records``, as seen by :meth:`fill` (replacing the old
         entries); best effort: a cache that cannot be written is only a warning."""
         keys = [self._key(r.path) for r in records]
-        self.entries = {
-            k: [*self._seen[k], r.num_frames] for k, r in zip(keys, records, strict=True)
-        }
+        self.entries = {k: [*self._seen[k], r.num_frames] for k, r in zip(keys, records, strict=True)}
         data = {"version": _CACHE_VERSION, "root": self.identity, "clips": self.entries}
         tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
         try:
@@ -237,9 +233,7 @@ class DatasetModule(VideoDataModule):
 
     def __init__(self, root: str | None = None, cache_dir: str | None = None, **kwargs):
         super().__init__(root, **kwargs)
-        self.cache_dir = (
-            Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir() / "index"
-        )
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir() / "index"
         self._texts: dict[str, str] | None = None
 
     @property
@@ -293,9 +287,7 @@ class DatasetModule(VideoDataModule):
             return e
         return None
 
-    def dataset(
-        self, records: Sequence[ClipRecord], sampler: FrameSampler | None = None
-    ) -> VideoClipDataset:
+    def dataset(self, records: Sequence[ClipRecord], sampler: FrameSampler | None = None) -> VideoClipDataset:
         if not self._texts:
             return super().dataset(records, sampler)
         return TextClipDataset(

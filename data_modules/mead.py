@@ -101,8 +101,7 @@ class MEADDataModule(DatasetModule):
             for emotion_dir in sorted(p for p in base.iterdir() if p.is_dir()):
                 if emotion_dir.name not in EMOTIONS:
                     raise ValueError(
-                        f"{emotion_dir}: unknown emotion {emotion_dir.name!r} "
-                        f"(expected one of {', '.join(EMOTIONS)})"
+                        f"{emotion_dir}: unknown emotion {emotion_dir.name!r} (expected one of {', '.join(EMOTIONS)})"
                     )
                 for level_dir in sorted(p for p in emotion_dir.iterdir() if p.is_dir()):
                     level = _LEVEL.fullmatch(level_dir.name)

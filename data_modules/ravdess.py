@@ -76,8 +76,7 @@ def read_descriptions(path: str | Path, template: str = DEFAULT_TEMPLATE) -> dic
     fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
     if "actor" not in columns or ("description" not in columns and set(fields) - columns):
         raise ValueError(
-            f"{path} has the columns {sorted(columns)}; expected 'actor' and 'description' or "
-            f"the template's {fields}"
+            f"{path} has the columns {sorted(columns)}; expected 'actor' and 'description' or the template's {fields}"
         )
     out = {}
     for line, row in enumerate(rows, start=2):
@@ -146,9 +145,7 @@ class RAVDESSDataModule(DatasetModule):
         **kwargs,
     ):
         if split_protocol not in SPLIT_PROTOCOLS:
-            raise ValueError(
-                f"split_protocol must be one of {SPLIT_PROTOCOLS}, got {split_protocol!r}"
-            )
+            raise ValueError(f"split_protocol must be one of {SPLIT_PROTOCOLS}, got {split_protocol!r}")
         if not channels or set(channels) - set(CHANNELS):
             raise ValueError(f"channels must be among {CHANNELS}, got {channels!r}")
         if train_emotion not in EMOTIONS:
@@ -194,9 +191,7 @@ class RAVDESSDataModule(DatasetModule):
                 "intensity": INTENSITIES[int(intensity) - 1],
                 "statement": STATEMENTS[int(statement) - 1],
             }
-            held_out = (
-                labels["actor"] in self.test_actors and labels["emotion"] != self.train_emotion
-            )
+            held_out = labels["actor"] in self.test_actors and labels["emotion"] != self.train_emotion
             records.append(
                 ClipRecord(
                     path,

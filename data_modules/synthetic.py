@@ -94,9 +94,7 @@ class SyntheticDataModule(VideoDataModule):
         """A module over an existing synthetic dataset, with the parameters it was made with."""
         params = read_marker(Path(root))
         if params is None:
-            raise FileNotFoundError(
-                f"{root} holds no complete synthetic dataset (expected {cls.layout})"
-            )
+            raise FileNotFoundError(f"{root} holds no complete synthetic dataset (expected {cls.layout})")
         names = dict(
             num_actors="num_actors",
             actions="actions",
@@ -137,9 +135,7 @@ class SyntheticDataModule(VideoDataModule):
     def build_index(self) -> list[ClipRecord]:
         root = self.check_root()
         if read_marker(root) is None:
-            raise FileNotFoundError(
-                f"{root} holds no complete synthetic dataset (expected {self.layout})"
-            )
+            raise FileNotFoundError(f"{root} holds no complete synthetic dataset (expected {self.layout})")
         rows = read_labels(root)
         last = {}
         for row in rows:

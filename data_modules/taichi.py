@@ -37,9 +37,7 @@ class TaiChiDataModule(DatasetModule):
 
     def __init__(self, root: str | None = None, split_protocol: str = "lia", **kwargs):
         if split_protocol not in SPLIT_PROTOCOLS:
-            raise ValueError(
-                f"split_protocol must be one of {SPLIT_PROTOCOLS}, got {split_protocol!r}"
-            )
+            raise ValueError(f"split_protocol must be one of {SPLIT_PROTOCOLS}, got {split_protocol!r}")
         super().__init__(root, **kwargs)
         self.split_protocol = split_protocol
 

@@ -26,7 +26,4 @@ class TEDTalkDataModule(DatasetModule):
     )
 
     def find_clips(self) -> list[ClipRecord]:
-        return [
-            ClipRecord(path, None, self.video_id(path), split=split)
-            for path, split in train_test_clips(self)
-        ]
+        return [ClipRecord(path, None, self.video_id(path), split=split) for path, split in train_test_clips(self)]

@@ -47,14 +47,10 @@ class UTDMHADDataModule(DatasetModule):
         "val/a1_s1_t1_color/"
     )
 
-    def __init__(
-        self, root: str | None = None, test_subjects: Sequence[int] | None = None, **kwargs
-    ):
+    def __init__(self, root: str | None = None, test_subjects: Sequence[int] | None = None, **kwargs):
         if test_subjects is None:
             test_subjects = [(k - 1) % NUM_SUBJECTS + 1 for k in range(1, NUM_ACTIONS + 1)]
-        if len(test_subjects) != NUM_ACTIONS or not all(
-            1 <= s <= NUM_SUBJECTS for s in test_subjects
-        ):
+        if len(test_subjects) != NUM_ACTIONS or not all(1 <= s <= NUM_SUBJECTS for s in test_subjects):
             raise ValueError(
                 f"test_subjects needs one subject (1-{NUM_SUBJECTS}) per action "
                 f"({NUM_ACTIONS} values), got {list(test_subjects)}"

@@ -55,11 +55,7 @@ def safe_types(value: Any) -> Any:
     """``value`` with the types ``weights_only`` loading refuses turned into plain ones:
     paths and other ``os.PathLike`` to ``str``, namespaces (jsonargparse) and mappings to
     ``dict``, sets to lists. Tensors, numbers, strings, lists and tuples are kept."""
-    if (
-        isinstance(value, torch.Tensor)
-        or value is None
-        or isinstance(value, (bool, int, float, str, bytes))
-    ):
+    if isinstance(value, torch.Tensor) or value is None or isinstance(value, (bool, int, float, str, bytes)):
         return value
     if isinstance(value, os.PathLike):
         return os.fspath(value)
@@ -84,9 +80,7 @@ class AtomicCheckpointIO(CheckpointIO):
     def __init__(self, weights_only: bool = True):
         self.weights_only = weights_only
 
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
-    ) -> None:
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError(f"AtomicCheckpointIO takes no storage_options, got {storage_options!r}")
         for key in ("hyper_parameters", "datamodule_hyper_parameters"):

@@ -110,7 +110,9 @@ def resolve_run_dir(experiment: str, run_dir: str | None, ckpt_path: str | None,
     """Where this run writes: explicit, inherited from the launching rank, resumed, or new."""
     if run_dir:
         return Path(run_dir)
-    if os.environ.get(RUN_DIR_ENV) and (os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"):
+    if os.environ.get(RUN_DIR_ENV) and (
+        os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
+    ):
         return Path(os.environ[RUN_DIR_ENV])
     experiment_dir = Path(root) / experiment
     if ckpt_path == "last":
@@ -141,7 +143,10 @@ class SaveRunConfig(SaveConfigCallback):
         if trainer.is_global_zero:
             run_dir.mkdir(parents=True, exist_ok=True)
             self.parser.save(
-                self.config, run_dir / self.config_filename, skip_none=False, overwrite=True,
+                self.config,
+                run_dir / self.config_filename,
+                skip_none=False,
+                overwrite=True,
                 multifile=False,
             )
             config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
@@ -168,12 +173,15 @@ class StyleVideoCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument("--base", type=str | None, default=None,
-                            help="the config file this one extends (expanded by the CLI)")
-        parser.add_argument("--experiment", type=str | None, default=None,
-                            help="experiment name (default: the last config file's stem)")
-        parser.add_argument("--run_dir", type=str | None, default=None,
-                            help="run folder (default: runs/<experiment>/<run id>)")
+        parser.add_argument(
+            "--base", type=str | None, default=None, help="the config file this one extends (expanded by the CLI)"
+        )
+        parser.add_argument(
+            "--experiment", type=str | None, default=None, help="experiment name (default: the last config file's stem)"
+        )
+        parser.add_argument(
+            "--run_dir", type=str | None, default=None, help="run folder (default: runs/<experiment>/<run id>)"
+        )
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

@@ -47,8 +47,10 @@ def machine() -> str:
     except OSError:
         pass
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), Python {platform.python_version()}{gpu}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), Python {platform.python_version()}{gpu}"
+    )
 
 
 def run_in_subprocess(module: str, index: int, device: str) -> BenchResult:
@@ -61,19 +63,29 @@ def run_in_subprocess(module: str, index: int, device: str) -> BenchResult:
 
 def markdown(results: list[BenchResult], command: str) -> str:
     lines = [
-        "# Benchmarks", "",
-        "Measured, never assumed. Regenerate with `make bench` (this file is its output).", "",
+        "# Benchmarks",
+        "",
+        "Measured, never assumed. Regenerate with `make bench` (this file is its output).",
+        "",
         f"- machine: {machine()}",
         f"- command: `{command}`",
         f"- date: {datetime.date.today().isoformat()}",
         "- each case runs in its own process; `median s` is the median over the timed repetitions;",
         "  training steps are whole iterations (every optimizer phase, lazy regularisation averaged in);",
-        "  peak memory is the process's maximum RSS on CPU, the CUDA allocator's peak on GPU.", "",
+        "  peak memory is the process's maximum RSS on CPU, the CUDA allocator's peak on GPU.",
+        "",
     ]
     for section in dict.fromkeys(r.section for r in results):
-        lines += [f"## {section}", "", "| case | median s | throughput | peak MiB | notes |", "|---|---:|---:|---:|---|"]
+        lines += [
+            f"## {section}",
+            "",
+            "| case | median s | throughput | peak MiB | notes |",
+            "|---|---:|---:|---:|---|",
+        ]
         for r in (r for r in results if r.section == section):
-            lines.append(f"| {r.name} | {r.median:.4g} | {r.per_second:.4g} {r.unit}/s | {r.peak_mib:.0f} | {r.notes} |")
+            lines.append(
+                f"| {r.name} | {r.median:.4g} | {r.per_second:.4g} {r.unit}/s | {r.peak_mib:.0f} | {r.notes} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -98,8 +110,11 @@ def main(argv: list[str] | None = None) -> None:
             continue
         result = run_in_subprocess(module, index, args.device)
         results.append(result)
-        print(f"{result.section:12s} {result.name:60s} {result.median:9.4f} s  "
-              f"{result.per_second:9.3f} {result.unit}/s  {result.peak_mib:7.0f} MiB", flush=True)
+        print(
+            f"{result.section:12s} {result.name:60s} {result.median:9.4f} s  "
+            f"{result.per_second:9.3f} {result.unit}/s  {result.peak_mib:7.0f} MiB",
+            flush=True,
+        )
     if args.out != "-":
         command = "python -m stylevideo.bench " + " ".join(argv if argv is not None else sys.argv[1:])
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -99,14 +99,23 @@ class _IterationTimer(Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def time_iterations(model: LightningModule, batch: dict, iterations: int, device: str,
-                    precision: str = "32-true") -> list[float]:
+def time_iterations(
+    model: LightningModule, batch: dict, iterations: int, device: str, precision: str = "32-true"
+) -> list[float]:
     """Seconds of each of ``iterations`` training iterations (0, 1, ...) of a real ``fit``
     on one repeated batch: the method's own code path, Lightning included."""
     timer = _IterationTimer(device)
-    trainer = Trainer(max_steps=iterations, accelerator=device, devices=1, precision=precision,
-                      logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False, callbacks=[timer])
+    trainer = Trainer(
+        max_steps=iterations,
+        accelerator=device,
+        devices=1,
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    )
     trainer.fit(model, torch.utils.data.DataLoader([batch] * iterations, batch_size=None))
     return timer.seconds
 
@@ -123,4 +132,4 @@ def lazy_average(seconds: list[float], intervals: dict[str, int]) -> float:
     if np.linalg.matrix_rank(design) < design.shape[1]:
         raise ValueError(f"iterations 0..{len(seconds) - 1} cannot separate the costs of {intervals}")
     coef, *_ = np.linalg.lstsq(design, np.array(seconds), rcond=None)
-    return float(coef[0] + sum(c / k for c, k in zip(coef[1:], intervals.values())))
+    return float(coef[0] + sum(c / k for c, k in zip(coef[1:], intervals.values(), strict=True)))

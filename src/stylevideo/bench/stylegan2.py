@@ -28,10 +28,30 @@ SMOKE = dict(z_dim=64, w_dim=64, mapping_layers=4, channel_base=1024, channel_ma
 
 def cases() -> list[BenchCase]:
     return [
-        BenchCase("stylegan2", "train iteration 32x32, batch 16 (stylegan2_synthetic widths)",
-                  _iteration(32, 16, **SMOKE), items=16, warmup=0, repeat=3),
-        BenchCase("stylegan2", "train iteration 128x128, batch 4 (config-f widths)",
-                  _iteration(128, 4), items=4, warmup=0, repeat=1, quick=False),
-        BenchCase("stylegan2", "train iteration 256x256, batch 4 (config-f widths)",
-                  _iteration(256, 4), items=4, warmup=0, repeat=1, quick=False),
+        BenchCase(
+            "stylegan2",
+            "train iteration 32x32, batch 16 (stylegan2_synthetic widths)",
+            _iteration(32, 16, **SMOKE),
+            items=16,
+            warmup=0,
+            repeat=3,
+        ),
+        BenchCase(
+            "stylegan2",
+            "train iteration 128x128, batch 4 (config-f widths)",
+            _iteration(128, 4),
+            items=4,
+            warmup=0,
+            repeat=1,
+            quick=False,
+        ),
+        BenchCase(
+            "stylegan2",
+            "train iteration 256x256, batch 4 (config-f widths)",
+            _iteration(256, 4),
+            items=4,
+            warmup=0,
+            repeat=1,
+            quick=False,
+        ),
     ]

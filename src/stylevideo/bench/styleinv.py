@@ -18,9 +18,7 @@ from stylevideo.nn.stylegan2 import Generator
 
 #: The paper's setting at 256x256 (stage-1 generator: the authors' paper256, channel_base 16384).
 PAPER = dict(
-    g=dict(
-        resolution=256, z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512
-    ),
+    g=dict(resolution=256, z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512),
     model={},
     encoder={},
 )
@@ -57,8 +55,7 @@ def _model(setting: dict, device: str, **overrides) -> StyleInV:
     enc = PSPEncoderW(g.w_dim, **setting["encoder"])
     torch.save(
         {
-            "state_dict": {f"encoder.{k}": v for k, v in enc.state_dict().items()}
-            | {"w_avg": g.w_avg},
+            "state_dict": {f"encoder.{k}": v for k, v in enc.state_dict().items()} | {"w_avg": g.w_avg},
             "hyper_parameters": {"num_layers": 50, **setting["encoder"]},
         },
         folder / "e.ckpt",

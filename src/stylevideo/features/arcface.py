@@ -48,9 +48,7 @@ class _BottleneckIRSE(nn.Module):
         if cin == cout:
             self.shortcut_layer: nn.Module = nn.MaxPool2d(1, stride)
         else:
-            self.shortcut_layer = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
-            )
+            self.shortcut_layer = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
         self.res_layer = nn.Sequential(
             nn.BatchNorm2d(cin),
             nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
@@ -69,9 +67,7 @@ class IRSE50(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.input_layer = nn.Sequential(
-            nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.PReLU(64)
-        )
+        self.input_layer = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.PReLU(64))
         units = []
         for cin, cout, n in _STAGES:
             units.append(_BottleneckIRSE(cin, cout, 2))

@@ -58,9 +58,7 @@ class _Attention(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Returns the output and the keys ``[B, heads, N, dim / heads]``."""
-        q, k, v = rearrange(
-            self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.num_heads
-        )
+        q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.num_heads)
         y = F.scaled_dot_product_attention(q, k, v)
         return self.proj(rearrange(y, "b h n d -> b n (h d)")), k
 
@@ -134,15 +132,9 @@ class DinoViT(nn.Module):
 
     def tokens(self, x: Tensor) -> Tensor:
         """Patch tokens with the [CLS] token first and position embeddings added."""
-        if (
-            x.ndim != 4
-            or x.shape[1] != 3
-            or x.shape[2] % self.patch_size
-            or x.shape[3] % self.patch_size
-        ):
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] % self.patch_size or x.shape[3] % self.patch_size:
             raise ValueError(
-                f"DinoViT expects [N, 3, H, W] with H, W multiples of {self.patch_size}, "
-                f"got {tuple(x.shape)}"
+                f"DinoViT expects [N, 3, H, W] with H, W multiples of {self.patch_size}, got {tuple(x.shape)}"
             )
         h, w = x.shape[2] // self.patch_size, x.shape[3] // self.patch_size
         t = self.patch_embed(x)
@@ -158,10 +150,7 @@ class DinoViT(nn.Module):
         """
         wanted = set(blocks) | set(keys)
         if not wanted or min(wanted) < 0 or max(wanted) >= self.depth:
-            raise ValueError(
-                f"DinoViT.features: block indices must lie in [0, {self.depth}), "
-                f"got {sorted(wanted)}"
-            )
+            raise ValueError(f"DinoViT.features: block indices must lie in [0, {self.depth}), got {sorted(wanted)}")
         t = self.tokens(x)
         outputs, key_maps = {}, {}
         for i, block in enumerate(self.blocks[: max(wanted) + 1]):
@@ -216,16 +205,12 @@ def load_dino(name: str = "dino_vitb16", path: str | os.PathLike | None = None) 
     if isinstance(state, dict) and "pos_embed" not in state:
         for key in ("teacher", "state_dict", "model"):  # full training checkpoints
             if isinstance(state.get(key), dict):
-                state = {
-                    k.removeprefix("module.").removeprefix("backbone."): v
-                    for k, v in state[key].items()
-                }
+                state = {k.removeprefix("module.").removeprefix("backbone."): v for k, v in state[key].items()}
                 break
     state = {k: v for k, v in state.items() if not k.startswith("head.")}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise KeyError(
-            f"{name}: the file does not match DINO's ViT (missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]})"
+            f"{name}: the file does not match DINO's ViT (missing {missing[:5]}, unexpected {unexpected[:5]})"
         )
     return model.eval().requires_grad_(False)

@@ -28,8 +28,7 @@ def _require_dlib():
         import face_recognition_models
     except ImportError as err:
         raise ImportError(
-            "the face metrics need dlib and face_recognition_models: "
-            "`pip install -e .[face]` (or `make install-face`)"
+            "the face metrics need dlib and face_recognition_models: `pip install -e .[face]` (or `make install-face`)"
         ) from err
     return dlib, face_recognition_models
 
@@ -50,9 +49,7 @@ class DlibFace:
         dlib, models = _require_dlib()
         self.upsample = upsample
         self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(
-            str(predictor_path or models.pose_predictor_model_location())
-        )
+        self.predictor = dlib.shape_predictor(str(predictor_path or models.pose_predictor_model_location()))
         self._recognition_path = str(recognition_path or models.face_recognition_model_location())
         self._recognition = None
 

@@ -110,9 +110,7 @@ class I3D(nn.Module):
             if isinstance(m, nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
-    def forward(
-        self, x: Tensor, rescale: bool = True, resize: bool = True, return_features: bool = True
-    ) -> Tensor:
+    def forward(self, x: Tensor, rescale: bool = True, resize: bool = True, return_features: bool = True) -> Tensor:
         """``x``: ``uint8 [B, 3, T, H, W]``; returns ``[B, 400]`` logits (or softmax)."""
         x = x.float()
         if rescale:
@@ -126,9 +124,7 @@ class I3D(nn.Module):
         return x if return_features else x.softmax(dim=1)
 
 
-def load_i3d(
-    path: str | os.PathLike | None = None, device: str | torch.device = "cpu"
-) -> nn.Module:
+def load_i3d(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> nn.Module:
     """The TorchScript I3D detector from ``path`` or the weight cache (never downloaded)."""
     file = resolve_weights(I3D_WEIGHTS, path)
     with warnings.catch_warnings():  # the detector is TorchScript by protocol

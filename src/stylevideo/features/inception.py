@@ -20,17 +20,14 @@ INCEPTION_WEIGHTS = "inception_v3_fidelity"
 register_weights(
     INCEPTION_WEIGHTS,
     "weights-inception-2015-12-05-6726825d.pth",
-    url="https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
-    "weights-inception-2015-12-05-6726825d.pth",
+    url="https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
     description="torch-fidelity's port of the TF Inception-v3 used by FID and IS",
 )
 
 _NUM_FEATURES = {"64": 64, "192": 192, "768": 768, "2048": 2048, "logits_unbiased": 1008}
 
 
-def inception_v3(
-    feature: str = "2048", path: str | os.PathLike | None = None
-) -> NoTrainInceptionV3:
+def inception_v3(feature: str = "2048", path: str | os.PathLike | None = None) -> NoTrainInceptionV3:
     """Inception-v3 returning one feature (``"2048"`` pool features, ``"logits_unbiased"``).
 
     Input: ``uint8 [N, 3, H, W]``; output ``[N, D]``.

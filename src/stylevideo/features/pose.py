@@ -47,9 +47,7 @@ class PoseKeypoints:
             from torchvision.models.detection import keypointrcnn_resnet50_fpn
 
             state = load_weights(KEYPOINT_RCNN_WEIGHTS, path)
-            net = keypointrcnn_resnet50_fpn(
-                weights=None, weights_backbone=None, min_size=size, max_size=2 * size
-            )
+            net = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=size, max_size=2 * size)
             net.load_state_dict(state)
         self.net = net.eval().to(device)
         self.device = device

@@ -64,15 +64,11 @@ class VGG19Features(nn.Module):
         super().__init__()
         unknown = [name for name in layers if name not in VGG19_LAYERS]
         if unknown or not layers:
-            raise ValueError(
-                f"unknown VGG19 layers {unknown or list(layers)}; known: {list(VGG19_LAYERS)}"
-            )
+            raise ValueError(f"unknown VGG19 layers {unknown or list(layers)}; known: {list(VGG19_LAYERS)}")
         self.layers = tuple(sorted(layers, key=VGG19_LAYERS.__getitem__))
         self.ends = [VGG19_LAYERS[name] + 1 for name in self.layers]
         self.features = make_layers(cfgs["E"])[: self.ends[-1]]
-        self.register_buffer(
-            "mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False
-        )
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
@@ -83,9 +79,7 @@ class VGG19Features(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(
-                f"VGG19Features expects images [B, 3, H, W] in [-1, 1], got {tuple(x.shape)}"
-            )
+            raise ValueError(f"VGG19Features expects images [B, 3, H, W] in [-1, 1], got {tuple(x.shape)}")
         h = ((x.clamp(-1, 1) + 1) / 2 - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         out, start = [], 0
         for end in self.ends:
@@ -94,9 +88,7 @@ class VGG19Features(nn.Module):
             start = end
         return out
 
-    def load_torchvision_state_dict(
-        self, state: dict[str, torch.Tensor], source: str = "state dict"
-    ) -> None:
+    def load_torchvision_state_dict(self, state: dict[str, torch.Tensor], source: str = "state dict") -> None:
         """Load torchvision VGG19 weights (``features.<i>.weight/bias``; other keys are ignored)."""
         wanted = {}
         for key, value in state.items():
@@ -106,17 +98,12 @@ class VGG19Features(nn.Module):
         missing, _ = self.features.load_state_dict(wanted, strict=False)
         if missing:
             raise KeyError(
-                f"{source} is not a torchvision VGG19 state dict: it lacks "
-                f"{['features.' + k for k in missing]}"
+                f"{source} is not a torchvision VGG19 state dict: it lacks {['features.' + k for k in missing]}"
             )
 
 
-def vgg19_features(
-    layers: Sequence[str] = PERCEPTUAL_LAYERS, path: str | os.PathLike | None = None
-) -> VGG19Features:
+def vgg19_features(layers: Sequence[str] = PERCEPTUAL_LAYERS, path: str | os.PathLike | None = None) -> VGG19Features:
     """The ImageNet VGG19 trunk (weights from ``path`` or the cache folder) returning ``layers``."""
     net = VGG19Features(layers)
-    net.load_torchvision_state_dict(
-        load_weights(VGG19_WEIGHTS, path), str(resolve_weights(VGG19_WEIGHTS, path))
-    )
+    net.load_torchvision_state_dict(load_weights(VGG19_WEIGHTS, path), str(resolve_weights(VGG19_WEIGHTS, path)))
     return net

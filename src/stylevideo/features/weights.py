@@ -84,9 +84,7 @@ def resolve_weights(name: str, path: str | os.PathLike | None = None) -> Path:
     )
 
 
-def load_weights(
-    name: str, path: str | os.PathLike | None = None, *, allow_pickle: bool = False
-) -> Any:
+def load_weights(name: str, path: str | os.PathLike | None = None, *, allow_pickle: bool = False) -> Any:
     """``torch.load`` a registered file on the CPU, safely (``weights_only``) by default.
 
     ``allow_pickle=True`` is the explicit opt-in for formats that need arbitrary

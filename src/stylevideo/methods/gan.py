@@ -61,8 +61,7 @@ class GANModule(PredictMixin, LightningModule):
             if not torch.isfinite(value.detach()).all():
                 bad = value.detach().flatten()[0].item()
                 raise FloatingPointError(
-                    f"{type(self).__name__}: loss term {name!r} is {bad} "
-                    f"at iteration {self.iteration}"
+                    f"{type(self).__name__}: loss term {name!r} is {bad} at iteration {self.iteration}"
                 )
 
     def optimize(
@@ -109,9 +108,7 @@ class GANModule(PredictMixin, LightningModule):
                 f"{type(self).__name__} averages its gradients itself and supports "
                 f"strategy=ddp; got {type(self.trainer.strategy).__name__}"
             )
-        params = [
-            p for group in optimizer.param_groups for p in group["params"] if p.grad is not None
-        ]
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         for grads in _by_dtype([p.grad for p in params]):
             flat = torch.cat([g.flatten() for g in grads])
             dist.all_reduce(flat)
@@ -145,11 +142,7 @@ class GANModule(PredictMixin, LightningModule):
 
     def rank_local_state(self) -> dict:
         """State that differs between ranks and is not in ``state_dict``: ADA's partial window."""
-        return {
-            name: m.get_extra_state()
-            for name, m in self.named_modules()
-            if isinstance(m, AdaptiveAugment)
-        }
+        return {name: m.get_extra_state() for name, m in self.named_modules() if isinstance(m, AdaptiveAugment)}
 
     def load_rank_local_state(self, state: dict) -> None:
         for name, extra in state.items():

@@ -32,17 +32,11 @@ def run_request(module: Any, request: dict[str, Any]) -> torch.Tensor:
     with torch.no_grad():
         if mode == "animate":
             if not hasattr(module, "animate"):
-                raise ValueError(
-                    f"{type(module).__name__} has no animate(); it cannot serve 'animate'"
-                )
-            videos = module.animate(
-                request["source"], request["driving"], relative=request["relative"]
-            )
+                raise ValueError(f"{type(module).__name__} has no animate(); it cannot serve 'animate'")
+            videos = module.animate(request["source"], request["driving"], relative=request["relative"])
         elif mode in GENERATION_MODES:
             if not hasattr(module, "sample_videos"):
-                raise ValueError(
-                    f"{type(module).__name__} has no sample_videos(); it cannot serve {mode!r}"
-                )
+                raise ValueError(f"{type(module).__name__} has no sample_videos(); it cannot serve {mode!r}")
             videos = module.sample_videos(
                 request["n"],
                 request["num_frames"],
@@ -51,18 +45,14 @@ def run_request(module: Any, request: dict[str, Any]) -> torch.Tensor:
                 **request["conditions"],
             )
         else:
-            raise ValueError(
-                f"unknown prediction mode {mode!r}; known: {GENERATION_MODES + ('animate',)}"
-            )
+            raise ValueError(f"unknown prediction mode {mode!r}; known: {GENERATION_MODES + ('animate',)}")
     return videos.detach().float().clamp(-1, 1).cpu()
 
 
 class PredictMixin:
     """``predict_step`` over prediction requests (see the module docstring)."""
 
-    def predict_step(
-        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
-    ) -> dict[str, Any]:
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
         meta = {k: v for k, v in batch.items() if not isinstance(v, torch.Tensor)}
         return {**meta, "videos": run_request(self, batch)}
 

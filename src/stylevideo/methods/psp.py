@@ -104,9 +104,7 @@ class Ranger(torch.optim.RAdam):
             for p in group["params"]
             if p.grad is not None and "slow_buffer" not in self.state[p]
         }
-        loss = super().step(
-            closure
-        )  # (RAdam initialises its state on an empty one: add ours after)
+        loss = super().step(closure)  # (RAdam initialises its state on an empty one: add ours after)
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]
@@ -166,9 +164,7 @@ class PSPInversion(LightningModule):
             raise ValueError(f"optimizer must be 'ranger' or 'adam', got {optimizer!r}")
         if backbone_init not in (None, "arcface"):
             raise ValueError(f"backbone_init must be 'arcface' or None, got {backbone_init!r}")
-        restoring = generator_arch is not None and (
-            generator_ckpt is None or not Path(generator_ckpt).is_file()
-        )
+        restoring = generator_arch is not None and (generator_ckpt is None or not Path(generator_ckpt).is_file())
         if restoring:
             self.G = build_generator(generator_arch).eval().requires_grad_(False)
         else:
@@ -185,9 +181,7 @@ class PSPInversion(LightningModule):
                 backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights)), strict=False
             )
             if set(missing) != {"linear.weight", "linear.bias"}:
-                raise ValueError(
-                    f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})"
-                )
+                raise ValueError(f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})")
         # Loss networks stay out of the state dict (no 100 MB of frozen weights per checkpoint).
         self._lpips = [lpips_network(lpips_pretrained, lpips_weights)] if lpips_lambda > 0 else []
         self._identity = []

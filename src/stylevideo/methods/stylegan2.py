@@ -62,12 +62,14 @@ class StyleGAN2(GANModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.G = Generator(resolution, z_dim, w_dim, mapping_layers, channel_base, channel_max,
-                           noise_mode=noise_mode)
+        self.G = Generator(resolution, z_dim, w_dim, mapping_layers, channel_base, channel_max, noise_mode=noise_mode)
         self.D = Discriminator(resolution, channel_base, channel_max, mbstd_group=mbstd_group)
         self.G_ema = self.make_ema(self.G)
-        self.ada = (AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
-                    if ada_target is not None else None)
+        self.ada = (
+            AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
+            if ada_target is not None
+            else None
+        )
         self.register_buffer("mean_path_length", torch.zeros(()))
 
     def train(self, mode: bool = True):
@@ -78,10 +80,12 @@ class StyleGAN2(GANModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt_g = torch.optim.Adam(self.G.parameters(), **lazy_regularization_adam(
-            hp.lr, hp.betas, hp.pl_interval if hp.pl_weight > 0 else 0))
-        opt_d = torch.optim.Adam(self.D.parameters(), **lazy_regularization_adam(
-            hp.lr, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0))
+        opt_g = torch.optim.Adam(
+            self.G.parameters(), **lazy_regularization_adam(hp.lr, hp.betas, hp.pl_interval if hp.pl_weight > 0 else 0)
+        )
+        opt_d = torch.optim.Adam(
+            self.D.parameters(), **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0)
+        )
         return [opt_g, opt_d]
 
     def augment(self, images: torch.Tensor) -> torch.Tensor:
@@ -114,8 +118,7 @@ class StyleGAN2(GANModule):
 
         with self.toggled_optimizer(opt_g):
             fake = self.G(self.z(n), mixing_prob=hp.style_mixing)
-            logs["loss/g"] = self.optimize(opt_g, {"g": g_nonsaturating_loss(self.D(self.augment(fake)))},
-                                           counted=True)
+            logs["loss/g"] = self.optimize(opt_g, {"g": g_nonsaturating_loss(self.D(self.augment(fake)))}, counted=True)
             if hp.pl_weight > 0 and it % hp.pl_interval == 0:
                 m = max(1, n // hp.pl_batch_shrink)
                 images, ws = self.G(self.z(m), mixing_prob=hp.style_mixing, return_ws=True)
@@ -141,8 +144,9 @@ class StyleGAN2(GANModule):
         self._held_out_d_sign(batch, "test")
 
     @torch.no_grad()
-    def sample_videos(self, n: int, num_frames: int, *, fps_scale: float = 1.0, seed: int | None = None,
-                      **conditions) -> torch.Tensor:
+    def sample_videos(
+        self, n: int, num_frames: int, *, fps_scale: float = 1.0, seed: int | None = None, **conditions
+    ) -> torch.Tensor:
         """``[n, num_frames, 3, H, W]`` in [-1, 1]: one EMA-generator image per video, repeated."""
         if conditions:
             raise ValueError(f"StyleGAN2 is unconditional; got conditions {sorted(conditions)}")

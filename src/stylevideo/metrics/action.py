@@ -78,9 +78,7 @@ class ActionRecognizer(nn.Module):
                 nn.SiLU(),
             )
 
-        self.features = nn.Sequential(
-            block(3, width), block(width, 2 * width), block(2 * width, 4 * width)
-        )
+        self.features = nn.Sequential(block(3, width), block(width, 2 * width), block(2 * width, 4 * width))
         self.head = nn.Linear(4 * width, num_classes)
 
     def forward(self, videos: Tensor) -> Tensor:

@@ -38,8 +38,7 @@ EmbedFn = Callable[[np.ndarray], np.ndarray]
 def _check_pair(pred: Tensor, target: Tensor) -> None:
     if pred.shape != target.shape or pred.ndim != 5:
         raise ValueError(
-            f"expected two videos [B, T, 3, H, W] of one shape, got {tuple(pred.shape)} "
-            f"and {tuple(target.shape)}"
+            f"expected two videos [B, T, 3, H, W] of one shape, got {tuple(pred.shape)} and {tuple(target.shape)}"
         )
 
 

@@ -116,9 +116,7 @@ class LiACorrelation(_CountingMetric):
             raise ValueError("pass either videos or signals")
         if videos is not None:
             if videos.ndim != 6 or videos.shape[1] < 2:
-                raise ValueError(
-                    f"expected groups of videos [G, K>=2, T, 3, H, W], got {tuple(videos.shape)}"
-                )
+                raise ValueError(f"expected groups of videos [G, K>=2, T, 3, H, W], got {tuple(videos.shape)}")
             signals = self.signals(videos)
         signals = np.asarray(signals, dtype=np.float64)
         if signals.ndim != 3:

@@ -61,16 +61,12 @@ class FrechetDistance(Metric):
         self.reset_real_features = reset_real_features
         for side in ("real", "fake"):
             self.add_state(f"{side}_sum", torch.zeros(num_features, dtype=torch.float64), "sum")
-            self.add_state(
-                f"{side}_outer", torch.zeros(num_features, num_features, dtype=torch.float64), "sum"
-            )
+            self.add_state(f"{side}_outer", torch.zeros(num_features, num_features, dtype=torch.float64), "sum")
             self.add_state(f"{side}_count", torch.zeros((), dtype=torch.float64), "sum")
 
     def update(self, features: Tensor, real: bool) -> None:
         if features.ndim != 2 or features.shape[1] != self.num_features:
-            raise ValueError(
-                f"expected features [N, {self.num_features}], got {tuple(features.shape)}"
-            )
+            raise ValueError(f"expected features [N, {self.num_features}], got {tuple(features.shape)}")
         x = features.detach().double()
         side = "real" if real else "fake"
         setattr(self, f"{side}_sum", getattr(self, f"{side}_sum") + x.sum(0))

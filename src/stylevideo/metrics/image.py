@@ -31,9 +31,7 @@ def as_frames(x: Tensor) -> Tensor:
     if x.ndim == 5:
         x = rearrange(x, "b t c h w -> (b t) c h w")
     if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(
-            f"expected frames [N, 3, H, W] or videos [B, T, 3, H, W], got {tuple(x.shape)}"
-        )
+        raise ValueError(f"expected frames [N, 3, H, W] or videos [B, T, 3, H, W], got {tuple(x.shape)}")
     return to_uint8(x)
 
 

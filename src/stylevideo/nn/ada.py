@@ -27,15 +27,27 @@ _BLIT = ("xflip", "rotate90", "xint")
 _GEOM = ("scale", "rotate", "aniso", "xfrac")
 _COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
 PRESETS: dict[str, tuple[str, ...]] = {
-    "blit": _BLIT, "geom": _GEOM, "color": _COLOR,
-    "bg": _BLIT + _GEOM, "bgc": _BLIT + _GEOM + _COLOR,
+    "blit": _BLIT,
+    "geom": _GEOM,
+    "color": _COLOR,
+    "bg": _BLIT + _GEOM,
+    "bgc": _BLIT + _GEOM + _COLOR,
 }
 
 # Daubechies symlet-6 low-pass filter: ADA's anti-aliasing filter for geometric transforms.
 _SYM6 = (
-    0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
-    0.4910559419267466, 0.787641141030194, 0.3379294217276218, -0.07263752278646252,
-    -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036, -0.007800708325034148,
+    0.015404109327027373,
+    0.0034907120842174702,
+    -0.11799011114819057,
+    -0.048311742585633,
+    0.4910559419267466,
+    0.787641141030194,
+    0.3379294217276218,
+    -0.07263752278646252,
+    -0.021060292512300564,
+    0.04472490177066578,
+    0.0017677118642428036,
+    -0.007800708325034148,
 )
 _PAD = len(_SYM6) // 4  # border (input pixels) the 2x-oversampled domain is extended by: 3
 # Content shift (input pixels) of sym6 up/down-sampling, from the filter's centroid (its delay
@@ -91,15 +103,29 @@ class AugmentPipe(nn.Module):
 
     def __init__(
         self,
-        xflip: float = 0.0, rotate90: float = 0.0, xint: float = 0.0,
-        scale: float = 0.0, rotate: float = 0.0, aniso: float = 0.0, xfrac: float = 0.0,
-        brightness: float = 0.0, contrast: float = 0.0, lumaflip: float = 0.0,
-        hue: float = 0.0, saturation: float = 0.0,
+        xflip: float = 0.0,
+        rotate90: float = 0.0,
+        xint: float = 0.0,
+        scale: float = 0.0,
+        rotate: float = 0.0,
+        aniso: float = 0.0,
+        xfrac: float = 0.0,
+        brightness: float = 0.0,
+        contrast: float = 0.0,
+        lumaflip: float = 0.0,
+        hue: float = 0.0,
+        saturation: float = 0.0,
         *,
         p: float = 0.0,
-        xint_max: float = 0.125, scale_std: float = 0.2, rotate_max: float = 1.0,
-        aniso_std: float = 0.2, xfrac_std: float = 0.125, brightness_std: float = 0.2,
-        contrast_std: float = 0.5, hue_max: float = 1.0, saturation_std: float = 1.0,
+        xint_max: float = 0.125,
+        scale_std: float = 0.2,
+        rotate_max: float = 1.0,
+        aniso_std: float = 0.2,
+        xfrac_std: float = 0.125,
+        brightness_std: float = 0.2,
+        contrast_std: float = 0.5,
+        hue_max: float = 1.0,
+        saturation_std: float = 1.0,
     ) -> None:
         super().__init__()
         # Probability weights (multiplied by p), then strengths; names and defaults as in ADA.
@@ -143,9 +169,7 @@ class AugmentPipe(nn.Module):
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Augment images `[B,C,H,W]` or videos `[B,T,C,H,W]` (one transform per video)."""
         if x.ndim not in (4, 5):
-            raise ValueError(
-                f"expected images [B,C,H,W] or videos [B,T,C,H,W], got {tuple(x.shape)}"
-            )
+            raise ValueError(f"expected images [B,C,H,W] or videos [B,T,C,H,W], got {tuple(x.shape)}")
         if self._p_value() == 0.0:
             return x
         with torch.autocast(x.device.type, enabled=False):
@@ -284,7 +308,11 @@ class AdaptiveAugment(nn.Module):
     """
 
     def __init__(
-        self, pipe: AugmentPipe | None = None, *, target: float = 0.6, interval: int = 4,
+        self,
+        pipe: AugmentPipe | None = None,
+        *,
+        target: float = 0.6,
+        interval: int = 4,
         ada_kimg: float = 500.0,
     ) -> None:
         super().__init__()

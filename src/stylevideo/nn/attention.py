@@ -59,16 +59,12 @@ class MultiHeadAttention(nn.Module):
             rearrange(f(s), "b n (h d) -> b h n d", h=self.heads)
             for f, s in ((self.query, x), (self.key, context), (self.value, context))
         )
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0
-        )
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(rearrange(y, "b h n d -> b n (h d)"))
 
 
 def _mlp(dim: int, ratio: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Linear(dim, ratio * dim), nn.GELU(), nn.Linear(ratio * dim, dim), nn.Dropout(dropout)
-    )
+    return nn.Sequential(nn.Linear(dim, ratio * dim), nn.GELU(), nn.Linear(ratio * dim, dim), nn.Dropout(dropout))
 
 
 class SelfAttentionBlock(nn.Module):

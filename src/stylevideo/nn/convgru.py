@@ -28,20 +28,12 @@ class ConvGRUCell(nn.Module):
     def __init__(self, input_dim: int, hidden_dim: int, kernel_size: int = 3, bias: bool = True):
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(
-                f"ConvGRUCell: kernel_size must be odd (same padding), got {kernel_size}"
-            )
+            raise ValueError(f"ConvGRUCell: kernel_size must be odd (same padding), got {kernel_size}")
         self.input_dim, self.hidden_dim = input_dim, hidden_dim
-        self.gates = nn.Conv2d(
-            input_dim + hidden_dim, 2 * hidden_dim, kernel_size, padding=kernel_size // 2, bias=bias
-        )
-        self.candidate = nn.Conv2d(
-            input_dim + hidden_dim, hidden_dim, kernel_size, padding=kernel_size // 2, bias=bias
-        )
+        self.gates = nn.Conv2d(input_dim + hidden_dim, 2 * hidden_dim, kernel_size, padding=kernel_size // 2, bias=bias)
+        self.candidate = nn.Conv2d(input_dim + hidden_dim, hidden_dim, kernel_size, padding=kernel_size // 2, bias=bias)
 
-    def forward(
-        self, x: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         reset, update = torch.sigmoid(self.gates(torch.cat([x, h], dim=1))).chunk(2, dim=1)
         candidate = torch.tanh(self.candidate(torch.cat([x, reset * h], dim=1)))
         h_next = torch.lerp(h, candidate, update)
@@ -76,9 +68,7 @@ class ConvGRU(nn.Module):
         transition: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
     ) -> torch.Tensor:
         if x.ndim != 5 or x.shape[2] != self.cell.input_dim:
-            raise ValueError(
-                f"ConvGRU expects x [B, T, {self.cell.input_dim}, H, W], got {tuple(x.shape)}"
-            )
+            raise ValueError(f"ConvGRU expects x [B, T, {self.cell.input_dim}, H, W], got {tuple(x.shape)}")
         b, t, _, h, w = x.shape
         if mask is not None and mask.shape != (b, t):
             raise ValueError(f"ConvGRU: mask must be [B, T] = {(b, t)}, got {tuple(mask.shape)}")

@@ -144,7 +144,6 @@ def backbone_state(state: Mapping[str, torch.Tensor], prefix: str = "") -> dict[
                 out[name] = value
     if not out:
         raise KeyError(
-            f"no '{prefix}input_layer.*' / '{prefix}body.*' entries in the state dict "
-            f"(found e.g. {sorted(state)[:5]})"
+            f"no '{prefix}input_layer.*' / '{prefix}body.*' entries in the state dict (found e.g. {sorted(state)[:5]})"
         )
     return out

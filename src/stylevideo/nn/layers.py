@@ -112,8 +112,9 @@ class PixelNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
 
 
-def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2,
-                     scale: float = SQRT2) -> torch.Tensor:
+def fused_leaky_relu(
+    x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2, scale: float = SQRT2
+) -> torch.Tensor:
     """``leaky_relu(x + bias) * sqrt(2)``: bias and activation with StyleGAN's gain."""
     if bias is not None:
         x = x + bias.view(1, -1, *([1] * (x.ndim - 2))).to(x.dtype)
@@ -136,8 +137,15 @@ class FusedLeakyReLU(nn.Module):
 class EqualConv2d(nn.Module):
     """Conv2d with equalized learning rate: weights ~ N(0, 1), scaled by 1/sqrt(fan_in) at run time."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, bias: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.scale = 1 / math.sqrt(in_channels * kernel_size**2)
@@ -161,8 +169,15 @@ class EqualLinear(nn.Module):
     network uses 0.01). ``activation="fused_lrelu"`` applies bias + leaky ReLU + sqrt(2).
     """
 
-    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, bias_init: float = 0.0,
-                 lr_mul: float = 1.0, activation: str | None = None):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        bias: bool = True,
+        bias_init: float = 0.0,
+        lr_mul: float = 1.0,
+        activation: str | None = None,
+    ):
         super().__init__()
         if activation not in (None, "fused_lrelu"):
             raise ValueError(f"activation must be None or 'fused_lrelu', got {activation!r}")
@@ -184,8 +199,16 @@ class EqualLinear(nn.Module):
 class ConvLayer(nn.Sequential):
     """[Blur] -> EqualConv2d -> [FusedLeakyReLU]; ``downsample`` halves the resolution."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, downsample: bool = False,
-                 blur_kernel: Sequence[float] = (1, 3, 3, 1), bias: bool = True, activate: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        downsample: bool = False,
+        blur_kernel: Sequence[float] = (1, 3, 3, 1),
+        bias: bool = True,
+        activate: bool = True,
+    ):
         layers: list[nn.Module] = []
         if downsample:
             p = (len(blur_kernel) - 2) + (kernel_size - 1)
@@ -193,8 +216,11 @@ class ConvLayer(nn.Sequential):
             stride, padding = 2, 0
         else:
             stride, padding = 1, kernel_size // 2
-        layers.append(EqualConv2d(in_channels, out_channels, kernel_size, stride=stride,
-                                  padding=padding, bias=bias and not activate))
+        layers.append(
+            EqualConv2d(
+                in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias and not activate
+            )
+        )
         if activate:
             layers.append(FusedLeakyReLU(out_channels, bias=bias))
         super().__init__(*layers)
@@ -207,8 +233,9 @@ class ResBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvLayer(in_channels, in_channels, 3)
         self.conv2 = ConvLayer(in_channels, out_channels, 3, downsample=True, blur_kernel=blur_kernel)
-        self.skip = ConvLayer(in_channels, out_channels, 1, downsample=True, blur_kernel=blur_kernel,
-                              activate=False, bias=False)
+        self.skip = ConvLayer(
+            in_channels, out_channels, 1, downsample=True, blur_kernel=blur_kernel, activate=False, bias=False
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2

@@ -91,9 +91,7 @@ class AcyclicPositionalEncoding(nn.Module):
         if v_dim % 2:
             raise ValueError(f"v_dim must be even (sine and cosine halves), got {v_dim}")
         if delta_z <= 0 or kernel_size < 1:
-            raise ValueError(
-                f"delta_z and kernel_size must be positive, got {delta_z}, {kernel_size}"
-            )
+            raise ValueError(f"delta_z and kernel_size must be positive, got {delta_z}, {kernel_size}")
         self.z_dim, self.v_dim, self.delta_z, self.kernel_size = (
             z_dim,
             v_dim,
@@ -127,14 +125,10 @@ class AcyclicPositionalEncoding(nn.Module):
         """Noise vectors ``N`` needed for times in ``[0, t_max]``: two anchors around the last."""
         return int(math.floor(t_max / self.delta_z)) + 2 + self.extra_noise
 
-    def sample_noise(
-        self, batch: int, t_max: float, generator: torch.Generator | None = None, device=None
-    ) -> Tensor:
+    def sample_noise(self, batch: int, t_max: float, generator: torch.Generator | None = None, device=None) -> Tensor:
         """``z^m ~ N(0, I)``: ``[batch, num_noise(t_max), z_dim]``."""
         device = device if device is not None else self.aligners_predictor.weight.device
-        return torch.randn(
-            batch, self.num_noise(t_max), self.z_dim, device=device, generator=generator
-        )
+        return torch.randn(batch, self.num_noise(t_max), self.z_dim, device=device, generator=generator)
 
     def tokens(self, z: Tensor) -> Tensor:
         """The anchor tokens ``u_{t_i}`` ``[B, N - extra_noise, v_dim]`` (FFA: ``z_0 := c_0^m``)."""
@@ -144,18 +138,12 @@ class AcyclicPositionalEncoding(nn.Module):
 
     def _pos(self, t: Tensor, periods: Tensor, phases: Tensor) -> Tensor:
         # float64 phases: t reaches hours of frames (appendix A), where float32 loses the phase.
-        raw = (
-            self.omega.double() * periods.double() * t.double()[..., None]
-            + phases.double() * self.phase_scale
-        )
+        raw = self.omega.double() * periods.double() * t.double()[..., None] + phases.double() * self.phase_scale
         return torch.cat([raw.sin(), raw.cos()], dim=-1).to(periods.dtype)
 
     def forward(self, t: Tensor, z: Tensor) -> Tensor:
         if t.ndim != 2 or z.ndim != 3 or z.shape[0] != t.shape[0] or z.shape[2] != self.z_dim:
-            raise ValueError(
-                f"expected t [B, T] and z [B, N, {self.z_dim}], "
-                f"got {tuple(t.shape)} and {tuple(z.shape)}"
-            )
+            raise ValueError(f"expected t [B, T] and z [B, N, {self.z_dim}], got {tuple(t.shape)} and {tuple(z.shape)}")
         u = self.tokens(z)
         left = torch.floor(t / self.delta_z).long()
         if not self.training and (t.min() < 0 or int(left.max()) + 1 >= u.shape[1]):

@@ -107,9 +107,7 @@ class GradualStyleEncoder(nn.Module):
     ):
         super().__init__()
         if not 0 < coarse <= middle <= n_styles:
-            raise ValueError(
-                f"need 0 < coarse <= middle <= n_styles, got {coarse}, {middle}, {n_styles}"
-            )
+            raise ValueError(f"need 0 < coarse <= middle <= n_styles, got {coarse}, {middle}, {n_styles}")
         backbone = IRSEBackbone(num_layers, mode, in_channels, widths, units)
         self.input_layer, self.body = backbone.input_layer, backbone.body
         self.stage_ends = backbone.stage_ends
@@ -238,33 +236,18 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
         )
     state, opts = ckpt["state_dict"], ckpt.get("opts") or {}
     opts = vars(opts) if isinstance(opts, argparse.Namespace) else dict(opts)
-    decoder = generator_from_rosinality_state(
-        {k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path
-    )
+    decoder = generator_from_rosinality_state({k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path)
     encoder_state = {k[8:]: v for k, v in state.items() if k.startswith("encoder.")}
     kind = opts.get("encoder_type", "GradualStyleEncoder")
     layout = _backbone_layout(encoder_state, path)
     if kind == "GradualStyleEncoder":
         convs = [
-            sum(
-                1
-                for k in encoder_state
-                if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight")
-            )
-            for i in range(
-                sum(
-                    1
-                    for k in encoder_state
-                    if k.startswith("styles.") and k.endswith("linear.weight")
-                )
-            )
+            sum(1 for k in encoder_state if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight"))
+            for i in range(sum(1 for k in encoder_state if k.startswith("styles.") and k.endswith("linear.weight")))
         ]
         spatial = sorted(set(convs))
         if len(spatial) != 3 or convs != sorted(convs):
-            raise ValueError(
-                f"{path}: map2style depths {convs} are not three increasing groups "
-                "(coarse, middle, fine)"
-            )
+            raise ValueError(f"{path}: map2style depths {convs} are not three increasing groups (coarse, middle, fine)")
         encoder: nn.Module = GradualStyleEncoder(
             len(convs),
             **layout,
@@ -276,9 +259,7 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
     elif kind == "BackboneEncoderUsingLastLayerIntoW":
         encoder = PSPEncoderW(encoder_state["linear.weight"].shape[0], **layout)
     else:
-        raise ValueError(
-            f"{path}: encoder_type {kind!r} is not supported (supported: {', '.join(_ENCODERS)})"
-        )
+        raise ValueError(f"{path}: encoder_type {kind!r} is not supported (supported: {', '.join(_ENCODERS)})")
     encoder.load_state_dict(encoder_state)
     latent_avg = ckpt.get("latent_avg")
     latent_avg = None if latent_avg is None else latent_avg.float()

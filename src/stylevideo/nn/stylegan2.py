@@ -68,8 +68,16 @@ class ModulatedConv2d(nn.Module):
     (stable under autocast); ``upsample`` uses a stride-2 transposed convolution + blur.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
-                 demodulate: bool = True, upsample: bool = False, blur_kernel: Sequence[float] = BLUR):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        style_dim: int,
+        demodulate: bool = True,
+        upsample: bool = False,
+        blur_kernel: Sequence[float] = BLUR,
+    ):
         super().__init__()
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.demodulate, self.upsample = demodulate, upsample
@@ -101,8 +109,10 @@ class ModulatedConv2d(nn.Module):
         return out.view(b, o, *out.shape[2:])
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"demodulate={self.demodulate}, upsample={self.upsample}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"demodulate={self.demodulate}, upsample={self.upsample}"
+        )
 
 
 class NoiseInjection(nn.Module):
@@ -130,11 +140,26 @@ class ConstantInput(nn.Module):
 class StyledConv(nn.Module):
     """Modulated conv -> noise -> bias + leaky ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int,
-                 upsample: bool = False, blur_kernel: Sequence[float] = BLUR, demodulate: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        style_dim: int,
+        upsample: bool = False,
+        blur_kernel: Sequence[float] = BLUR,
+        demodulate: bool = True,
+    ):
         super().__init__()
-        self.conv = ModulatedConv2d(in_channels, out_channels, kernel_size, style_dim,
-                                    demodulate=demodulate, upsample=upsample, blur_kernel=blur_kernel)
+        self.conv = ModulatedConv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            style_dim,
+            demodulate=demodulate,
+            upsample=upsample,
+            blur_kernel=blur_kernel,
+        )
         self.noise = NoiseInjection()
         self.activate = FusedLeakyReLU(out_channels)
 
@@ -145,8 +170,14 @@ class StyledConv(nn.Module):
 class ToRGB(nn.Module):
     """1x1 modulated conv (no demodulation) to RGB, added to the upsampled skip image."""
 
-    def __init__(self, in_channels: int, style_dim: int, upsample: bool = True,
-                 blur_kernel: Sequence[float] = BLUR, out_channels: int = 3):
+    def __init__(
+        self,
+        in_channels: int,
+        style_dim: int,
+        upsample: bool = True,
+        blur_kernel: Sequence[float] = BLUR,
+        out_channels: int = 3,
+    ):
         super().__init__()
         if upsample:
             self.upsample = Upsample(blur_kernel)
@@ -166,7 +197,10 @@ class MappingNetwork(nn.Module):
         dims = [z_dim] + [w_dim] * num_layers
         self.layers = nn.Sequential(
             PixelNorm(),
-            *(EqualLinear(i, o, lr_mul=lr_mul, activation="fused_lrelu") for i, o in zip(dims, dims[1:])),
+            *(
+                EqualLinear(i, o, lr_mul=lr_mul, activation="fused_lrelu")
+                for i, o in zip(dims[:-1], dims[1:], strict=True)
+            ),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -182,8 +216,15 @@ class SynthesisNetwork(nn.Module):
     An explicit ``noise`` list (one broadcastable tensor per layer) overrides the mode.
     """
 
-    def __init__(self, resolution: int = 256, w_dim: int = 512, channel_base: int = 32768,
-                 channel_max: int = 512, blur_kernel: Sequence[float] = BLUR, out_channels: int = 3):
+    def __init__(
+        self,
+        resolution: int = 256,
+        w_dim: int = 512,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        blur_kernel: Sequence[float] = BLUR,
+        out_channels: int = 3,
+    ):
         super().__init__()
         self.resolution, self.w_dim = resolution, w_dim
         ch = stylegan2_channels(resolution, channel_base, channel_max)
@@ -215,8 +256,9 @@ class SynthesisNetwork(nn.Module):
             return [torch.randn(batch, 1, *b.shape[2:], device=device or b.device) for b in buffers]
         raise ValueError(f"noise_mode must be 'random', 'const' or 'none', got {mode!r}")
 
-    def forward(self, ws: torch.Tensor, noise_mode: NoiseMode = "random",
-                noise: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
+    def forward(
+        self, ws: torch.Tensor, noise_mode: NoiseMode = "random", noise: Sequence[torch.Tensor | None] | None = None
+    ) -> torch.Tensor:
         if ws.ndim == 2:
             ws = ws[:, None].expand(-1, self.num_ws, -1)
         if ws.shape[1] != self.num_ws:
@@ -236,10 +278,19 @@ class SynthesisNetwork(nn.Module):
 class Generator(nn.Module):
     """Mapping + synthesis, a tracked ``w_avg`` for truncation, style mixing for training."""
 
-    def __init__(self, resolution: int = 256, z_dim: int = 512, w_dim: int = 512, mapping_layers: int = 8,
-                 channel_base: int = 32768, channel_max: int = 512, lr_mlp: float = 0.01,
-                 w_avg_beta: float = 0.995, noise_mode: NoiseMode = "random",
-                 blur_kernel: Sequence[float] = BLUR):
+    def __init__(
+        self,
+        resolution: int = 256,
+        z_dim: int = 512,
+        w_dim: int = 512,
+        mapping_layers: int = 8,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        lr_mlp: float = 0.01,
+        w_avg_beta: float = 0.995,
+        noise_mode: NoiseMode = "random",
+        blur_kernel: Sequence[float] = BLUR,
+    ):
         super().__init__()
         self.z_dim, self.w_dim, self.resolution = z_dim, w_dim, resolution
         self.w_avg_beta, self.noise_mode = w_avg_beta, noise_mode
@@ -261,8 +312,9 @@ class Generator(nn.Module):
             return truncated
         return torch.cat([truncated[:, :cutoff], ws[:, cutoff:]], dim=1)
 
-    def map(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None,
-            update_w_avg: bool = False) -> torch.Tensor:
+    def map(
+        self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None, update_w_avg: bool = False
+    ) -> torch.Tensor:
         """``z [B, z_dim] -> ws [B, num_ws, w_dim]``; optionally tracks ``w_avg`` (EMA of w)."""
         w = self.mapping(z)
         if update_w_avg:
@@ -279,9 +331,15 @@ class Generator(nn.Module):
         ws2 = self.map(torch.randn(ws.shape[0], self.z_dim, device=ws.device))
         return torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
 
-    def forward(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None,
-                noise_mode: NoiseMode | None = None, mixing_prob: float = 0.0,
-                return_ws: bool = False):
+    def forward(
+        self,
+        z: torch.Tensor,
+        psi: float = 1.0,
+        cutoff: int | None = None,
+        noise_mode: NoiseMode | None = None,
+        mixing_prob: float = 0.0,
+        return_ws: bool = False,
+    ):
         ws = self.mix_styles(self.map(z, psi, cutoff, update_w_avg=self.training), mixing_prob)
         img = self.synthesis(ws, noise_mode or self.noise_mode)
         return (img, ws) if return_ws else img
@@ -314,9 +372,16 @@ class Discriminator(nn.Module):
     per-frame features reuse it); ``head(features)`` is the 4x4 epilogue.
     """
 
-    def __init__(self, resolution: int = 256, channel_base: int = 32768, channel_max: int = 512,
-                 in_channels: int = 3, mbstd_group: int = 4, mbstd_channels: int = 1,
-                 blur_kernel: Sequence[float] = BLUR):
+    def __init__(
+        self,
+        resolution: int = 256,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        in_channels: int = 3,
+        mbstd_group: int = 4,
+        mbstd_channels: int = 1,
+        blur_kernel: Sequence[float] = BLUR,
+    ):
         super().__init__()
         ch = stylegan2_channels(resolution, channel_base, channel_max)
         self.resolution, self.mbstd_group, self.mbstd_channels = resolution, mbstd_group, mbstd_channels
@@ -359,7 +424,7 @@ def _rosinality_to_generator(state: dict[str, torch.Tensor]) -> dict[str, torch.
         if key.endswith(("blur.kernel", "upsample.kernel")):
             continue  # constant FIR kernels: ours are non-persistent buffers
         if key.startswith("style."):
-            out["mapping.layers." + key[len("style."):]] = value
+            out["mapping.layers." + key[len("style.") :]] = value
         elif key.startswith(_ROSINALITY_PREFIXES):
             out["synthesis." + key] = value
         else:
@@ -388,7 +453,9 @@ def generator_from_rosinality_state(state: dict[str, torch.Tensor], source: obje
     g = Generator(resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const")
     missing, unexpected = g.load_state_dict(state, strict=False)
     if unexpected or set(missing) - {"w_avg"}:
-        raise KeyError(f"{source}: state dict does not match the architecture; missing={missing}, unexpected={unexpected}")
+        raise KeyError(
+            f"{source}: state dict does not match the architecture; missing={missing}, unexpected={unexpected}"
+        )
     return g
 
 

@@ -57,8 +57,7 @@ def list_frame_files(folder: str | os.PathLike) -> list[Path]:
     files = [p for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS and p.is_file()]
     if not files:
         raise VideoReadError(
-            f"frame folder {folder} holds no frames (expected files ending in "
-            f"{', '.join(FRAME_EXTENSIONS)})"
+            f"frame folder {folder} holds no frames (expected files ending in {', '.join(FRAME_EXTENSIONS)})"
         )
     return sorted(files, key=_natural_key)
 
@@ -69,8 +68,7 @@ def _check_path(path: str | os.PathLike) -> Path:
         raise VideoReadError(f"video {path} does not exist")
     if path.is_file() and path.suffix.lower() not in VIDEO_EXTENSIONS:
         raise VideoReadError(
-            f"{path} is neither a frame folder nor a video file "
-            f"(expected one of {', '.join(VIDEO_EXTENSIONS)})"
+            f"{path} is neither a frame folder nor a video file (expected one of {', '.join(VIDEO_EXTENSIONS)})"
         )
     return path
 
@@ -175,9 +173,7 @@ def _decode_sequentially(path: Path, sorted_indices: np.ndarray) -> np.ndarray:
             if i >= sorted_indices[-1]:
                 break
     if len(frames) != sorted_indices.size:
-        raise VideoReadError(
-            f"{path} ended after {i + 1} frames, expected frame {sorted_indices[-1]}"
-        )
+        raise VideoReadError(f"{path} ended after {i + 1} frames, expected frame {sorted_indices[-1]}")
     return np.stack(frames)
 
 
@@ -188,18 +184,14 @@ def read_frames(path: str | os.PathLike, indices: Sequence[int] | np.ndarray) ->
     return torch.from_numpy(np.ascontiguousarray(frames))
 
 
-def frames_to_tensor(
-    frames: torch.Tensor | np.ndarray, size: int | tuple[int, int] | None = None
-) -> torch.Tensor:
+def frames_to_tensor(frames: torch.Tensor | np.ndarray, size: int | tuple[int, int] | None = None) -> torch.Tensor:
     """uint8 ``[T, H, W, 3]`` -> float ``[T, 3, h, w]`` in [-1, 1], antialiased bilinear resize.
 
     ``size`` is an int (square) or ``(h, w)``; ``None`` keeps the size.
     """
     frames = torch.as_tensor(frames)
     if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(
-            f"expected uint8 frames [T, H, W, 3], got {frames.dtype} {tuple(frames.shape)}"
-        )
+        raise ValueError(f"expected uint8 frames [T, H, W, 3], got {frames.dtype} {tuple(frames.shape)}")
     x = frames.permute(0, 3, 1, 2).float()
     if size is not None:
         size = (size, size) if isinstance(size, int) else tuple(size)
@@ -228,9 +220,7 @@ def video_grid(videos: torch.Tensor, nrow: int | None = None, padding: int = 2) 
     n, t, _, h, w = videos.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     # fold time into channels: make_grid tiles any channel count, so all frames tile at once
-    grid = make_grid(
-        videos.detach().float().reshape(n, t * 3, h, w), nrow=nrow, padding=padding, pad_value=-1.0
-    )
+    grid = make_grid(videos.detach().float().reshape(n, t * 3, h, w), nrow=nrow, padding=padding, pad_value=-1.0)
     return tensor_to_uint8(grid.reshape(t, 3, *grid.shape[-2:]))
 
 
@@ -241,8 +231,7 @@ def _as_uint8_frames(frames: torch.Tensor | np.ndarray) -> np.ndarray:
     if frames.is_floating_point() and frames.ndim == 4 and frames.shape[1] == 3:
         return tensor_to_uint8(frames.cpu()).numpy()
     raise ValueError(
-        f"expected uint8 [T, H, W, 3] or float [T, 3, H, W] in [-1, 1], got "
-        f"{frames.dtype} {tuple(frames.shape)}"
+        f"expected uint8 [T, H, W, 3] or float [T, 3, H, W] in [-1, 1], got {frames.dtype} {tuple(frames.shape)}"
     )
 
 

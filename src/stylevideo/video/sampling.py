@@ -34,10 +34,7 @@ class FrameSampler:
 
     def __call__(self, num_frames: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if num_frames < self.min_frames:
-            raise ValueError(
-                f"{self!r} needs videos of at least {self.min_frames} frames, "
-                f"got one of {num_frames}"
-            )
+            raise ValueError(f"{self!r} needs videos of at least {self.min_frames} frames, got one of {num_frames}")
         indices, t = self._sample(int(num_frames), rng)
         return np.asarray(indices, dtype=np.int64), np.asarray(t, dtype=np.float32)
 

@@ -140,14 +140,10 @@ def _motion(action: str, num_frames: int, fps: float, rng: np.random.Generator) 
     )
     if action == "talk":
         syllables = np.maximum(np.sin(2 * np.pi * 3.5 * tau + phase[0]), 0.0)
-        m["open"] = 0.004 + 0.16 * amp * syllables * (
-            0.65 + 0.35 * np.sin(2 * np.pi * 0.9 * tau + phase[1])
-        )
+        m["open"] = 0.004 + 0.16 * amp * syllables * (0.65 + 0.35 * np.sin(2 * np.pi * 0.9 * tau + phase[1]))
     elif action == "smile":
         m["smile"] = (
-            amp
-            * _smoothstep((tau + phase[0] / (4 * np.pi)) / 0.8)
-            * (0.9 + 0.1 * np.sin(2 * np.pi * tau + phase[1]))
+            amp * _smoothstep((tau + phase[0] / (4 * np.pi)) / 0.8) * (0.9 + 0.1 * np.sin(2 * np.pi * tau + phase[1]))
         )
         m["open"] = 0.004 + 0.05 * m["smile"]
     elif action == "nod":
@@ -218,9 +214,7 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
     grid = (np.arange(r, dtype=np.float32) + 0.5) * px - 1
     x, y = grid[None, None, :], grid[None, :, None]
     img = np.empty((3, t, r, r), dtype=np.float32)
-    img[:] = np.asarray(actor.background, dtype=np.float32)[:, None, None, None] * (
-        1 - 0.09 * (y + 1)
-    )
+    img[:] = np.asarray(actor.background, dtype=np.float32)[:, None, None, None] * (1 - 0.09 * (y + 1))
 
     s = actor.scale * 1.2
     rx, ry = (0.37 * s, 0.52 * s) if actor.gender == "female" else (0.45 * s, 0.52 * s)
@@ -249,9 +243,7 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
     _paint(img, face, skin[:, None, None, None] * (1 - 0.12 * np.clip(lx / rx, -1, 1) ** 2))
     if actor.hair_style != "bald":
         hairline = {"short": -0.5, "long": -0.5, "bangs": -0.22}[actor.hair_style] * ry
-        edge = (
-            ly - hairline - (0.04 * s * np.cos(lx / rx * 9) if actor.hair_style == "bangs" else 0)
-        )
+        edge = ly - hairline - (0.04 * s * np.cos(lx / rx * 9) if actor.hair_style == "bangs" else 0)
         d = np.maximum(_ellipse(lx, ly, 0, -0.03 * s, rx * 1.07, ry * 1.07, power), edge)
         _paint(img, _alpha(d, px), hair)
 
@@ -264,9 +256,7 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
     ey = -0.12 * ry + fy
     for side in (-1, 1):
         ex = side * 0.38 * rx
-        brow = np.maximum(
-            np.abs(lx - ex) - 0.15 * s, np.abs(ly - (ey - 0.15 * s + 0.02 * m["smile"])) - 0.025 * s
-        )
+        brow = np.maximum(np.abs(lx - ex) - 0.15 * s, np.abs(ly - (ey - 0.15 * s + 0.02 * m["smile"])) - 0.025 * s)
         _paint(img, _alpha(brow, px), np.asarray(hair) * 0.8)
         eye_height = np.maximum(0.075 * s * open_eye, px / 2)  # no thinner than half a pixel
         sclera = _alpha(_ellipse(lx, ly, ex, ey, 0.15 * s, eye_height), px)
@@ -284,9 +274,7 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
         )
         lash = np.maximum(np.abs(lx - ex) - 0.15 * s, np.abs(ly - ey) - 0.012 * s)
         _paint(img, _alpha(lash, px) * (1 - open_eye), (0.15, 0.1, 0.1))
-    _paint(
-        img, 0.6 * _alpha(_ellipse(lx, ly, 0, 0.16 * ry + fy, 0.06 * s, 0.12 * s), px), skin * 0.8
-    )
+    _paint(img, 0.6 * _alpha(_ellipse(lx, ly, 0, 0.16 * ry + fy, 0.06 * s, 0.12 * s), px), skin * 0.8)
 
     # mouth (mouth-local coordinates: mx, my; half width hw)
     hw = (0.42 + 0.14 * m["smile"]) * rx
@@ -303,21 +291,14 @@ def _render(actor: _Actor, m: dict, resolution: int) -> tuple[np.ndarray, np.nda
     d_inner = np.maximum(np.abs(mx) - 0.85 * hw, np.maximum(inner_top - my, my - inner_bottom))
     inner = _alpha(d_inner, px)
     _paint(img, inner, (0.25, 0.04, 0.06))
-    teeth = (
-        inner
-        * _alpha(my - (inner_top + 0.45 * (inner_bottom - inner_top)), px)
-        * np.clip(m["smile"] * 2, 0, 1)
-    )
+    teeth = inner * _alpha(my - (inner_top + 0.45 * (inner_bottom - inner_top)), px) * np.clip(m["smile"] * 2, 0, 1)
     _paint(img, teeth, (0.95, 0.95, 0.92))
 
     # the outer lip polygon: left corner -> upper lip -> right corner -> lower lip
     xs = -np.cos(np.pi * np.arange(_LIP_SAMPLES) / (_LIP_SAMPLES - 1)).astype(np.float32)
     xs = np.concatenate([xs, xs[-2:0:-1]])[None]  # [1, P]
     center, upper, lower = _lips(xs, m["smile"][:, :, 0], m["open"][:, :, 0], lip)
-    poly_y = (
-        np.concatenate([upper[:, :_LIP_SAMPLES], lower[:, _LIP_SAMPLES:]], axis=1)
-        + mouth_y[:, :, 0]
-    )
+    poly_y = np.concatenate([upper[:, :_LIP_SAMPLES], lower[:, _LIP_SAMPLES:]], axis=1) + mouth_y[:, :, 0]
     poly_x = xs * hw[:, :, 0]
     c, sn = cos[:, :, 0], sin[:, :, 0]
     u = c * poly_x - sn * poly_y + cx[:, :, 0]  # back to canvas coordinates (rotate by +roll)
@@ -449,16 +430,12 @@ def read_labels(root: str | os.PathLike) -> list[dict]:
     """Rows of ``root/labels.csv``, with int ``clip``, ``num_frames``, ``width``, ``height``."""
     path = Path(root) / "labels.csv"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} does not exist (expected the synthetic dataset's label file)"
-        )
+        raise FileNotFoundError(f"{path} does not exist (expected the synthetic dataset's label file)")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         missing = set(LABEL_COLUMNS) - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(
-                f"{path} lacks the columns {sorted(missing)} (expected {', '.join(LABEL_COLUMNS)})"
-            )
+            raise ValueError(f"{path} lacks the columns {sorted(missing)} (expected {', '.join(LABEL_COLUMNS)})")
         rows = []
         for line, row in enumerate(reader, start=2):
             try:
@@ -473,9 +450,7 @@ def read_labels(root: str | os.PathLike) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m stylevideo.video.synthetic ROOT [options]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m stylevideo.video.synthetic", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m stylevideo.video.synthetic", description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--num-actors", type=int, default=6)
     parser.add_argument(
@@ -492,9 +467,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true", help="regenerate even if complete")
     kwargs = vars(parser.parse_args(argv))
     start = time.perf_counter()
-    root = generate_synthetic_dataset(
-        kwargs.pop("root"), actions=tuple(kwargs.pop("actions").split(",")), **kwargs
-    )
+    root = generate_synthetic_dataset(kwargs.pop("root"), actions=tuple(kwargs.pop("actions").split(",")), **kwargs)
     print(f"{len(read_labels(root))} clips in {root} ({time.perf_counter() - start:.1f} s)")
 
 

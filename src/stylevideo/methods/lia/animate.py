@@ -87,9 +87,7 @@ def animate_file(
     model.apply_memory_format()
     frames = []
     for start in range(0, total, chunk):
-        part = frames_to_tensor(
-            read_frames(driving, np.arange(start, min(start + chunk, total))), resolution
-        )
+        part = frames_to_tensor(read_frames(driving, np.arange(start, min(start + chunk, total))), resolution)
         out = model.autoencoder.animate(
             x_s,
             part[None].to(model.device),
@@ -107,20 +105,14 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--checkpoint", required=True, help="official LIA checkpoint or a LIA Lightning .ckpt"
-    )
+    parser.add_argument("--checkpoint", required=True, help="official LIA checkpoint or a LIA Lightning .ckpt")
     parser.add_argument("--source", required=True, help="source image (png, jpg)")
     parser.add_argument("--driving", required=True, help="driving video file or frame folder")
     parser.add_argument("--output", required=True, help="output .mp4")
     parser.add_argument("--relative", action="store_true", help="relative motion transfer (Eq. 12)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument(
-        "--fps", type=float, default=None, help="output frame rate (default: the driving video's)"
-    )
-    parser.add_argument(
-        "--max-frames", type=int, default=None, help="animate only the first N driving frames"
-    )
+    parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving video's)")
+    parser.add_argument("--max-frames", type=int, default=None, help="animate only the first N driving frames")
     parser.add_argument("--chunk", type=int, default=64, help="driving frames decoded at once")
     args = parser.parse_args(argv)
     model = load_checkpoint(args.checkpoint, args.device)

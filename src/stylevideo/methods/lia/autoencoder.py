@@ -80,9 +80,7 @@ class LIAAutoencoder(nn.Module):
         return self.decode(z_sd, [f[:b] for f in feats])
 
     # -- inference (section 3.4) ------------------------------------------------------------------
-    def transfer_origin(
-        self, z_sr: torch.Tensor, relative: bool, first: torch.Tensor | None
-    ) -> torch.Tensor:
+    def transfer_origin(self, z_sr: torch.Tensor, relative: bool, first: torch.Tensor | None) -> torch.Tensor:
         """The code to which ``w_{r->t}`` is added for every driving frame ``t``.
 
         Absolute transfer (Eq. 11): ``z_{s->r}``. Relative transfer (Eq. 12):
@@ -109,8 +107,7 @@ class LIAAutoencoder(nn.Module):
         """
         if driving.ndim != 5 or driving.shape[0] != source.shape[0]:
             raise ValueError(
-                f"animate: expected driving [B, T, 3, H, W] with B = {source.shape[0]}, "
-                f"got {tuple(driving.shape)}"
+                f"animate: expected driving [B, T, 3, H, W] with B = {source.shape[0]}, got {tuple(driving.shape)}"
             )
         z_sr, feats = self.encode(source)
         origin = self.transfer_origin(z_sr, relative, driving[:, 0] if first is None else first)
@@ -121,9 +118,7 @@ class LIAAutoencoder(nn.Module):
             n = part.shape[1]
             w_rt = self.latent_path(self.encode(part.flatten(0, 1))[0]).unflatten(0, (b, n))
             x_enc = [f.repeat_interleave(n, dim=0) for f in feats]
-            out.append(
-                self.decode((origin[:, None] + w_rt).flatten(0, 1), x_enc).unflatten(0, (b, n))
-            )
+            out.append(self.decode((origin[:, None] + w_rt).flatten(0, 1), x_enc).unflatten(0, (b, n)))
         return torch.cat(out, dim=1)
 
     # -- section 4.4 ------------------------------------------------------------------------------
@@ -136,9 +131,7 @@ class LIAAutoencoder(nn.Module):
         _, flows, _ = self.decode(z_sr, feats, return_flows=True)
         return warp(source, flows[-1], self.G.blocks[-1].align_corners)
 
-    def manipulate(
-        self, source: torch.Tensor, direction: int, magnitudes: torch.Tensor
-    ) -> torch.Tensor:
+    def manipulate(self, source: torch.Tensor, direction: int, magnitudes: torch.Tensor) -> torch.Tensor:
         """Linear manipulation along ``d_direction`` (section 4.4 g, Fig. 6) -> ``[B, K, 3, H, W]``.
 
         Frame ``k`` decodes ``z_{s->s} + magnitudes[k] * d_direction`` (the authors' demo walks

@@ -37,10 +37,7 @@ class ImagePyramid(nn.Module):
             if scale < 1:
                 sigma = (inv - 1) / 2
                 size = 2 * round(4 * sigma) + 1
-                g = torch.exp(
-                    -((torch.arange(size, dtype=torch.float32) - (size - 1) / 2) ** 2)
-                    / (2 * sigma**2)
-                )
+                g = torch.exp(-((torch.arange(size, dtype=torch.float32) - (size - 1) / 2) ** 2) / (2 * sigma**2))
                 self.register_buffer(f"kernel{i}", g / g.sum(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -129,9 +129,7 @@ class LIA(GANModule):
     def apply_memory_format(self) -> None:
         """Store the 4-D weights (E, G, D, VGG) channels-last or contiguous (``channels_last``)."""
         fmt = torch.channels_last if self.uses_channels_last() else torch.contiguous_format
-        modules = [self.autoencoder, self.D] + (
-            [self._perceptual] if self._perceptual is not None else []
-        )
+        modules = [self.autoencoder, self.D] + ([self._perceptual] if self._perceptual is not None else [])
         for module in modules:
             for p in module.parameters():
                 if p.ndim == 4:
@@ -189,9 +187,7 @@ class LIA(GANModule):
         if hp.lambda_adv > 0:
             with self.toggled_optimizer(opt_d):
                 x_sd = x_sd.detach()
-                logs["loss/d"] = self.optimize(
-                    opt_d, {"d": d_logistic_loss(self.D(x_d), self.D(x_sd))}
-                )
+                logs["loss/d"] = self.optimize(opt_d, {"d": d_logistic_loss(self.D(x_d), self.D(x_sd))})
                 if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
                     real = x_d.detach().float().requires_grad_(True)
                     with torch.autocast(self.device.type, enabled=False):
@@ -208,9 +204,7 @@ class LIA(GANModule):
 
     # -- generation interface ---------------------------------------------------------------
     @torch.no_grad()
-    def animate(
-        self, source: torch.Tensor, driving: torch.Tensor, *, relative: bool = True
-    ) -> torch.Tensor:
+    def animate(self, source: torch.Tensor, driving: torch.Tensor, *, relative: bool = True) -> torch.Tensor:
         """Animate ``source [B, 3, H, W]`` with ``driving [B, T, 3, H, W]``: ``[B, T, 3, H, W]``.
 
         ``relative=True``: relative transfer (Eq. 12, cross-identity); False: absolute (Eq. 11,
@@ -236,15 +230,11 @@ class LIA(GANModule):
         return self.autoencoder.reference_image(source.to(self.device)).clamp(-1, 1)
 
     @torch.no_grad()
-    def manipulate(
-        self, source: torch.Tensor, direction: int, magnitudes: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def manipulate(self, source: torch.Tensor, direction: int, magnitudes: torch.Tensor | None = None) -> torch.Tensor:
         """Walk ``z_{s->s}`` along ``d_direction`` (Fig. 6): ``[B, K, 3, H, W]`` in [-1, 1].
 
         Default magnitudes: 16 steps over [-3, 3), the authors' linear-manipulation demo.
         """
         if magnitudes is None:
             magnitudes = torch.arange(16) * (6 / 16) - 3
-        return self.autoencoder.manipulate(source.to(self.device), direction, magnitudes).clamp(
-            -1, 1
-        )
+        return self.autoencoder.manipulate(source.to(self.device), direction, magnitudes).clamp(-1, 1)

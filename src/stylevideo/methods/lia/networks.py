@@ -38,10 +38,7 @@ __all__ = [
 
 def _check_images(x: torch.Tensor, resolution: int, name: str) -> None:
     if x.ndim != 4 or x.shape[1] != 3 or tuple(x.shape[2:]) != (resolution, resolution):
-        raise ValueError(
-            f"{name}: expected images [B, 3, {resolution}, {resolution}] in [-1, 1], "
-            f"got {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name}: expected images [B, 3, {resolution}, {resolution}] in [-1, 1], got {tuple(x.shape)}")
 
 
 class Encoder(nn.Module):
@@ -88,9 +85,7 @@ def magnitude_mlp(
     ablation without D_m). The authors' layers have no nonlinearity (``activation=None``);
     ``"fused_lrelu"`` puts a leaky ReLU after each hidden layer.
     """
-    layers = [
-        EqualLinear(latent_dim, latent_dim, activation=activation) for _ in range(num_layers - 1)
-    ]
+    layers = [EqualLinear(latent_dim, latent_dim, activation=activation) for _ in range(num_layers - 1)]
     return nn.Sequential(*layers, EqualLinear(latent_dim, out_dim))
 
 
@@ -106,9 +101,7 @@ class MotionDictionary(nn.Module):
     def __init__(self, latent_dim: int = 512, num_directions: int = 20):
         super().__init__()
         if not 0 < num_directions <= latent_dim:
-            raise ValueError(
-                f"num_directions must be in [1, latent_dim={latent_dim}], got {num_directions}"
-            )
+            raise ValueError(f"num_directions must be in [1, latent_dim={latent_dim}], got {num_directions}")
         self.weight = nn.Parameter(torch.randn(latent_dim, num_directions))
 
     def directions(self) -> torch.Tensor:
@@ -139,9 +132,7 @@ def warp(x: torch.Tensor, flow: torch.Tensor, align_corners: bool = True) -> tor
     the image by half a pixel at the borders), which :func:`load_official_checkpoint` keeps.
     """
     grid = _identity_grid(flow.shape[2], flow.shape[3], flow) + flow.permute(0, 2, 3, 1)
-    return F.grid_sample(
-        x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=align_corners
-    )
+    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=align_corners)
 
 
 def masked_warp(
@@ -178,9 +169,7 @@ class GBlock(nn.Module):
     G_f's features: ``h <- x'_i + h * (1 - m_i)``.
     """
 
-    def __init__(
-        self, in_channels: int, out_channels: int, style_dim: int, align_corners: bool = True
-    ):
+    def __init__(self, in_channels: int, out_channels: int, style_dim: int, align_corners: bool = True):
         super().__init__()
         self.align_corners = align_corners
         self.conv_up = StyledConv(in_channels, out_channels, 3, style_dim, upsample=True)
@@ -221,9 +210,7 @@ class FlowGenerator(nn.Module):
         self.resolution = resolution
         self.input = ConstantInput(ch[4])
         self.conv1 = StyledConv(ch[4], ch[4], 3, style_dim)
-        self.blocks = nn.ModuleList(
-            GBlock(ch[res // 2], ch[res], style_dim, align_corners) for res in sorted(ch)[1:]
-        )
+        self.blocks = nn.ModuleList(GBlock(ch[res // 2], ch[res], style_dim, align_corners) for res in sorted(ch)[1:])
         for module in self.modules():
             if isinstance(module, NoiseInjection):
                 module.requires_grad_(False)

@@ -76,9 +76,7 @@ def official_key_map(model: LIA) -> dict[str, tuple[str, str]]:
         ("dis", model.D, lambda k: k),
     )
     for prefix, module, rename in parts:
-        relu_biases = {
-            f"{name}.bias" for name, m in module.named_modules() if isinstance(m, FusedLeakyReLU)
-        }
+        relu_biases = {f"{name}.bias" for name, m in module.named_modules() if isinstance(m, FusedLeakyReLU)}
         for key, _ in module.named_parameters():
             out[f"{prefix}.{rename(key)}"] = (key, "bias4d" if key in relu_biases else "param")
         for key, _ in module.named_buffers():
@@ -141,14 +139,10 @@ def _architecture(gen: dict[str, torch.Tensor], path) -> dict:
         for i in range(1, int(math.log2(resolution)) - 1):
             widths[resolution >> i] = gen[f"enc.net_app.convs.{i}.conv2.1.weight"].shape[0]
     except KeyError as e:
-        raise ValueError(
-            f"{path}: not an official LIA generator state dict (missing {e})"
-        ) from None
+        raise ValueError(f"{path}: not an official LIA generator state dict (missing {e})") from None
     channel_max, channel_base = widths[4], resolution * widths[resolution]
     if stylegan2_channels(resolution, channel_base, channel_max) != widths:
-        raise ValueError(
-            f"{path}: encoder widths {widths} do not follow min(channel_base // res, channel_max)"
-        )
+        raise ValueError(f"{path}: encoder widths {widths} do not follow min(channel_base // res, channel_max)")
     arch = dict(
         resolution=resolution,
         latent_dim=latent_dim,
@@ -164,18 +158,13 @@ def _architecture(gen: dict[str, torch.Tensor], path) -> dict:
 
 def _load_into(model: LIA, official: dict[str, torch.Tensor], prefix: str, path) -> None:
     module: nn.Module = model.autoencoder if prefix == "gen" else model.D
-    mapping = {
-        k[len(prefix) + 1 :]: v
-        for k, v in official_key_map(model).items()
-        if k.startswith(prefix + ".")
-    }
+    mapping = {k[len(prefix) + 1 :]: v for k, v in official_key_map(model).items() if k.startswith(prefix + ".")}
     ignored = set(UNUSED_OFFICIAL_KEYS) if prefix == "gen" else set()
     missing = sorted(set(mapping) - set(official))
     unexpected = sorted(set(official) - set(mapping) - ignored)
     if missing or unexpected:
         raise KeyError(
-            f"{path}: '{prefix}' does not match LIA's layout; missing {missing[:10]}, "
-            f"unexpected {unexpected[:10]}"
+            f"{path}: '{prefix}' does not match LIA's layout; missing {missing[:10]}, unexpected {unexpected[:10]}"
         )
     buffers = dict(module.named_buffers())
     state = {}
@@ -183,9 +172,7 @@ def _load_into(model: LIA, official: dict[str, torch.Tensor], prefix: str, path)
         value = official[key]
         if kind == "kernel":
             if not torch.allclose(value.float().cpu(), buffers[ours].float().cpu()):
-                raise ValueError(
-                    f"{path}: {prefix}.{key} is not the FIR kernel [1, 3, 3, 1] this LIA uses"
-                )
+                raise ValueError(f"{path}: {prefix}.{key} is not the FIR kernel [1, 3, 3, 1] this LIA uses")
             continue
         state[ours] = value.reshape(-1) if kind == "bias4d" else value
     module.load_state_dict(state, strict=True)

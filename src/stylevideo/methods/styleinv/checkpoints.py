@@ -42,9 +42,7 @@ def read_checkpoint(path: str | os.PathLike | None, key: str, produced_by: str) 
             "(runs/<experiment>/<run id>/checkpoints/last.ckpt)"
         )
     if not Path(path).is_file():
-        raise FileNotFoundError(
-            f"{key}={path} does not exist: expected the checkpoint of {produced_by}"
-        )
+        raise FileNotFoundError(f"{key}={path} does not exist: expected the checkpoint of {produced_by}")
     with torch.serialization.safe_globals([argparse.Namespace]):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -60,14 +58,9 @@ def build_generator(arch: dict) -> Generator:
     return Generator(**{k: arch[k] for k in GENERATOR_ARCH}, noise_mode="const")
 
 
-def load_generator(
-    path: str | os.PathLike | None, key: str = "generator_ckpt"
-) -> tuple[Generator, dict]:
+def load_generator(path: str | os.PathLike | None, key: str = "generator_ckpt") -> tuple[Generator, dict]:
     """The stage-1 generator (frozen, eval mode) and its architecture dict."""
-    produced_by = (
-        "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) "
-        "or a rosinality StyleGAN2"
-    )
+    produced_by = "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) or a rosinality StyleGAN2"
     ckpt = read_checkpoint(path, key, produced_by)
     if "g_ema" in ckpt:
         g, _ = load_rosinality_checkpoint(path)
@@ -87,9 +80,7 @@ def load_generator(
                 f"{key}={path} holds no G_ema (a StyleGAN2 Lightning checkpoint) and no g_ema "
                 f"(rosinality); found {sorted(state or ckpt)[:6]}"
             )
-        arch = dict(
-            hparams.get("generator_arch") or {k: hparams[k] for k in GENERATOR_ARCH if k in hparams}
-        )
+        arch = dict(hparams.get("generator_arch") or {k: hparams[k] for k in GENERATOR_ARCH if k in hparams})
         g = build_generator(arch)
         g.load_state_dict(ema)
     return g.eval().requires_grad_(False), arch
@@ -99,15 +90,11 @@ def load_inversion_encoder(
     path: str | os.PathLike | None, key: str = "encoder_ckpt"
 ) -> tuple[dict, dict, torch.Tensor]:
     """The stage-2 encoder: ``(state of its PSPEncoderW, its architecture, w_avg)``."""
-    ckpt = read_checkpoint(
-        path, key, "stage 2 (lightning fit --config experiments/psp_<dataset>.yaml)"
-    )
+    ckpt = read_checkpoint(path, key, "stage 2 (lightning fit --config experiments/psp_<dataset>.yaml)")
     state, hparams = ckpt.get("state_dict", {}), ckpt.get("hyper_parameters", {})
     encoder = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
     if not encoder or "w_avg" not in state:
-        raise KeyError(
-            f"{key}={path} is not a PSPInversion checkpoint (no encoder.* / w_avg entries)"
-        )
+        raise KeyError(f"{key}={path} is not a PSPInversion checkpoint (no encoder.* / w_avg entries)")
     arch = {
         "num_layers": hparams.get("num_layers", 50),
         "widths": tuple(hparams.get("widths", (64, 128, 256, 512))),

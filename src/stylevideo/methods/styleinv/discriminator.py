@@ -34,9 +34,7 @@ class _DBlock(nn.Module):
         super().__init__()
         self.conv0 = ConvLayer(in_channels, tmp_channels, 3)
         self.conv1 = ConvLayer(tmp_channels, out_channels, 3, downsample=True)
-        self.skip = ConvLayer(
-            in_channels, out_channels, 1, downsample=True, activate=False, bias=False
-        )
+        self.skip = ConvLayer(in_channels, out_channels, 1, downsample=True, activate=False, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         return (self.conv1(self.conv0(x)) + self.skip(x)) / math.sqrt(2)
@@ -51,9 +49,7 @@ class TimeDifferenceEncoder(nn.Module):
         super().__init__()
         resolution = 2 ** int(np.ceil(np.log2(max_frames)))
         n = int(np.ceil(np.log2(resolution)))
-        self.register_buffer(
-            "freqs", torch.pi * 2.0 ** torch.arange(n) / resolution, persistent=False
-        )
+        self.register_buffer("freqs", torch.pi * 2.0 ** torch.arange(n) / resolution, persistent=False)
         self.const_embed = nn.Embedding(max_frames, const_dim) if const_dim > 0 else None
         self.max_frames = max_frames
         self.dim_per_delta = 2 * n + const_dim
@@ -120,10 +116,7 @@ class SparseVideoDiscriminator(nn.Module):
         c_dim = self.time_encoder.dim_per_delta * (num_frames - 1)
         self.embed = EqualLinear(c_dim, cmap_dim)
         self.mapping = nn.Sequential(
-            *(
-                EqualLinear(cmap_dim, cmap_dim, lr_mul=0.01, activation="fused_lrelu")
-                for _ in range(mapping_layers)
-            )
+            *(EqualLinear(cmap_dim, cmap_dim, lr_mul=0.01, activation="fused_lrelu") for _ in range(mapping_layers))
         )
         self.final_conv = ConvLayer(ch[4] + 1, ch[4], 3)
         self.final_linear = nn.Sequential(

@@ -91,9 +91,7 @@ class ModulatedInversionEncoder(nn.Module):
             backbone.body,
             backbone.stage_ends,
         )
-        self.adains = nn.ModuleList(
-            AdaINResBlock(c, style_dim, normalize_adain, lr_mul) for c in backbone.widths
-        )
+        self.adains = nn.ModuleList(AdaINResBlock(c, style_dim, normalize_adain, lr_mul) for c in backbone.widths)
         self.output_pool = nn.AdaptiveAvgPool2d(1)
         self.linear = EqualLinear(backbone.out_channels, w_dim)
 
@@ -143,9 +141,7 @@ class TemporalStyle(nn.Module):
     multiplier 0.01 over the concatenation of the initial latent and the motion code
     (appendix F)."""
 
-    def __init__(
-        self, w_dim: int = 512, v_dim: int = 512, style_dim: int = 512, lr_mul: float = 0.01
-    ):
+    def __init__(self, w_dim: int = 512, v_dim: int = 512, style_dim: int = 512, lr_mul: float = 0.01):
         super().__init__()
         self.fc1 = EqualLinear(w_dim + v_dim, style_dim, lr_mul=lr_mul, activation="fused_lrelu")
         self.fc2 = EqualLinear(style_dim, style_dim, lr_mul=lr_mul, activation="fused_lrelu")
@@ -188,9 +184,7 @@ class StyleInVNet(nn.Module):
         )
         self.style = TemporalStyle(w_dim, v_dim, w_dim)
         self.encoder = (
-            ModulatedInversionEncoder(
-                w_dim, w_dim, num_layers, "ir_se", widths, units, normalize_adain
-            )
+            ModulatedInversionEncoder(w_dim, w_dim, num_layers, "ir_se", widths, units, normalize_adain)
             if use_encoder
             else None
         )

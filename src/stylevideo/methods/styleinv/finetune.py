@@ -133,9 +133,7 @@ class StyleTransferFinetune(StyleGAN2):
         if styleinv_ckpt is not None:
             from stylevideo.methods.styleinv.model import StyleInV
 
-            self._styleinv = [
-                StyleInV.load_from_checkpoint(styleinv_ckpt, map_location="cpu").eval()
-            ]
+            self._styleinv = [StyleInV.load_from_checkpoint(styleinv_ckpt, map_location="cpu").eval()]
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -145,9 +143,7 @@ class StyleTransferFinetune(StyleGAN2):
     def configure_optimizers(self):
         """As StyleGAN2's, with only the trainable generator parameters (no path length)."""
         hp = self.hparams
-        opt_g = torch.optim.Adam(
-            [p for p in self.G.parameters() if p.requires_grad], lr=hp.lr, betas=tuple(hp.betas)
-        )
+        opt_g = torch.optim.Adam([p for p in self.G.parameters() if p.requires_grad], lr=hp.lr, betas=tuple(hp.betas))
         return [opt_g, super().configure_optimizers()[1]]
 
     def transfer_losses(self, images: Tensor, ws: Tensor, noise: list[Tensor]) -> dict[str, Tensor]:
@@ -157,9 +153,7 @@ class StyleTransferFinetune(StyleGAN2):
         with torch.no_grad():
             raw = self.G_raw.synthesis(ws, noise=noise)
         if self._perceptual:
-            losses["perceptual"] = (
-                hp.perceptual_weight * self._perceptual[0].to(images.device)(images, raw).mean()
-            )
+            losses["perceptual"] = hp.perceptual_weight * self._perceptual[0].to(images.device)(images, raw).mean()
         if self._identity:
             losses["id"] = hp.identity_weight * self._identity[0].to(images.device)(images, raw)
         return losses
@@ -174,9 +168,7 @@ class StyleTransferFinetune(StyleGAN2):
             with torch.no_grad():
                 fake = self.G(self.z(n), mixing_prob=hp.style_mixing)
             real_logits = self.D(self.augment(real))
-            logs["loss/d"] = self.optimize(
-                opt_d, {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))}
-            )
+            logs["loss/d"] = self.optimize(opt_d, {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))})
             if self.ada is not None:
                 self.ada.update(real_logits)
             if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
@@ -213,13 +205,9 @@ class StyleTransferFinetune(StyleGAN2):
         """With ``styleinv_ckpt``: StyleInV videos decoded by the fine-tuned EMA generator (the
         style-transferred videos); otherwise still images, as StyleGAN2."""
         if not self._styleinv:
-            return super().sample_videos(
-                n, num_frames, fps_scale=fps_scale, seed=seed, **conditions
-            )
+            return super().sample_videos(n, num_frames, fps_scale=fps_scale, seed=seed, **conditions)
         styleinv = self._styleinv[0].to(self.device)
-        return styleinv.sample_videos(
-            n, num_frames, fps_scale=fps_scale, seed=seed, generator=self.G_ema
-        )
+        return styleinv.sample_videos(n, num_frames, fps_scale=fps_scale, seed=seed, generator=self.G_ema)
 
 
 class ImageFolderDataModule(VideoDataModule):

@@ -169,15 +169,10 @@ class StyleInV(GANModule):
     ):
         super().__init__()
         if noise_mode not in ("const", "none"):
-            raise ValueError(
-                f"noise_mode must be 'const' or 'none' (one noise for all frames), "
-                f"got {noise_mode!r}"
-            )
+            raise ValueError(f"noise_mode must be 'const' or 'none' (one noise for all frames), got {noise_mode!r}")
         _distances(clip_length, num_sparse, max_distance)  # fail early on an impossible sampler
         self.G, generator_arch = self._generator(generator_ckpt, generator_arch)
-        inverter_state, encoder_arch, inv_w_avg = self._inverter(
-            encoder_ckpt, encoder_arch, use_encoder
-        )
+        inverter_state, encoder_arch, inv_w_avg = self._inverter(encoder_ckpt, encoder_arch, use_encoder)
         self.save_hyperparameters()
         self.hparams.generator_arch, self.hparams.encoder_arch = generator_arch, encoder_arch
         if encoder_arch is not None:
@@ -229,9 +224,7 @@ class StyleInV(GANModule):
             mbstd_group,
         )
         self.ada = (
-            AdaptiveAugment(
-                AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg
-            )
+            AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
             if ada_target is not None
             else None
         )
@@ -239,9 +232,7 @@ class StyleInV(GANModule):
     # -- construction -------------------------------------------------------------------------
     @staticmethod
     def _generator(path: str | None, arch: dict | None) -> tuple[Generator, dict]:
-        if arch is not None and (
-            path is None or not Path(path).is_file()
-        ):  # restoring a StyleInV checkpoint
+        if arch is not None and (path is None or not Path(path).is_file()):  # restoring a StyleInV checkpoint
             return build_generator(arch).eval().requires_grad_(False), arch
         return load_generator(path)
 
@@ -359,21 +350,13 @@ class StyleInV(GANModule):
         ``[T]``, in chunks of ``generation_chunk`` frames; ``z``: the anchor noise (else drawn
         with ``seed``), so a video can be extended or re-timed with the same motion."""
         net = self.SI_ema if ema else self.SI
-        t = (
-            t.to(self.device, torch.float32).expand(w0.shape[0], -1)
-            if t.ndim == 1
-            else t.to(self.device)
-        )
+        t = t.to(self.device, torch.float32).expand(w0.shape[0], -1) if t.ndim == 1 else t.to(self.device)
         if z is None:
-            gen = torch.Generator(self.device).manual_seed(
-                seed if seed is not None else int(torch.randint(2**31, ()))
-            )
+            gen = torch.Generator(self.device).manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
             z = net.ape.sample_noise(w0.shape[0], float(t.max()), gen, self.device)
         x0 = self.synthesize(w0) if net.encoder is not None else None
         n = self.hparams.generation_chunk
-        return torch.cat(
-            [net(x0, w0, t[:, i : i + n], z)[0] for i in range(0, t.shape[1], n)], dim=1
-        )
+        return torch.cat([net(x0, w0, t[:, i : i + n], z)[0] for i in range(0, t.shape[1], n)], dim=1)
 
     @torch.no_grad()
     def decode(self, w_t: Tensor, generator: Generator | None = None) -> Tensor:
@@ -387,9 +370,7 @@ class StyleInV(GANModule):
 
     def _times(self, num_frames: int, fps_scale: float) -> Tensor:
         if num_frames < 1 or fps_scale <= 0:
-            raise ValueError(
-                f"need num_frames >= 1 and fps_scale > 0, got {num_frames}, {fps_scale}"
-            )
+            raise ValueError(f"need num_frames >= 1 and fps_scale > 0, got {num_frames}, {fps_scale}")
         return torch.arange(num_frames, device=self.device, dtype=torch.float32) / fps_scale
 
     @torch.no_grad()
@@ -407,9 +388,7 @@ class StyleInV(GANModule):
         doubles the frame rate, appendix A); ``generator`` decodes with a fine-tuned G (3.5)."""
         if conditions:
             raise ValueError(f"StyleInV is unconditional; got conditions {sorted(conditions)}")
-        gen = torch.Generator(self.device).manual_seed(
-            seed if seed is not None else int(torch.randint(2**31, ()))
-        )
+        gen = torch.Generator(self.device).manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
         w0 = self.G.truncate(
             self.G.mapping(torch.randn(n, self.G.z_dim, device=self.device, generator=gen)),
             self.hparams.sample_psi,

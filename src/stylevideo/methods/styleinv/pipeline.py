@@ -34,9 +34,7 @@ STAGES = ("stylegan2", "psp", "styleinv")
 SMOKE_STAGE_ARGS = {"styleinv_synthetic": {"stylegan2": ["--trainer.max_steps", "150"]}}
 
 
-def stage_experiments(
-    experiment: str, experiments_dir: str | Path = "experiments"
-) -> dict[str, Path]:
+def stage_experiments(experiment: str, experiments_dir: str | Path = "experiments") -> dict[str, Path]:
     """``styleinv_<dataset>`` -> the config file of each stage, checked to exist."""
     if not experiment.startswith("styleinv_"):
         raise ValueError(f"the pipeline runs styleinv_<dataset> experiments, got {experiment!r}")
@@ -70,9 +68,7 @@ def run_pipeline(
 ) -> dict[str, Path]:
     """Train the stages that have no final checkpoint yet; return every stage's checkpoint."""
     configs = stage_experiments(experiment, experiments_dir)
-    run_dir = (
-        Path(run_dir) if run_dir else Path("runs") / experiment / time.strftime("%Y%m%d-%H%M%S")
-    )
+    run_dir = Path(run_dir) if run_dir else Path("runs") / experiment / time.strftime("%Y%m%d-%H%M%S")
     stage_args = {**SMOKE_STAGE_ARGS.get(experiment, {}), **(stage_args or {})}
     unknown = set(stage_args) - set(STAGES)
     if unknown:
@@ -88,9 +84,7 @@ def run_pipeline(
         if final.is_file():
             print(f"[styleinv pipeline] {stage}: {final} exists, not trained again", flush=True)
         else:
-            final = _fit(
-                configs[stage], run_dir / stage, [*chain, *stage_args.get(stage, []), *common_args]
-            )
+            final = _fit(configs[stage], run_dir / stage, [*chain, *stage_args.get(stage, []), *common_args])
         ckpts[stage] = final
     print(f"\n[styleinv pipeline] done: {run_dir}", flush=True)
     return ckpts

@@ -42,15 +42,11 @@ def _frame_times(video: Tensor, t: Tensor | None) -> Tensor:
     if video.ndim != 5 or video.shape[2] != 3:
         raise ValueError(f"expected a video batch [B, T, 3, H, W], got {tuple(video.shape)}")
     if t is None:
-        return torch.arange(video.shape[1], device=video.device, dtype=torch.float32).expand(
-            video.shape[0], -1
-        )
+        return torch.arange(video.shape[1], device=video.device, dtype=torch.float32).expand(video.shape[0], -1)
     t = torch.as_tensor(t, device=video.device, dtype=torch.float32)
     t = t.expand(video.shape[0], -1) if t.ndim == 1 else t
     if t.shape != video.shape[:2]:
-        raise ValueError(
-            f"times {tuple(t.shape)} do not match the video's [B, T] = {tuple(video.shape[:2])}"
-        )
+        raise ValueError(f"times {tuple(t.shape)} do not match the video's [B, T] = {tuple(video.shape[:2])}")
     if (t[:, 1:] <= t[:, :-1]).any():
         raise ValueError("observed frame times must be strictly increasing")
     return t
@@ -60,9 +56,7 @@ def box_mask(grid: tuple[int, int], box: Sequence[float]) -> Tensor:
     """A ``{0, 1}`` mask over the dynamics grid, 1 inside ``box = (x0, y0, x1, y1)`` (fractions)."""
     x0, y0, x1, y1 = box
     if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
-        raise ValueError(
-            f"box must be (x0, y0, x1, y1) with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, got {box}"
-        )
+        raise ValueError(f"box must be (x0, y0, x1, y1) with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, got {box}")
     m, n = grid
     ys = (torch.arange(m) + 0.5) / m
     xs = (torch.arange(n) + 0.5) / n
@@ -109,15 +103,11 @@ class Applications:
         return self._decode(z_C, z_S, z_dt)
 
     @torch.no_grad()
-    def edit(
-        self, video: Tensor, source_text: Texts, target_text: Texts, alpha: float = 1.0
-    ) -> Tensor:
+    def edit(self, video: Tensor, source_text: Texts, target_text: Texts, alpha: float = 1.0) -> Tensor:
         """Text-guided appearance editing: the video's content and dynamics, ``z_S`` of Eq. 12."""
         n = video.shape[0]
         z_C = self.content(video)
-        z_S = self.style(
-            z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha
-        )
+        z_S = self.style(z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha)
         z_d0, t = self.dynamics_code(video)
         return self.render(z_C, z_S, z_d0, t, t[:, 0])
 
@@ -147,9 +137,7 @@ class Applications:
             raise ValueError("content and motion videos must come in equal numbers")
         n = content_video.shape[0]
         z_C = self.content(content_video)
-        z_S = self.style(
-            z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha
-        )
+        z_S = self.style(z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha)
         z_d0, t = self.dynamics_code(motion_video)
         return self.render(z_C, z_S, z_d0, t, t[:, 0])
 
@@ -169,9 +157,7 @@ class Applications:
         ``"trajectory"`` blends the solved ``z_d(t)`` at every frame. The frames follow A's times.
         """
         if not video_a.shape[:2] == video_b.shape[:2]:
-            raise ValueError(
-                f"videos A {tuple(video_a.shape)} and B {tuple(video_b.shape)} need equal [B, T]"
-            )
+            raise ValueError(f"videos A {tuple(video_a.shape)} and B {tuple(video_b.shape)} need equal [B, T]")
         mask = torch.as_tensor(mask, device=video_a.device, dtype=torch.float32)
         grid = self.dynamics.grid
         if mask.shape[-2:] != grid or mask.ndim not in (2, 3):
@@ -189,37 +175,27 @@ class Applications:
         if at != "trajectory":
             raise ValueError(f"at must be 'initial' or 'trajectory', got {at!r}")
         times = self.ode_time(t)
-        z_dt = torch.lerp(
-            self.dynamics.solve(z_b, times), self.dynamics.solve(z_a, times), mask[:, None]
-        )
+        z_dt = torch.lerp(self.dynamics.solve(z_b, times), self.dynamics.solve(z_a, times), mask[:, None])
         return self._decode(z_C, z_S, z_dt)
 
     @torch.no_grad()
-    def interpolate_dynamics(
-        self, content_video: Tensor, video_a: Tensor, video_b: Tensor, lam: float
-    ) -> Tensor:
+    def interpolate_dynamics(self, content_video: Tensor, video_a: Tensor, video_b: Tensor, lam: float) -> Tensor:
         """Fig. 11: the dynamics code ``(1 - lam) z_dA + lam z_dB`` (0: A's motion, 1: B's)."""
         if not video_a.shape[:2] == video_b.shape[:2]:
-            raise ValueError(
-                f"videos A {tuple(video_a.shape)} and B {tuple(video_b.shape)} need equal [B, T]"
-            )
+            raise ValueError(f"videos A {tuple(video_a.shape)} and B {tuple(video_b.shape)} need equal [B, T]")
         z_C = self.content(content_video)
         (z_a, t), (z_b, _) = self.dynamics_code(video_a), self.dynamics_code(video_b)
         return self.render(z_C, self.style(z_C), torch.lerp(z_a, z_b, float(lam)), t, t[:, 0])
 
     @torch.no_grad()
-    def resample(
-        self, video: Tensor, t: Tensor | None, t_query: Tensor, content_video: Tensor | None = None
-    ) -> Tensor:
+    def resample(self, video: Tensor, t: Tensor | None, t_query: Tensor, content_video: Tensor | None = None) -> Tensor:
         """Frames at times ``t_query [Q]`` or ``[B, Q]`` (>= the first observed time) from the
         frames observed at ``t``: interpolation between them, extrapolation after the last."""
         t = _frame_times(video, t)
         t_query = torch.as_tensor(t_query, device=video.device, dtype=torch.float32)
         t_query = t_query.expand(video.shape[0], -1) if t_query.ndim == 1 else t_query
         if t_query.shape[0] != video.shape[0] or (t_query < t[:, :1]).any():
-            raise ValueError(
-                "t_query must be [Q] or [B, Q] times at or after each video's first observed frame"
-            )
+            raise ValueError("t_query must be [Q] or [B, Q] times at or after each video's first observed frame")
         z_C = self.content(video if content_video is None else content_video)
         z_d0, _ = self.dynamics_code(video, t)
         return self.render(z_C, self.style(z_C), z_d0, t_query, t[:, 0])

@@ -59,9 +59,7 @@ def load_model(config: str | Path, ckpt: str | Path | None, device: str = "cpu")
     return model.eval().to(device)
 
 
-def read_input(
-    path: str | Path, size: tuple[int, int], frames: int | None = None, stride: int = 1
-) -> torch.Tensor:
+def read_input(path: str | Path, size: tuple[int, int], frames: int | None = None, stride: int = 1) -> torch.Tensor:
     """A video file, frame folder or image as ``[T, 3, H, W]`` in [-1, 1] at ``size``."""
     path = Path(path)
     if path.suffix.lower() in _IMAGE_SUFFIXES:
@@ -81,20 +79,12 @@ def read_input(
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--run", type=Path, help="run folder (config.yaml, checkpoints/last.ckpt)")
-    common.add_argument(
-        "--config", type=Path, help="the run's config.yaml (default: <run>/config.yaml)"
-    )
-    common.add_argument(
-        "--ckpt", type=Path, help="checkpoint (default: <run>/checkpoints/last.ckpt)"
-    )
+    common.add_argument("--config", type=Path, help="the run's config.yaml (default: <run>/config.yaml)")
+    common.add_argument("--ckpt", type=Path, help="checkpoint (default: <run>/checkpoints/last.ckpt)")
     common.add_argument("--out", type=Path, required=True, help="output .mp4")
-    common.add_argument(
-        "--frames", type=int, default=None, help="read at most this many frames per video"
-    )
+    common.add_argument("--frames", type=int, default=None, help="read at most this many frames per video")
     common.add_argument("--stride", type=int, default=1, help="read every stride-th frame")
-    common.add_argument(
-        "--size", type=int, nargs=2, metavar=("H", "W"), help="input size (default: frame_size)"
-    )
+    common.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="input size (default: frame_size)")
     common.add_argument("--fps", type=float, default=25.0, help="frame rate of the output")
     common.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser = argparse.ArgumentParser(
@@ -109,14 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source-text", required=True)
     p.add_argument("--target-text", required=True)
     p.add_argument("--alpha", type=float, default=1.0)
-    p = apps.add_parser(
-        "animate", parents=[common], help="animate a still image with a driving video"
-    )
+    p = apps.add_parser("animate", parents=[common], help="animate a still image with a driving video")
     p.add_argument("--source", required=True, help="image (or video: its first frame)")
     p.add_argument("--driving", required=True)
-    p = apps.add_parser(
-        "transfer", parents=[common], help="one video's content, another's dynamics"
-    )
+    p = apps.add_parser("transfer", parents=[common], help="one video's content, another's dynamics")
     p.add_argument("--content", required=True)
     p.add_argument("--motion", required=True)
     for name, helptext in (
@@ -139,15 +125,11 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--at", choices=("initial", "trajectory"), default="initial")
         else:
             p.add_argument("--lam", type=float, nargs="+", default=[0.0, 0.5, 1.0])
-    p = apps.add_parser(
-        "interpolate", parents=[common], help="generate frames between observed ones"
-    )
+    p = apps.add_parser("interpolate", parents=[common], help="generate frames between observed ones")
     p.add_argument("--video", required=True)
     p.add_argument("--every", type=int, default=2, help="observe every N-th read frame")
     p.add_argument("--factor", type=int, default=1, help="output frames per input frame interval")
-    p = apps.add_parser(
-        "extrapolate", parents=[common], help="continue a video past its last frame"
-    )
+    p = apps.add_parser("extrapolate", parents=[common], help="continue a video past its last frame")
     p.add_argument("--video", required=True)
     p.add_argument("--observed", type=int, required=True, help="frames observed from the start")
     p.add_argument("--future", type=int, required=True, help="frames generated after them")
@@ -181,10 +163,7 @@ def _run(model, args, size) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
             mask = box_mask(model.dynamics.grid, args.box)
             out = [model.blend_motion(content[None], a[None], b[None], mask, at=args.at)[0]]
         else:
-            out = [
-                model.interpolate_dynamics(content[None], a[None], b[None], lam)[0]
-                for lam in args.lam
-            ]
+            out = [model.interpolate_dynamics(content[None], a[None], b[None], lam)[0] for lam in args.lam]
         return [content[: a.shape[0]], a, b], out
     video = read(args.video)
     if args.app == "interpolate":

@@ -59,9 +59,7 @@ class ContentEncoder(nn.Module):
     def invert(self, frames: Tensor) -> Tensor:
         """``Z``: the W+ code of every frame, ``[B, K, num_ws, w_dim]``."""
         if frames.ndim != 5:
-            raise ValueError(
-                f"ContentEncoder expects frames [B, K, 3, H, W], got {tuple(frames.shape)}"
-            )
+            raise ValueError(f"ContentEncoder expects frames [B, K, 3, H, W], got {tuple(frames.shape)}")
         codes = self.inverter(rearrange(frames, "b k c h w -> (b k) c h w"))
         return rearrange(codes.float(), "(b k) l d -> b k l d", b=frames.shape[0])
 

@@ -37,15 +37,11 @@ class FrameEncoder(nn.Module):
     spatial code vector is L2-normalised, as in the Swapping Autoencoder.
     """
 
-    def __init__(
-        self, d_sp: int = 64, downsamplings: int = 4, channel_base: int = 32, channel_max: int = 512
-    ):
+    def __init__(self, d_sp: int = 64, downsamplings: int = 4, channel_base: int = 32, channel_max: int = 512):
         super().__init__()
         widths = [min(channel_base * 2**i, channel_max) for i in range(downsamplings + 1)]
         self.from_rgb = ConvLayer(3, widths[0], 1)
-        self.down = nn.Sequential(
-            *(ResBlock(widths[i], widths[i + 1]) for i in range(downsamplings))
-        )
+        self.down = nn.Sequential(*(ResBlock(widths[i], widths[i + 1]) for i in range(downsamplings)))
         self.to_code = nn.Sequential(
             ConvLayer(widths[-1], widths[-1], 1), ConvLayer(widths[-1], d_sp, 1, activate=False)
         )
@@ -102,26 +98,18 @@ class LatentODE(nn.Module):
     def forward(self, z0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``z0 [B, C, m, n]``, ``t [B, Q]`` -> ``[B, Q, C, m, n]``."""
         if t.ndim != 2 or t.shape[0] != z0.shape[0]:
-            raise ValueError(
-                f"LatentODE: t must be [B, Q] with B = {z0.shape[0]}, got {tuple(t.shape)}"
-            )
+            raise ValueError(f"LatentODE: t must be [B, Q] with B = {z0.shape[0]}, got {tuple(t.shape)}")
         with torch.autocast(z0.device.type, enabled=False):
             z0, t = z0.float(), t.float()
-            grid, where = torch.unique(
-                torch.cat([t.new_zeros(1), t.flatten()]), sorted=True, return_inverse=True
-            )
+            grid, where = torch.unique(torch.cat([t.new_zeros(1), t.flatten()]), sorted=True, return_inverse=True)
             if grid[0] < 0:  # one host sync; torchdiffeq's step control syncs on every step anyway
-                raise ValueError(
-                    "LatentODE: times must be >= 0 (relative to the first observed frame)"
-                )
+                raise ValueError("LatentODE: times must be >= 0 (relative to the first observed frame)")
             self.func.nfe = 0
             if grid.numel() == 1:  # every requested time is 0
                 states = z0[None]
             else:
                 solve = odeint_adjoint if self.adjoint else odeint
-                states = solve(
-                    self.func, z0, grid, rtol=self.rtol, atol=self.atol, method=self.method
-                )
+                states = solve(self.func, z0, grid, rtol=self.rtol, atol=self.atol, method=self.method)
             index = where[1:].view(t.shape)  # [B, Q] positions in the grid
             batch = torch.arange(t.shape[0], device=t.device)[:, None].expand_as(index)
             return states[index, batch]
@@ -167,9 +155,7 @@ class DynamicsEncoder(nn.Module):
         self.frame_encoder = FrameEncoder(d_sp, downsamplings, channel_base, channel_max)
         self.gru = ConvGRU(d_sp, d_ode, gru_kernel)
         self.encoder_ode = ODEFunc(d_ode, ode_hidden, ode_layers)
-        self.to_z0 = nn.Sequential(
-            nn.Conv2d(d_ode, d_ode, 1), nn.ReLU(), nn.Conv2d(d_ode, d_ode, 1)
-        )
+        self.to_z0 = nn.Sequential(nn.Conv2d(d_ode, d_ode, 1), nn.ReLU(), nn.Conv2d(d_ode, d_ode, 1))
         self.ode = LatentODE(d_ode, ode_hidden, ode_layers, method, rtol, atol, adjoint)
 
     def frame_codes(self, frames: torch.Tensor) -> torch.Tensor:
@@ -177,14 +163,10 @@ class DynamicsEncoder(nn.Module):
         b = frames.shape[0]
         x = rearrange(frames, "b k c h w -> (b k) c h w")
         if tuple(x.shape[-2:]) != self.frame_size:
-            x = F.interpolate(
-                x, size=self.frame_size, mode="bicubic", align_corners=False, antialias=True
-            )
+            x = F.interpolate(x, size=self.frame_size, mode="bicubic", align_corners=False, antialias=True)
         return rearrange(self.frame_encoder(x), "(b k) c h w -> b k c h w", b=b)
 
-    def encode(
-        self, frames: torch.Tensor, t: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def encode(self, frames: torch.Tensor, t: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``z_d0 [B, d_ode, m, n]`` of frames ``[B, K, 3, H, W]`` seen at rising times ``t [B,K]``.
 
         The ConvGRU reads frame K-1 first and frame 0 last; before reading frame ``i`` the

@@ -91,9 +91,7 @@ class PretrainedModule(FrozenModule, ABC):
             self.load()
             self.freeze()
             if not self.materialized:
-                raise RuntimeError(
-                    f"{type(self).__name__}: some tensors are still unloaded after reading its file"
-                )
+                raise RuntimeError(f"{type(self).__name__}: some tensors are still unloaded after reading its file")
 
     @abstractmethod
     def load(self) -> None:
@@ -188,9 +186,7 @@ class StandInStyleGAN2(StyleGAN2Wrapper):
         channel_max: int = 64,
         mapping_layers: int = 2,
     ):
-        generator = Generator(
-            resolution, w_dim, w_dim, mapping_layers, channel_base, channel_max, noise_mode="const"
-        )
+        generator = Generator(resolution, w_dim, w_dim, mapping_layers, channel_base, channel_max, noise_mode="const")
         super().__init__(generator, generator.mean_latent(256))
 
 
@@ -215,9 +211,7 @@ class CLIPModel(FrozenModule):
         return self.model.text_projection.shape[1]
 
     def encode_image(self, frames: Tensor) -> Tensor:
-        return self.model.encode_image(
-            clip_image_input(frames, self.model.visual.input_resolution)
-        ).float()
+        return self.model.encode_image(clip_image_input(frames, self.model.visual.input_resolution)).float()
 
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str]) -> Tensor:
@@ -319,12 +313,8 @@ class SpliceViT(FrozenModule):
 
     def forward(self, frames: Tensor) -> tuple[Tensor, Tensor]:
         x = dino_input(frames, self.input_size, self.vit.patch_size)
-        blocks, keys = self.vit.features(
-            x, blocks=[self.appearance_layer], keys=[self.structure_layer]
-        )
-        return blocks[self.appearance_layer][:, 0].float(), keys_self_similarity(
-            keys[self.structure_layer]
-        )
+        blocks, keys = self.vit.features(x, blocks=[self.appearance_layer], keys=[self.structure_layer])
+        return blocks[self.appearance_layer][:, 0].float(), keys_self_similarity(keys[self.structure_layer])
 
 
 class PretrainedSpliceViT(PretrainedModule, SpliceViT):
@@ -341,9 +331,7 @@ class PretrainedSpliceViT(PretrainedModule, SpliceViT):
         if name not in DINO_MODELS:
             raise ValueError(f"unknown DINO model {name!r}; known: {sorted(DINO_MODELS)}")
         with torch.device("meta"):
-            SpliceViT.__init__(
-                self, DinoViT(**DINO_MODELS[name][1]), appearance_layer, structure_layer, input_size
-            )
+            SpliceViT.__init__(self, DinoViT(**DINO_MODELS[name][1]), appearance_layer, structure_layer, input_size)
         self.name, self.path = name, path
 
     def load(self) -> None:
@@ -369,6 +357,4 @@ def resize_frames(frames: Tensor, size: Sequence[int]) -> Tensor:
     """Bicubic (antialiased) resize of ``[N, 3, H, W]`` to ``size``; identity if equal."""
     if tuple(frames.shape[-2:]) == tuple(size):
         return frames
-    return F.interpolate(
-        frames, size=tuple(size), mode="bicubic", align_corners=False, antialias=True
-    )
+    return F.interpolate(frames, size=tuple(size), mode="bicubic", align_corners=False, antialias=True)

@@ -96,13 +96,10 @@ class ConditionalGenerator(nn.Module):
         super().__init__()
         if grid[0] % patch_size or grid[1] % patch_size:
             raise ValueError(
-                f"ConditionalGenerator: the z_d grid {tuple(grid)} is not divisible by "
-                f"patch_size {patch_size}"
+                f"ConditionalGenerator: the z_d grid {tuple(grid)} is not divisible by patch_size {patch_size}"
             )
         if len(mapper_layers) != 3:
-            raise ValueError(
-                f"mapper_layers must give (coarse, medium, fine) depths, got {mapper_layers}"
-            )
+            raise ValueError(f"mapper_layers must give (coarse, medium, fine) depths, got {mapper_layers}")
         self.num_ws, self.w_dim, self.delta_scale = num_ws, w_dim, delta_scale
         self.slices = layer_groups(num_ws, *groups)
         tokens = (grid[0] // patch_size) * (grid[1] // patch_size)
@@ -110,12 +107,9 @@ class ConditionalGenerator(nn.Module):
         self.dyn_pos = nn.Parameter(torch.zeros(1, tokens, width))
         self.style_in = nn.Linear(style_dim, width)
         self.style_pos = nn.Parameter(torch.zeros(1, 1, width))
-        self.self_attention = nn.Sequential(
-            *(SelfAttentionBlock(width, heads, 4) for _ in range(sa_layers))
-        )
+        self.self_attention = nn.Sequential(*(SelfAttentionBlock(width, heads, 4) for _ in range(sa_layers)))
         self.cross_attention = nn.ModuleList(
-            nn.ModuleList(CrossAttentionBlock(width, heads, 2) for _ in range(ca_layers))
-            for _ in range(2)
+            nn.ModuleList(CrossAttentionBlock(width, heads, 2) for _ in range(ca_layers)) for _ in range(2)
         )
         self.out_norm = nn.ModuleList(nn.LayerNorm(width) for _ in range(3))
         self.out = nn.ModuleList(nn.Linear(width, w_dim, bias=False) for _ in range(3))
@@ -141,16 +135,12 @@ class ConditionalGenerator(nn.Module):
                 s = block(s, tokens)
             streams.append(s)
         streams.append(s0)
-        return [
-            out(norm(s[:, 0]))
-            for s, norm, out in zip(streams, self.out_norm, self.out, strict=True)
-        ]
+        return [out(norm(s[:, 0])) for s, norm, out in zip(streams, self.out_norm, self.out, strict=True)]
 
     def forward(self, z_dt: torch.Tensor, z_S: torch.Tensor, z_C: torch.Tensor) -> torch.Tensor:
         if z_C.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(
-                f"ConditionalGenerator: z_C must be [N, {self.num_ws}, {self.w_dim}], "
-                f"got {tuple(z_C.shape)}"
+                f"ConditionalGenerator: z_C must be [N, {self.num_ws}, {self.w_dim}], got {tuple(z_C.shape)}"
             )
         conditions = self.style_vectors(z_S, self.dynamics_tokens(z_dt))
         x = z_C * torch.rsqrt(z_C.pow(2).mean(-1, keepdim=True) + 1e-8)  # pixel norm of z_C

@@ -58,9 +58,7 @@ def clip_directional_loss(
     (0 if none).
     """
     delta_t = F.normalize(text_target.float(), dim=-1) - F.normalize(text_source.float(), dim=-1)
-    delta_v = (F.normalize(edited.float(), dim=-1) - F.normalize(reference.float(), dim=-1)).mean(
-        dim=1
-    )
+    delta_v = (F.normalize(edited.float(), dim=-1) - F.normalize(reference.float(), dim=-1)).mean(dim=1)
     valid = (delta_t.norm(dim=-1) > eps).float()
     loss = 1 - F.cosine_similarity(delta_v, delta_t, dim=-1, eps=eps)
     return (loss * valid).sum() / valid.sum().clamp_min(1)
@@ -71,9 +69,7 @@ def latent_direction_loss(delta: Tensor) -> Tensor:
     return delta.float().flatten(-2).norm(dim=-1).mean()
 
 
-def consistency_weight(
-    iteration: int, start: float = 0.01, end: float = 1.0, steps: int = 40_000
-) -> float:
+def consistency_weight(iteration: int, start: float = 0.01, end: float = 1.0, steps: int = 40_000) -> float:
     """lambda_C: linear from ``start`` to ``end`` over ``steps`` iterations, then flat (sec. 7)."""
     if steps <= 0:
         return end

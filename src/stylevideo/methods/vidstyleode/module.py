@@ -122,9 +122,7 @@ class VidStyleODE(Applications, GANModule):
         sample_every_n_val: int = 1,
     ):
         super().__init__()
-        self.save_hyperparameters(
-            ignore=["generator", "inverter", "clip", "splice", "descriptions"]
-        )
+        self.save_hyperparameters(ignore=["generator", "inverter", "clip", "splice", "descriptions"])
         if frames_per_step < 1:
             raise ValueError(f"frames_per_step must be >= 1, got {frames_per_step}")
         self.G, self.clip, self.splice, self.descriptions = generator, clip, splice, descriptions
@@ -184,9 +182,7 @@ class VidStyleODE(Applications, GANModule):
             return image
         if source is None or target is None or not len(source) == len(target) == len(image):
             raise ValueError("style(): give one source and one target description per video")
-        return text_style(
-            image, self.clip.encode_text(source), self.clip.encode_text(target), alpha
-        )
+        return text_style(image, self.clip.encode_text(source), self.clip.encode_text(target), alpha)
 
     def ode_time(self, t: Tensor) -> Tensor:
         """Frame times -> ODE time: from the first observed frame, in units of ``time_unit``."""
@@ -216,14 +212,8 @@ class VidStyleODE(Applications, GANModule):
 
     def setup(self, stage: str) -> None:
         self.load_pretrained()
-        datamodule = (
-            getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        )
-        if (
-            stage in ("fit", "validate")
-            and self.descriptions is not None
-            and datamodule is not None
-        ):
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if stage in ("fit", "validate") and self.descriptions is not None and datamodule is not None:
             self.descriptions.setup(datamodule)
 
     def losses(self, batch: dict) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -232,8 +222,7 @@ class VidStyleODE(Applications, GANModule):
         b, num = frames.shape[:2]
         if b < 2:
             raise ValueError(
-                "VidStyleODE needs batch_size >= 2: target descriptions come from other videos "
-                "of the batch"
+                "VidStyleODE needs batch_size >= 2: target descriptions come from other videos of the batch"
             )
         t = self.ode_time(batch["t"])
         z_C = self.content(frames)
@@ -259,9 +248,7 @@ class VidStyleODE(Applications, GANModule):
         appearance = rearrange(appearance, "(b k) d -> b k d", k=k)
         structure = rearrange(structure, "(b k) s r -> b k s r", k=k)
         with torch.no_grad():
-            targets = torch.cat(
-                [resize_frames(reference, size), rearrange(real, "b k c h w -> (b k) c h w")]
-            )
+            targets = torch.cat([resize_frames(reference, size), rearrange(real, "b k c h w -> (b k) c h w")])
             target_appearance, target_structure = self.splice(targets)
         target_structure = rearrange(target_structure[b:], "(b k) s r -> b k s r", k=k)
 
@@ -313,12 +300,7 @@ class VidStyleODE(Applications, GANModule):
     def _write_samples(self, batch: dict) -> None:
         """Real | reconstruction | edit (next video's text) | swapped dynamics, at batch times."""
         every = self.hparams.sample_every_n_val
-        if (
-            self._trainer is None
-            or not self.trainer.is_global_zero
-            or every <= 0
-            or self._val_runs % every
-        ):
+        if self._trainer is None or not self.trainer.is_global_zero or every <= 0 or self._val_runs % every:
             return
         frames, t = batch["frames"], self.ode_time(batch["t"])
         texts = list(describe(self.descriptions, batch))
@@ -339,20 +321,13 @@ class VidStyleODE(Applications, GANModule):
                 )
             )
         grid = video_grid(
-            rearrange(torch.stack(rows, 1), "b r q c h w -> (b r) q c h w")
-            .clamp(-1, 1)
-            .float()
-            .cpu(),
+            rearrange(torch.stack(rows, 1), "b r q c h w -> (b r) q c h w").clamp(-1, 1).float().cpu(),
             nrow=len(rows),
         )
-        path = write_video(
-            f"{self.trainer.default_root_dir}/samples/val_step{self.iteration:07d}.mp4", grid, fps=4
-        )
+        path = write_video(f"{self.trainer.default_root_dir}/samples/val_step{self.iteration:07d}.mp4", grid, fps=4)
         for logger in self.trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_video(
-                    "samples/val", [str(path)], step=self.iteration, fps=[4], format=["mp4"]
-                )
+                logger.log_video("samples/val", [str(path)], step=self.iteration, fps=[4], format=["mp4"])
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -369,18 +344,12 @@ class VidStyleODE(Applications, GANModule):
 
     # -- checkpoints: pretrained frozen networks come from their files, not the checkpoint ---
     def _file_prefixes(self) -> list[str]:
-        return [
-            f"{name}."
-            for name in _FROZEN
-            if getattr(self.get_submodule(name), "weights_from_file", False)
-        ]
+        return [f"{name}." for name in _FROZEN if getattr(self.get_submodule(name), "weights_from_file", False)]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         prefixes = tuple(self._file_prefixes())
         if prefixes:
-            checkpoint["state_dict"] = {
-                k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(prefixes)
-            }
+            checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(prefixes)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         prefixes = tuple(self._file_prefixes())

@@ -23,9 +23,7 @@ from torch import Tensor
 __all__ = ["ActorDescriptions", "Descriptions", "describe", "text_style"]
 
 
-def text_style(
-    image_embedding: Tensor, source: Tensor, target: Tensor, alpha: float | Tensor = 1.0
-) -> Tensor:
+def text_style(image_embedding: Tensor, source: Tensor, target: Tensor, alpha: float | Tensor = 1.0) -> Tensor:
     """Eq. 5 / 12: ``z_S = CLIP_I(G(z_C)) + alpha (CLIP_T(D_TGT) - CLIP_T(D_SRC))``."""
     return image_embedding + alpha * (target - source)
 
@@ -62,9 +60,7 @@ class ActorDescriptions(Descriptions):
     def __init__(
         self,
         file: str | None = None,
-        template: str = (
-            "a photo of a {gender} with {hair_style} {hair_color} hair and {eye_color} eyes"
-        ),
+        template: str = ("a photo of a {gender} with {hair_style} {hair_color} hair and {eye_color} eyes"),
     ):
         self.file, self.template = file, template
         self.by_actor: dict[str, str] = {}
@@ -76,9 +72,7 @@ class ActorDescriptions(Descriptions):
         elif getattr(datamodule, "root", None) is not None:
             path = Path(datamodule.root) / "labels.csv"
         else:
-            raise ValueError(
-                "ActorDescriptions: no file given and the data module has no root with a labels.csv"
-            )
+            raise ValueError("ActorDescriptions: no file given and the data module has no root with a labels.csv")
         by_actor: dict[str, str] = {}
         for line, row in enumerate(_read_csv(path), start=2):
             if "actor" not in row:
@@ -87,8 +81,7 @@ class ActorDescriptions(Descriptions):
                 text = row["description"] if row.get("description") else self.template.format(**row)
             except KeyError as e:
                 raise ValueError(
-                    f"{path} line {line}: the template {self.template!r} needs column {e}, "
-                    f"the file has {sorted(row)}"
+                    f"{path} line {line}: the template {self.template!r} needs column {e}, the file has {sorted(row)}"
                 ) from e
             if by_actor.setdefault(row["actor"], text) != text:
                 raise ValueError(
@@ -107,11 +100,7 @@ class ActorDescriptions(Descriptions):
     def __call__(self, batch: dict) -> list[str]:
         if not self.names:
             raise RuntimeError("ActorDescriptions.setup(datamodule) was not called")
-        actors = (
-            batch["actor"].tolist()
-            if isinstance(batch["actor"], torch.Tensor)
-            else list(batch["actor"])
-        )
+        actors = batch["actor"].tolist() if isinstance(batch["actor"], torch.Tensor) else list(batch["actor"])
         return [self.by_actor[self.names[i]] for i in actors]
 
 
@@ -129,7 +118,6 @@ def describe(source: Descriptions | None, batch: dict) -> Sequence[str]:
         )
     if len(texts) != batch["frames"].shape[0]:
         raise ValueError(
-            f"{type(source).__name__} gave {len(texts)} descriptions for "
-            f"{batch['frames'].shape[0]} videos"
+            f"{type(source).__name__} gave {len(texts)} descriptions for {batch['frames'].shape[0]} videos"
         )
     return texts

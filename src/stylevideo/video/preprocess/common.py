@@ -56,14 +56,8 @@ def find_videos(root: Path, include: str | None = None) -> list[Path]:
     the shell pattern ``include`` (``*`` also matches ``/``)."""
     if root.is_file():
         return [root]
-    videos = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()
-    )
-    return [
-        p
-        for p in videos
-        if include is None or fnmatch.fnmatch(p.relative_to(root).as_posix(), include)
-    ]
+    videos = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+    return [p for p in videos if include is None or fnmatch.fnmatch(p.relative_to(root).as_posix(), include)]
 
 
 def output_path(video: Path, src: Path, out: Path, fmt: str) -> Path:
@@ -104,7 +98,4 @@ def fill_nearest(values: list, what: str = "frame") -> list:
     found = np.array([i for i, v in enumerate(values) if v is not None])
     if found.size == 0:
         raise ValueError(f"no {what} found")
-    return [
-        v if v is not None else values[int(found[np.argmin(np.abs(found - i))])]
-        for i, v in enumerate(values)
-    ]
+    return [v if v is not None else values[int(found[np.argmin(np.abs(found - i))])] for i, v in enumerate(values)]

@@ -80,9 +80,7 @@ def align_face(frame: np.ndarray, quad: np.ndarray, size: int) -> np.ndarray:
         quad = (quad + 0.5) / shrink - 0.5
     edges = np.float32([[-0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
     matrix = cv2.getAffineTransform(quad[:3].astype(np.float32), edges)
-    return cv2.warpAffine(
-        frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
+    return cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 class JitteredLandmarks:
@@ -92,9 +90,7 @@ class JitteredLandmarks:
     copy is moved by a distance uniform in ``[0, shift * box side]`` at a uniform angle.
     """
 
-    def __init__(
-        self, predict: Callable[[np.ndarray, Box], np.ndarray], jitters: int = 8, shift: float = 0.1
-    ):
+    def __init__(self, predict: Callable[[np.ndarray, Box], np.ndarray], jitters: int = 8, shift: float = 0.1):
         if jitters < 0 or shift < 0:
             raise ValueError(f"jitters and shift must be >= 0, got {jitters}, {shift}")
         self.predict, self.jitters, self.shift = predict, jitters, shift
@@ -173,9 +169,7 @@ def _process(job: tuple) -> str:
     faces = DlibLandmarks(args.detect_width, args.upsample)
     landmarks = JitteredLandmarks(faces.predict, args.jitters, args.shift)
     try:
-        frames, misses = align_video(
-            lambda: iter_frames(video), faces.detect, landmarks, args.size, args.seed
-        )
+        frames, misses = align_video(lambda: iter_frames(video), faces.detect, landmarks, args.size, args.seed)
     except (ValueError, RuntimeError) as e:
         return f"skipped {video}: {e}"
     write_clip(frames, dest, args.format, source_fps(video))
@@ -199,14 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     videos = find_videos(args.src, args.include)
     if not videos:
-        parser.error(
-            f"no video under {args.src}" + (f" matching {args.include}" if args.include else "")
-        )
-    jobs = [
-        (v, d, args)
-        for v in videos
-        if not (d := output_path(v, args.src, args.out, args.format)).exists()
-    ]
+        parser.error(f"no video under {args.src}" + (f" matching {args.include}" if args.include else ""))
+    jobs = [(v, d, args) for v in videos if not (d := output_path(v, args.src, args.out, args.format)).exists()]
     print(f"aligning {len(jobs)} of {len(videos)} videos into {args.out}", file=sys.stderr)
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as pool:

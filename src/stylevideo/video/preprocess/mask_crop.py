@@ -85,9 +85,7 @@ def crop_square(frame: np.ndarray, box: Box, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_LANCZOS4)
 
 
-def crop_video(
-    video: Path, mask: Path, size: int = 256, wide: bool = False, threshold: int = 32
-) -> list[np.ndarray]:
+def crop_video(video: Path, mask: Path, size: int = 256, wide: bool = False, threshold: int = 32) -> list[np.ndarray]:
     """The cropped frames of ``video`` using ``mask`` (the same number of frames)."""
     boxes = fill_nearest([mask_box(m, threshold) for m in iter_frames(mask)], "face in the mask")
     if wide:
@@ -107,9 +105,7 @@ def crop_video(
 def _pairs(src: Path, split: str) -> list[tuple[Path, Path]]:
     originals, masks = src / split / "original", src / split / "mask"
     if not originals.is_dir() or not masks.is_dir():
-        raise FileNotFoundError(
-            f"{src} is not FaceForensics' release: expected {originals} and {masks}"
-        )
+        raise FileNotFoundError(f"{src} is not FaceForensics' release: expected {originals} and {masks}")
     by_name = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS}
     pairs = []
     for video in sorted(p for p in originals.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS):
@@ -136,9 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("src", type=Path, help="FaceForensics' release (holding <split>/original)")
     parser.add_argument("out", type=Path, help="output folder: one clip per video")
-    parser.add_argument(
-        "--split", default="train", help="train (StyleGAN-V's 704 videos), val, test"
-    )
+    parser.add_argument("--split", default="train", help="train (StyleGAN-V's 704 videos), val, test")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--wide", action="store_true", help="one square per video (the union)")
     parser.add_argument("--threshold", type=int, default=32, help="mask difference to background")
