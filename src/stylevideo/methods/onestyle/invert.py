@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    checkpoint = torch.load(args.ckpt, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(args.ckpt, map_location="cpu", weights_only=True)
     model = OneStyle.load_from_checkpoint(args.ckpt, map_location=device).eval()
     hp, maps = model.hparams, _label_maps(checkpoint)
     actor = resolve_label(args.actor, "actor", {"actor": maps.get(hp.actor_label, {})}, hp.num_actors)

@@ -211,7 +211,10 @@ class CLIPModel(FrozenModule):
         return self.model.text_projection.shape[1]
 
     def encode_image(self, frames: Tensor) -> Tensor:
-        return self.model.encode_image(clip_image_input(frames, self.model.visual.input_resolution)).float()
+        """In float32 also under autocast: L_C and L_D (Eq. 5, 12) compare embeddings of nearly
+        identical frames, whose bf16/fp16 rounding error is as large as their difference."""
+        with torch.autocast(frames.device.type, enabled=False):
+            return self.model.encode_image(clip_image_input(frames.float(), self.model.visual.input_resolution))
 
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str]) -> Tensor:
