@@ -5,7 +5,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +101,15 @@ def fill_nearest(values: list, what: str = "frame") -> list:
     if found.size == 0:
         raise ValueError(f"no {what} found")
     return [v if v is not None else values[int(found[np.argmin(np.abs(found - i))])] for i, v in enumerate(values)]
+
+
+def run_jobs(process: Callable[[tuple], str], jobs: Sequence[tuple], workers: int) -> None:
+    """``process`` every job (in ``workers`` processes when more than one), printing each one's
+    report line to stderr as it finishes in order."""
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for line in pool.map(process, jobs):
+                print(line, file=sys.stderr)
+    else:
+        for job in jobs:
+            print(process(job), file=sys.stderr)

@@ -26,7 +26,6 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -38,6 +37,7 @@ from stylevideo.video.preprocess.common import (
     find_videos,
     iter_frames,
     output_path,
+    run_jobs,
     source_fps,
     write_clip,
 )
@@ -196,13 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"no video under {args.src}" + (f" matching {args.include}" if args.include else ""))
     jobs = [(v, d, args) for v in videos if not (d := output_path(v, args.src, args.out, args.format)).exists()]
     print(f"aligning {len(jobs)} of {len(videos)} videos into {args.out}", file=sys.stderr)
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            for line in pool.map(_process, jobs):
-                print(line, file=sys.stderr)
-    else:
-        for job in jobs:
-            print(_process(job), file=sys.stderr)
+    run_jobs(_process, jobs, args.workers)
 
 
 if __name__ == "__main__":

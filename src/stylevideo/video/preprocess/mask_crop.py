@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -36,6 +35,7 @@ from stylevideo.video.preprocess.common import (
     FORMATS,
     fill_nearest,
     iter_frames,
+    run_jobs,
     source_fps,
     write_clip,
 )
@@ -146,13 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             jobs.append((video, mask, dest, args.size, args.wide, args.threshold, args.format))
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"cropping {len(jobs)} videos into {args.out}", file=sys.stderr)
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            for line in pool.map(_process, jobs):
-                print(line, file=sys.stderr)
-    else:
-        for job in jobs:
-            print(_process(job), file=sys.stderr)
+    run_jobs(_process, jobs, args.workers)
 
 
 if __name__ == "__main__":
