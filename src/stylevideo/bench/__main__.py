@@ -72,19 +72,25 @@ def markdown(results: list[BenchResult], command: str) -> str:
         f"- date: {datetime.date.today().isoformat()}",
         "- each case runs in its own process; `median s` is the median over the timed repetitions;",
         "  training steps are whole iterations (every optimizer phase, lazy regularisation averaged in);",
-        "  peak memory is the process's maximum RSS on CPU, the CUDA allocator's peak on GPU.",
+        "  peak memory is the process's maximum RSS on CPU, the CUDA allocator's peak on GPU;",
+        "  `GFLOP`: the FLOPs of the timed (averaged) iteration as torch's FlopCounterMode counts them",
+        "  (matrix products, convolutions, attention; forward and backward, no element-wise work);",
+        "  `× floor`: the median over the time those FLOPs take at the fp32 matmul rate measured in",
+        "  the case's process (also for bf16-mixed cases).",
         "",
     ]
     for section in dict.fromkeys(r.section for r in results):
         lines += [
             f"## {section}",
             "",
-            "| case | median s | throughput | peak MiB | notes |",
-            "|---|---:|---:|---:|---|",
+            "| case | median s | throughput | GFLOP | × floor | peak MiB | notes |",
+            "|---|---:|---:|---:|---:|---:|---|",
         ]
         for r in (r for r in results if r.section == section):
+            gflop, ratio = ("", "") if r.flops is None else (f"{r.flops / 1e9:.4g}", f"{r.over_floor:.3g}")
             lines.append(
-                f"| {r.name} | {r.median:.4g} | {r.per_second:.4g} {r.unit}/s | {r.peak_mib:.0f} | {r.notes} |"
+                f"| {r.name} | {r.median:.4g} | {r.per_second:.4g} {r.unit}/s | {gflop} | {ratio} | "
+                f"{r.peak_mib:.0f} | {r.notes} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -110,9 +116,10 @@ def main(argv: list[str] | None = None) -> None:
             continue
         result = run_in_subprocess(module, index, args.device)
         results.append(result)
+        floor = "" if result.flops is None else f"  {result.flops / 1e9:9.3f} GFLOP  {result.over_floor:6.2f} x floor"
         print(
             f"{result.section:12s} {result.name:60s} {result.median:9.4f} s  "
-            f"{result.per_second:9.3f} {result.unit}/s  {result.peak_mib:7.0f} MiB",
+            f"{result.per_second:9.3f} {result.unit}/s  {result.peak_mib:7.0f} MiB{floor}",
             flush=True,
         )
     if args.out != "-":
