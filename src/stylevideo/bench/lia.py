@@ -1,7 +1,7 @@
-"""LIA: whole training iterations (G phase with L1 + VGG pyramid + adversarial, D phase) and
-animation of 16- and 128-frame clips, at the paper's size (256x256, M = 20, the authors' widths)
-and at the synthetic experiment's size. VGG19 has random weights here (same architecture and
-cost as the ImageNet one, which is never downloaded)."""
+"""LIA: whole training iterations (G phase with L1 + VGG pyramid + adversarial, D phase; time and
+FLOPs of the second iteration of a fit) and animation of 16- and 128-frame clips, at the paper's
+size (256x256, M = 20, the authors' widths) and at the synthetic experiment's size. VGG19 has
+random weights here (same architecture and cost as the ImageNet one, which is never downloaded)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def cases() -> list[BenchCase]:
             items=8,
             warmup=0,
             repeat=3,
+            count_flops=True,
         ),
         BenchCase(
             "lia",
@@ -73,6 +74,7 @@ def cases() -> list[BenchCase]:
             repeat=3,
             quick=False,
             notes="authors' code, same machine: see docs/lia.md",
+            count_flops=True,
         ),
         BenchCase(
             "lia",
@@ -82,6 +84,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "lia",

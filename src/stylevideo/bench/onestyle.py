@@ -1,5 +1,5 @@
-"""onestyle: whole training iterations (D_t + D_s, G, lazy R1 and path length averaged in) and
-the generation of 16- and 128-frame clips."""
+"""onestyle: whole training iterations (D_t + D_s, G, lazy R1 and path length averaged in; FLOP
+counts of the same averaged iteration) and the generation of 16- and 128-frame clips."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def cases() -> list[BenchCase]:
             unit="videos",
             warmup=0,
             repeat=3,
+            count_flops=True,
         ),
         BenchCase(
             "onestyle",
@@ -86,6 +87,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "onestyle",
@@ -96,6 +98,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "onestyle",

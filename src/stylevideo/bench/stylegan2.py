@@ -1,4 +1,5 @@
-"""Image StyleGAN2: whole training iterations (D, G, lazy R1 and path length averaged in)."""
+"""Image StyleGAN2: whole training iterations (D, G, lazy R1 and path length averaged in); their
+FLOP counts are those of the same averaged iteration."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def cases() -> list[BenchCase]:
             items=16,
             warmup=0,
             repeat=3,
+            count_flops=True,
         ),
         BenchCase(
             "stylegan2",
@@ -44,6 +46,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "stylegan2",
@@ -53,5 +56,6 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
     ]

@@ -1,4 +1,5 @@
-"""StyleInV: training iterations (encoder step, D step, lazy R1 averaged in) and generation.
+"""StyleInV: training iterations (encoder step, D step, lazy R1 averaged in; FLOP counts of the
+same averaged iteration) and generation.
 
 The stage-1/2 checkpoints the model starts from are random networks of the right
 architecture, written to a temporary folder (timing does not depend on the weights).
@@ -107,6 +108,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=2,
             notes=note,
+            count_flops=True,
         ),
         BenchCase(
             "styleinv",
@@ -126,6 +128,7 @@ def cases() -> list[BenchCase]:
             repeat=1,
             notes=note,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "styleinv",
@@ -137,6 +140,7 @@ def cases() -> list[BenchCase]:
             repeat=1,
             notes=note,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "styleinv",

@@ -1,6 +1,6 @@
-"""VidStyleODE: whole training iterations (one optimizer phase) and the animation of 16- and
-128-frame clips, at the paper's sizes (random weights of the pretrained architectures) and at
-the synthetic experiment's."""
+"""VidStyleODE: whole training iterations (one optimizer phase; time and FLOPs: the mean of the
+second and third iterations of a fit) and the animation of 16- and 128-frame clips, at the
+paper's sizes (random weights of the pretrained architectures) and at the synthetic experiment's."""
 
 from __future__ import annotations
 
@@ -138,6 +138,7 @@ def cases() -> list[BenchCase]:
             unit="videos",
             warmup=0,
             repeat=3,
+            count_flops=True,
         ),
         BenchCase(
             "vidstyleode",
@@ -158,6 +159,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "vidstyleode",
@@ -168,6 +170,7 @@ def cases() -> list[BenchCase]:
             warmup=0,
             repeat=1,
             quick=False,
+            count_flops=True,
         ),
         BenchCase(
             "vidstyleode",
