@@ -1,6 +1,8 @@
-"""The bench's FLOP counting and arithmetic floor."""
+"""The bench's FLOP counting and arithmetic floor, and the data-loader cases."""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 import torch
@@ -9,6 +11,9 @@ from lightning.pytorch import LightningModule
 
 from stylevideo.bench.__main__ import markdown
 from stylevideo.bench.core import BenchCase, BenchResult, count_flops, lazy_average, run_case, time_iterations
+from stylevideo.bench.data import cases, loader_case
+from stylevideo.data_modules.synthetic import SyntheticDataModule
+from stylevideo.video.sampling import SparseFrames
 
 
 def test_linear_forward_backward_counts_three_products():
@@ -65,6 +70,23 @@ def test_markdown_row_has_the_flops_and_the_ratio_to_the_floor():
     assert "| case | median s | throughput | GFLOP | × floor | peak MiB | notes |" in lines
     assert "| counted | 3 | 2 images/s | 4 | 7.5 | 0 |  |" in lines
     assert "| plain | 1 | 1 images/s |  |  | 0 |  |" in lines
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_loader_case_delivers_its_frames(synthetic_root, workers):
+    sampler = SparseFrames(3, max_distance=8, clip_length=12)
+    module = functools.partial(SyntheticDataModule.from_root, str(synthetic_root))
+    case = loader_case("tiny", module, sampler, 32, batch_size=2, num_workers=workers, batches=3, quick=True)
+    result = run_case(case)  # the case raises if the frames delivered differ from its items
+    assert (result.items, result.unit, len(result.seconds)) == (3 * 2 * 4, "frames", 3)
+    assert result.flops is None
+
+
+def test_real_clip_cases_name_the_missing_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEVIDEO_REAL_DATA", str(tmp_path / "absent"))
+    real = next(c for c in cases() if c.name.startswith("real clips"))
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "absent")):
+        real.build("cpu")
 
 
 def test_a_case_reporting_its_own_seconds_cannot_be_counted():
