@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import resource
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -274,3 +276,9 @@ def lazy_average(costs: list[float], intervals: dict[str, int]) -> float:
         raise ValueError(f"iterations 0..{len(costs) - 1} cannot separate the costs of {intervals}")
     coef, *_ = np.linalg.lstsq(design, np.array(costs), rcond=None)
     return float(coef[0] + sum(c / k for c, k in zip(coef[1:], intervals.values(), strict=True)))
+
+
+def real_root() -> Path:
+    """``$STYLEVIDEO_REAL_DATA``, default ``../shared/data/real`` next to the repository."""
+    default = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "real"
+    return Path(os.environ.get("STYLEVIDEO_REAL_DATA", default))

@@ -15,28 +15,20 @@ from __future__ import annotations
 import atexit
 import itertools
 import math
-import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from torch.utils.data import DataLoader
 
-from stylevideo.bench.core import BenchCase
+from stylevideo.bench.core import BenchCase, real_root
 from stylevideo.data_modules.base import ClipRecord, VideoDataModule
 from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.video.sampling import FrameSampler, SparseFrames
 from stylevideo.video.synthetic import generate_synthetic_dataset
 
-__all__ = ["RealClips", "cases", "loader_case", "real_root", "time_loader"]
-
-
-def real_root() -> Path:
-    """``$STYLEVIDEO_REAL_DATA``, default ``../shared/data/real`` next to the repository."""
-    default = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "real"
-    return Path(os.environ.get("STYLEVIDEO_REAL_DATA", default))
+__all__ = ["RealClips", "cases", "loader_case", "time_loader"]
 
 
 class RealClips(VideoDataModule):

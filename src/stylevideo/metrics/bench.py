@@ -11,14 +11,13 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from stylevideo.bench.core import BenchCase
+from stylevideo.bench.core import BenchCase, real_root
 
 __all__ = ["cases", "real_clip"]
 
@@ -28,9 +27,7 @@ def real_clip(name: str = "voxceleb/talking_a.mp4", frames: int = 32) -> np.ndar
     ``../shared/data/real`` next to the repository)."""
     from stylevideo.video.io import read_frames
 
-    default = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "real"
-    root = Path(os.environ.get("STYLEVIDEO_REAL_DATA", default))
-    path = root / name
+    path = real_root() / name
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: set STYLEVIDEO_REAL_DATA to the real clips")
     return read_frames(path, range(frames)).numpy()
