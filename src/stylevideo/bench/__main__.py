@@ -2,7 +2,8 @@
 
 Every module of this package (but ``core``) contributes ``cases()``; each case runs in a
 fresh subprocess so its peak memory is its own. Options: ``--quick`` (only the cases
-marked quick: smoke sizes), ``--only stylegan2,data`` (sections), ``--device cuda``,
+marked quick: smoke sizes), ``--only stylegan2,data`` (sections), ``--match REGEX`` (cases
+whose "section: name" matches), ``--device cuda``,
 ``--out FILE`` (default docs/benchmarks.md; ``--out -`` writes nothing).
 """
 
@@ -15,6 +16,7 @@ import json
 import os
 import pkgutil
 import platform
+import re
 import subprocess
 import sys
 from dataclasses import asdict
@@ -100,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stylevideo.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="only the quick (smoke-size) cases")
     parser.add_argument("--only", default="", help="comma-separated sections")
+    parser.add_argument("--match", default="", help='regular expression on "section: name"')
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default="docs/benchmarks.md")
     parser.add_argument("--run-one", default=None, help=argparse.SUPPRESS)
@@ -112,7 +115,11 @@ def main(argv: list[str] | None = None) -> None:
     only = {s for s in args.only.split(",") if s}
     results = []
     for module, index, case in all_cases():
-        if (only and case.section not in only) or (args.quick and not case.quick):
+        if (
+            (only and case.section not in only)
+            or (args.quick and not case.quick)
+            or not re.search(args.match, f"{case.section}: {case.name}")
+        ):
             continue
         result = run_in_subprocess(module, index, args.device)
         results.append(result)
