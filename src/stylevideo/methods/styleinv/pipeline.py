@@ -31,7 +31,7 @@ __all__ = ["SMOKE_STAGE_ARGS", "STAGES", "run_pipeline", "stage_experiments"]
 STAGES = ("stylegan2", "psp", "styleinv")
 #: Default extra arguments per stage of ``styleinv_synthetic`` (the lead's stylegan2_synthetic
 #: trains 1500 iterations on its own; as stage 1 of the CPU pipeline it is cut short).
-SMOKE_STAGE_ARGS = {"styleinv_synthetic": {"stylegan2": ["--trainer.max_steps", "150"]}}
+SMOKE_STAGE_ARGS = {"styleinv_synthetic": {"stylegan2": ["--trainer.max_steps", "500"]}}
 
 
 def stage_experiments(experiment: str, experiments_dir: str | Path = "experiments") -> dict[str, Path]:
