@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXP ?= stylegan2_synthetic
+EXP ?= onestyle_synthetic
 ARGS ?=
 PYTEST_ARGS ?=
 PIPELINE ?= 1
