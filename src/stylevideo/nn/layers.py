@@ -50,7 +50,8 @@ def upfirdn2d(
     """Upsample by zero insertion, pad, convolve with ``kernel`` (true convolution), downsample.
 
     ``pad = (before, after)`` applies to both spatial axes, as in StyleGAN2. The filter
-    is a depthwise convolution over all channels at once.
+    is a depthwise convolution over all channels at once; a symmetric pad is the
+    convolution's own zero padding (no padded copy of the input).
     """
     b, c, h, w = x.shape
     if up > 1:
@@ -60,9 +61,10 @@ def upfirdn2d(
     p0, p1 = pad
     if p0 < 0 or p1 < 0:
         raise ValueError(f"upfirdn2d takes non-negative padding, got {pad}")
-    x = F.pad(x, (p0, p1, p0, p1))
+    if p0 != p1:
+        x, p0 = F.pad(x, (p0, p1, p0, p1)), 0
     weight = torch.flip(kernel, (0, 1)).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
-    return F.conv2d(x, weight, stride=down, groups=c)
+    return F.conv2d(x, weight, stride=down, padding=p0, groups=c)
 
 
 class Blur(nn.Module):
