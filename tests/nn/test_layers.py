@@ -10,6 +10,7 @@ from scipy.signal import convolve2d
 
 from stylevideo.nn.layers import (
     Blur,
+    ConvLayer,
     Downsample,
     EqualConv2d,
     EqualLinear,
@@ -76,6 +77,27 @@ def test_equal_conv_and_fused_lrelu_formulas():
     act.bias.data = torch.arange(4.0)
     ref = F.leaky_relu(x + torch.arange(4.0)[None, :, None, None], 0.2) * math.sqrt(2)
     assert torch.allclose(act(x), ref)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3])
+@pytest.mark.parametrize("size", [8, 9])
+def test_downsampling_conv_layer_is_blur_then_stride_2_conv(kernel_size, size):
+    """Outputs and input gradients equal the definition: blur every pixel, then a stride-2 conv
+    (the 1x1 layer blurs with the stride itself)."""
+    torch.manual_seed(0)
+    layer = ConvLayer(3, 4, kernel_size, downsample=True, bias=False, activate=False).double()
+    x = torch.randn(2, 3, size, size + 1, dtype=torch.float64, requires_grad=True)
+    p = 2 + kernel_size - 1
+    ref_x = x.detach().clone().requires_grad_(True)
+    blurred = upfirdn2d(ref_x, make_kernel([1, 3, 3, 1]).double(), pad=((p + 1) // 2, p // 2))
+    ref = F.conv2d(blurred, layer[1].weight * layer[1].scale, stride=2)
+    out = layer(x)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+    g = torch.randn_like(ref)
+    out.backward(g)
+    ref.backward(g)
+    torch.testing.assert_close(x.grad, ref_x.grad, rtol=0, atol=1e-12)
 
 
 def test_resblock_halves_resolution_and_changes_channels():

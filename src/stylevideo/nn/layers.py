@@ -68,15 +68,19 @@ def upfirdn2d(
 
 
 class Blur(nn.Module):
-    """FIR low-pass filter with explicit padding (``upsample_factor`` keeps the DC gain after zero insertion)."""
+    """FIR low-pass filter with explicit padding (``upsample_factor`` keeps the DC gain after zero insertion).
 
-    def __init__(self, kernel: Sequence[float], pad: tuple[int, int], upsample_factor: int = 1):
+    ``down`` keeps every ``down``-th output pixel only, computing no others.
+    """
+
+    def __init__(self, kernel: Sequence[float], pad: tuple[int, int], upsample_factor: int = 1, down: int = 1):
         super().__init__()
         self.register_buffer("kernel", make_kernel(kernel) * upsample_factor**2, persistent=False)
         self.pad = pad
+        self.down = down
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return upfirdn2d(x, self.kernel, pad=self.pad)
+        return upfirdn2d(x, self.kernel, down=self.down, pad=self.pad)
 
 
 class Upsample(nn.Module):
@@ -199,7 +203,12 @@ class EqualLinear(nn.Module):
 
 
 class ConvLayer(nn.Sequential):
-    """[Blur] -> EqualConv2d -> [FusedLeakyReLU]; ``downsample`` halves the resolution."""
+    """[Blur] -> EqualConv2d -> [FusedLeakyReLU]; ``downsample`` halves the resolution.
+
+    Downsampling convolves the blurred input with stride 2; a 1x1 convolution reads only
+    every other blurred pixel, so there the blur itself takes the stride (same outputs, a
+    quarter of the filtering and a stride-1 convolution).
+    """
 
     def __init__(
         self,
@@ -214,8 +223,9 @@ class ConvLayer(nn.Sequential):
         layers: list[nn.Module] = []
         if downsample:
             p = (len(blur_kernel) - 2) + (kernel_size - 1)
-            layers.append(Blur(blur_kernel, pad=((p + 1) // 2, p // 2)))
-            stride, padding = 2, 0
+            blur_stride = 2 if kernel_size == 1 else 1
+            layers.append(Blur(blur_kernel, pad=((p + 1) // 2, p // 2), down=blur_stride))
+            stride, padding = 2 // blur_stride, 0
         else:
             stride, padding = 1, kernel_size // 2
         layers.append(
