@@ -72,6 +72,28 @@ def test_modulated_conv_equals_per_sample_convolution():
         assert torch.allclose(conv(x, style)[b], F.conv2d(x[b : b + 1], w, padding=1)[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("kernel_size,demodulate,upsample", [(3, True, False), (3, True, True), (1, False, False)])
+def test_modulating_activations_equals_modulating_weights(kernel_size, demodulate, upsample):
+    """conv(x * s, w) * d == the grouped conv with per-sample weights: outputs and all gradients
+    (to the float32 rounding of the modulation, which both paths compute in float32)."""
+    torch.manual_seed(0)
+    conv = ModulatedConv2d(16, 12, kernel_size, style_dim=6, demodulate=demodulate, upsample=upsample).double()
+    x, style = torch.randn(3, 16, 2, 2, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64)
+    assert conv.modulates_activations(x) and not conv.modulates_activations(torch.randn(3, 16, 8, 8))
+    assert not conv.modulates_activations(x.half()) and not conv.modulates_activations(x.bfloat16())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not conv.modulates_activations(x.float())
+    results = []
+    for path in (conv.forward_modulated_activations, conv.forward_modulated_weights):
+        conv.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        out = path(xi, style)
+        out.backward(torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out))
+        results.append((out, xi.grad, *(p.grad for p in conv.parameters())))
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6 * b.abs().max().item())
+
+
 def test_noise_modes(generator):
     for layer in generator.modules():
         if layer.__class__.__name__ == "NoiseInjection":

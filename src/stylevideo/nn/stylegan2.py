@@ -64,8 +64,12 @@ class ModulatedConv2d(nn.Module):
 
     The per-sample weights ``w'_ijk = s_i w_ijk`` (Eq. 1), demodulated by
     ``1/sqrt(sum_ik w'^2 + eps)`` (Eq. 3), run as ONE grouped convolution with the batch
-    folded into the groups. The modulation and demodulation are computed in float32
-    (stable under autocast); ``upsample`` uses a stride-2 transposed convolution + blur.
+    folded into the groups. Where those weights outnumber the input and output activations
+    (the wide low-resolution layers), the same product is computed by scaling the activations
+    instead: input channels by ``s_i``, the shared weights, output channels by the
+    demodulation factor (NVlabs' ``fused_modconv=False``), which builds no per-sample weights.
+    The modulation and demodulation are computed in float32 (stable under autocast);
+    ``upsample`` uses a stride-2 transposed convolution + blur.
     """
 
     def __init__(
@@ -96,7 +100,42 @@ class ModulatedConv2d(nn.Module):
             weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
         return weight
 
+    def modulates_activations(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` scales the activations of ``x`` rather than the weights.
+
+        It does when a sample's weights ``[out, in, k, k]`` outnumber ``(in + out) H W`` (``H x W``
+        the input size): the wide low-resolution layers, where building per-sample weights and
+        the grouped convolution cost more than scaling the maps (measured on the CPU). Never in
+        reduced precision (16-bit inputs or autocast): the scaled maps would be rounded twice
+        more than the weights, which are modulated in float32, and float16's range could be exceeded.
+        """
+        if x.dtype in (torch.float16, torch.bfloat16) or torch.is_autocast_enabled(x.device.type):
+            return False
+        _, c, h, w = x.shape
+        o = self.out_channels
+        return o * c * self.kernel_size**2 > (c + o) * h * w
+
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        if self.modulates_activations(x):
+            return self.forward_modulated_activations(x, style)
+        return self.forward_modulated_weights(x, style)
+
+    def forward_modulated_activations(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """``conv(x * s, w) * d``: Eq. 1-3 without per-sample weights."""
+        s = self.modulation(style).float() * self.scale  # [B, in], the equalized-lr scale folded in
+        weight = self.weight[0]
+        x = x * s.to(x.dtype)[:, :, None, None]
+        if self.upsample:
+            out = self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2))
+        else:
+            out = F.conv2d(x, weight, padding=self.kernel_size // 2)
+        if not self.demodulate:
+            return out
+        demod = torch.rsqrt(s.square() @ weight.float().square().sum(dim=(2, 3)).T + 1e-8)  # [B, out]
+        return out * demod.to(out.dtype)[:, :, None, None]
+
+    def forward_modulated_weights(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """One grouped convolution with the per-sample weights of :meth:`modulated_weight`."""
         b, c, h, w = x.shape
         k, o = self.kernel_size, self.out_channels
         weight = self.modulated_weight(style).to(x.dtype)
