@@ -9,8 +9,9 @@ import textwrap
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from stylevideo.nn.ada import PRESETS, AdaptiveAugment, AugmentPipe
+from stylevideo.nn.ada import PRESETS, AdaptiveAugment, AugmentPipe, _Warp
 
 S = 32  # image size
 
@@ -346,3 +347,30 @@ def test_ddp_ranks_share_r_t_and_p(tmp_path):
     p, r_t = results[0]
     assert r_t == pytest.approx(0.75)
     assert p == pytest.approx(2 * 8 * 2 / 500_000)  # N = global batch (16) x interval (2)
+
+
+def test_transform_matrices_are_built_on_the_input_device():
+    """A constant left on the CPU fails on a GPU; the meta device stands in for one here."""
+    pipe = AugmentPipe.bgc()
+    pipe.p.fill_(1.0)
+    pipe = pipe.to("meta")
+    assert pipe._geometry(2, 32, 32, None, "meta").device.type == "meta"
+    assert pipe._colour(2, True, None, "meta").device.type == "meta"
+
+
+def test_warp_matches_grid_sample_to_the_second_derivative():
+    """R1 through the augmentations needs the warp's double backward (which CUDA's grid_sample lacks)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 6, 7, dtype=torch.float64, generator=g, requires_grad=True)
+    grid = torch.rand(2, 5, 8, 2, dtype=torch.float64, generator=g) * 2.4 - 1.2  # some outside: border
+    weight = torch.randn(2, 3, 5, 8, dtype=torch.float64, generator=g)
+    ref = lambda v: F.grid_sample(v, grid, mode="bilinear", padding_mode="border", align_corners=False)  # noqa: E731
+    grads = []
+    for warp in (ref, lambda v: _Warp.apply(v, grid)):
+        out = warp(x)
+        (dx,) = torch.autograd.grad((out.square() * weight).sum(), x, create_graph=True)  # a nonlinear "D"
+        (ddx,) = torch.autograd.grad((dx.square() * torch.arange(7.0, dtype=x.dtype)).sum(), x)
+        grads.append((out, dx, ddx))
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradgradcheck(lambda v: _Warp.apply(v, grid), (x,))

@@ -79,6 +79,45 @@ def _mirror_index(n: int, pad: int, dev: torch.device) -> Tensor:
     return torch.where(i < n, i, 2 * n - 1 - i)
 
 
+class _Warp(torch.autograd.Function):
+    """``F.grid_sample(x, grid)`` (bilinear, border, align_corners=False) for a ``grid`` that needs
+    no gradient, differentiable twice with respect to ``x``.
+
+    R1 on augmented reals differentiates D's input gradient through the warp, and CUDA has no
+    derivative of ``grid_sampler_2d_backward``. The warp is linear in ``x``: its backward is the
+    adjoint warp (:class:`_WarpAdjoint`), whose own backward is the warp again.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, grid: Tensor) -> Tensor:
+        ctx.save_for_backward(grid)
+        ctx.shape = x.shape
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        (grid,) = ctx.saved_tensors
+        return _WarpAdjoint.apply(grad, grid, ctx.shape), None
+
+
+class _WarpAdjoint(torch.autograd.Function):
+    """The transpose of :class:`_Warp` (its input gradient), applied to ``grad``."""
+
+    @staticmethod
+    def forward(ctx, grad: Tensor, grid: Tensor, shape: torch.Size) -> Tensor:
+        ctx.save_for_backward(grid)
+        unused_input = grad.new_zeros(shape)  # the input gradient of a bilinear warp never reads it
+        bilinear, border = 0, 1
+        return torch.ops.aten.grid_sampler_2d_backward(
+            grad.contiguous(), unused_input, grid, bilinear, border, False, [True, False]
+        )[0]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        (grid,) = ctx.saved_tensors
+        return _Warp.apply(grad, grid), None, None
+
+
 class AugmentPipe(nn.Module):
     """ADA augmentation pipeline; `AugmentPipe.preset("bgc")` is the paper's default.
 
@@ -224,7 +263,7 @@ class AugmentPipe(nn.Module):
         offset = torch.zeros(4, 4, device=dev)
         offset[:3, 3] = 1.0
         cross = torch.zeros(4, 4, device=dev)  # cross-product matrix of v
-        cross[:3, :3] = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]]) * v[0]
+        cross[:3, :3] = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], device=dev) * v[0]
         c = eye.expand(b, 4, 4)
         if self.brightness > 0:
             s = self._gate(randn() * self.brightness_std, self.brightness * p, 0.0, gen)
@@ -263,7 +302,7 @@ class AugmentPipe(nn.Module):
         gx = (torch.where(gx.abs() <= hw, gx, _mirror(gx, w / 2)) - _DELAY) / hw
         gy = (torch.where(gy.abs() <= hh, gy, _mirror(gy, h / 2)) - _DELAY) / hh
         grid = torch.stack([gx, gy], -1)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        x = _Warp.apply(x, grid.detach())
         # Downsample 2x with sym6 back to H x W.
         x = F.conv2d(x[:, :, 1:, 1:], fx, stride=(1, 2), groups=ch)
         return F.conv2d(x, fy, stride=(2, 1), groups=ch)
