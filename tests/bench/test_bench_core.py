@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 
-from stylevideo.bench.__main__ import markdown
+from stylevideo.bench.__main__ import HAND_WRITTEN, markdown, merge, write
 from stylevideo.bench.core import BenchCase, BenchResult, count_flops, lazy_average, run_case, time_iterations
 from stylevideo.bench.data import cases, loader_case
 from stylevideo.data_modules.synthetic import SyntheticDataModule
@@ -33,6 +34,13 @@ def test_gradient_of_a_leaf_input_can_be_counted():
     """R1 and path length take gradients with respect to a leaf input (pytorch/pytorch#131753)."""
     linear, x = torch.nn.Linear(7, 5), torch.randn(3, 7, requires_grad=True)
     assert count_flops(lambda: torch.autograd.grad(linear(x).sum(), x)) == 2 * 2 * 3 * 7 * 5
+
+
+def test_cpu_attention_counts_its_two_products_forward_and_four_backward():
+    q, k, v = (torch.randn(2, 3, n, 4, requires_grad=True) for n in (5, 7, 7))
+    products = 2 * 2 * 3 * 5 * 7 * 4  # one of Q K^T, P V, or a gradient product: B H L S E multiply-adds
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v)) == 2 * products
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v).sum().backward()) == 2 * products + 5 * products
 
 
 class _Lazy(LightningModule):
@@ -63,13 +71,42 @@ def test_training_iterations_report_the_flops_of_the_averaged_iteration():
 
 
 def test_markdown_row_has_the_flops_and_the_ratio_to_the_floor():
-    counted = BenchResult("s", "counted", [2.0, 3.0, 4.0], items=6, flops=4e9, matmul_gflops=10.0)
+    counted = BenchResult("s", "counted", [2.0, 3.0, 4.0], items=6, flops=4e9, matmul_gflops=10.0, machine="m")
     assert counted.floor == pytest.approx(0.4) and counted.over_floor == pytest.approx(7.5)
-    plain = BenchResult("s", "plain", [1.0])
-    lines = markdown([counted, plain], "cmd").splitlines()
-    assert "| case | median s | throughput | GFLOP | × floor | peak MiB | notes |" in lines
-    assert "| counted | 3 | 2 images/s | 4 | 7.5 | 0 |  |" in lines
-    assert "| plain | 1 | 1 images/s |  |  | 0 |  |" in lines
+    plain = BenchResult("s", "plain", [1.0], machine="m")
+    entries = merge(merge([], counted, "cmd a", "d1"), plain, "cmd b", "d2")
+    lines = markdown(entries).splitlines()
+    assert "| case | median s | throughput | GFLOP | × floor | peak MiB | run | notes |" in lines
+    assert "| counted | 3 | 2 images/s | 4 | 7.5 | 0 | 1 |  |" in lines
+    assert "| plain | 1 | 1 images/s |  |  | 0 | 2 |  |" in lines
+    assert "1. d1: `cmd a`" in lines and "2. d2: `cmd b`" in lines
+    assert "## m, 32-true" in lines
+
+
+def test_a_case_measured_again_replaces_its_row_for_that_machine_and_precision_only():
+    first = BenchResult("s", "case", [1.0], machine="cpu x")
+    entries = merge([], first, "run 1", "d1")
+    entries = merge(entries, BenchResult("s", "case", [5.0], machine="gpu y"), "run 2", "d2")
+    entries = merge(entries, BenchResult("s", "case", [7.0], machine="gpu y", precision="16-mixed"), "run 2", "d2")
+    entries = merge(entries, BenchResult("s", "other", [2.0], machine="cpu x"), "run 2", "d2")
+    entries = merge(entries, BenchResult("s", "case", [3.0], machine="cpu x"), "run 3", "d3")
+    assert sorted((e["machine"], e["precision"], e["name"], e["seconds"][0]) for e in entries) == [
+        ("cpu x", "32-true", "case", 3.0),
+        ("cpu x", "32-true", "other", 2.0),
+        ("gpu y", "16-mixed", "case", 7.0),
+        ("gpu y", "32-true", "case", 5.0),
+    ]
+
+
+def test_writing_keeps_the_hand_written_part_and_the_results_file(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    out.write_text(f"old generated table\n{HAND_WRITTEN}\n## Side by side\n\nmeasured by hand\n")
+    entries = merge([], BenchResult("s", "case", [1.5], machine="m"), "cmd", "d")
+    write(entries, out)
+    text = out.read_text()
+    assert "old generated table" not in text and "| case | 1.5 |" in text
+    assert text.endswith(f"{HAND_WRITTEN}\n## Side by side\n\nmeasured by hand\n")
+    assert json.loads(out.with_suffix(".json").read_text()) == entries
 
 
 @pytest.mark.parametrize("workers", [0, 2])

@@ -11,6 +11,9 @@ A case with ``count_flops`` also reports its arithmetic floor: the FLOPs of one 
 (:func:`count_flops`, run once after the timing; for a callable built on
 :func:`time_iterations`, those of the iteration whose time it reports) over this process's
 fp32 matmul rate (:func:`matmul_gflops`).
+
+Training iterations run under the Lightning precision ``$STYLEVIDEO_BENCH_PRECISION``
+(``python -m stylevideo.bench --precision 16-mixed``; default ``32-true``) unless a case names its own.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import platform
 import resource
 import statistics
 import time
@@ -28,9 +32,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
 __all__ = [
+    "PRECISION_ENV",
     "BenchCase",
     "BenchResult",
     "count_flops",
@@ -39,6 +45,13 @@ __all__ = [
     "run_case",
     "time_iterations",
 ]
+
+
+PRECISION_ENV = "STYLEVIDEO_BENCH_PRECISION"
+
+
+def default_precision() -> str:
+    return os.environ.get(PRECISION_ENV, "32-true")
 
 
 @dataclass
@@ -69,6 +82,8 @@ class BenchResult:
     notes: str = ""
     flops: float | None = None  # of one call (count_flops), if the case counts them
     matmul_gflops: float | None = None  # this process's fp32 matmul rate, where flops are counted
+    precision: str = "32-true"  # the run's default training precision (a case may name its own)
+    machine: str = ""  # CPU model and threads, or the GPU's name
 
     @property
     def median(self) -> float:
@@ -89,6 +104,21 @@ class BenchResult:
     def over_floor(self) -> float | None:
         """The median in units of the floor (None without a FLOP count)."""
         return None if self.flops is None else self.median / self.floor
+
+
+def machine(device: str) -> str:
+    """The CPU model and torch's thread count, or the GPU's name."""
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
 def _sync(device: str) -> None:
@@ -146,6 +176,16 @@ def _conv_backward_flops(
     return forward * (int(output_mask[0]) + int(output_mask[1]))
 
 
+def _cpu_attention_flops(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    """FLOPs of ``aten._scaled_dot_product_flash_attention_for_cpu`` (what ``F.scaled_dot_product_attention``
+    runs on CPU; torch's counter has formulas for the CUDA kernels only): Q K^T and the weighted sum of V."""
+    return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _cpu_attention_backward_flops(grad_out_shape, query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    return flop_counter.sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)
+
+
 class _FlopCount:
     """The state of a running :func:`count_flops`: its counter, and whether
     :func:`time_iterations` reported per-iteration FLOPs through it.
@@ -156,8 +196,14 @@ class _FlopCount:
     """
 
     def __init__(self):
+        aten = torch.ops.aten
         self.mode = FlopCounterMode(
-            display=False, custom_mapping={torch.ops.aten.convolution_backward: _conv_backward_flops}
+            display=False,
+            custom_mapping={
+                aten.convolution_backward: _conv_backward_flops,
+                aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention_flops,
+                aten._scaled_dot_product_flash_attention_for_cpu_backward: _cpu_attention_backward_flops,
+            },
         )
         self.mode.mod_tracker = _NoModuleTracking()
         self.per_iteration = False
@@ -214,6 +260,7 @@ def run_case(case: BenchCase, device: str = "cpu") -> BenchResult:
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     result = BenchResult(case.section, case.name, seconds, case.items, case.unit, peak, device, case.notes)
+    result.precision, result.machine = default_precision(), machine(device)
     if case.count_flops:
         result.flops, result.matmul_gflops = count_flops(fn), matmul_gflops(device)
     return result
@@ -239,11 +286,12 @@ class _IterationTimer(Callback):
 
 
 def time_iterations(
-    model: LightningModule, batch: dict, iterations: int, device: str, precision: str = "32-true"
+    model: LightningModule, batch: dict, iterations: int, device: str, precision: str | None = None
 ) -> list[float]:
     """Seconds of each of ``iterations`` training iterations (0, 1, ...) of a real ``fit``
-    on one repeated batch: the method's own code path, Lightning included. Under
-    :func:`count_flops`: the FLOPs of each iteration instead."""
+    on one repeated batch: the method's own code path, Lightning included (``precision``:
+    default the run's, :func:`default_precision`). Under :func:`count_flops`: the FLOPs of
+    each iteration instead."""
     if _counting is not None:
         _counting.per_iteration = True
     timer = _IterationTimer(device)
@@ -251,7 +299,7 @@ def time_iterations(
         max_steps=iterations,
         accelerator=device,
         devices=1,
-        precision=precision,
+        precision=precision or default_precision(),
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,

@@ -70,7 +70,7 @@ def _model(setting: dict, device: str, **overrides) -> StyleInV:
     ).to(device)
 
 
-def _iteration(setting: dict, batch: int, precision: str = "32-true"):
+def _iteration(setting: dict, batch: int, precision: str | None = None):
     def build(device: str):
         model = _model(setting, device)
         res, k = setting["g"]["resolution"], 1 + model.hparams.num_sparse
@@ -123,6 +123,18 @@ def cases() -> list[BenchCase]:
             "train iteration 256x256, batch 8 per GPU (paper widths)",
             _iteration(PAPER, 8),
             items=8,
+            unit="videos",
+            warmup=0,
+            repeat=1,
+            notes=note,
+            quick=False,
+            count_flops=True,
+        ),
+        BenchCase(
+            "styleinv",
+            "train iteration 256x256, batch 4 (paper widths; batch 8 needs more than 24 GiB on CPU)",
+            _iteration(PAPER, 4),
+            items=4,
             unit="videos",
             warmup=0,
             repeat=1,
