@@ -125,8 +125,8 @@ def cases() -> list[BenchCase]:
             _generation(128, **PAPER),
             items=128,
             unit="frames",
-            warmup=1,
-            repeat=3,
+            warmup=0,
+            repeat=1,
             quick=False,
         ),
     ]

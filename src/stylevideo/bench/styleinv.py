@@ -169,6 +169,7 @@ def cases() -> list[BenchCase]:
             _generate(PAPER, 1, 128),
             items=128,
             unit="frames",
+            warmup=0,
             repeat=1,
             quick=False,
         ),
