@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -41,6 +43,16 @@ def test_cpu_attention_counts_its_two_products_forward_and_four_backward():
     products = 2 * 2 * 3 * 5 * 7 * 4  # one of Q K^T, P V, or a gradient product: B H L S E multiply-adds
     assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v)) == 2 * products
     assert count_flops(lambda: F.scaled_dot_product_attention(q, k, v).sum().backward()) == 2 * products + 5 * products
+
+
+def test_a_case_reports_its_own_peak_memory_not_the_driver_s():
+    """A child exec'd by a process holding 2 GiB reports its own peak (about 0.75 GiB: torch and
+    Lightning imported); ru_maxrss would report at least the 2 GiB."""
+    code = "from stylevideo.bench.core import peak_rss_mib; print(peak_rss_mib())"
+    held = bytearray(2048 * 2**20)
+    held[::4096] = b"\x01" * len(held[::4096])  # touch every page
+    own = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert 0 < own < 1500, own
 
 
 class _Lazy(LightningModule):

@@ -22,7 +22,6 @@ import gc
 import math
 import os
 import platform
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -119,6 +118,16 @@ def machine(device: str) -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def peak_rss_mib() -> float:
+    """This program's peak resident memory in MiB: ``VmHWM``, which starts afresh at exec
+    (``ru_maxrss`` starts from the parent's resident size at fork and keeps it across exec, so
+    every case would report at least the bench driver's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 def _sync(device: str) -> None:
@@ -258,7 +267,7 @@ def run_case(case: BenchCase, device: str = "cpu") -> BenchResult:
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        peak = peak_rss_mib()
     result = BenchResult(case.section, case.name, seconds, case.items, case.unit, peak, device, case.notes)
     result.precision, result.machine = default_precision(), machine(device)
     if case.count_flops:
