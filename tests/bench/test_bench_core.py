@@ -142,3 +142,11 @@ def test_a_case_reporting_its_own_seconds_cannot_be_counted():
     case = BenchCase("s", "seconds", lambda device: lambda: 1.0, count_flops=True)
     with pytest.raises(TypeError, match="without time_iterations"):
         run_case(case)
+
+
+def test_fid_case_runs_its_random_inception_as_the_metric_s_network():
+    from stylevideo.metrics.bench import _fid, _random_inception
+
+    frames = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    assert _random_inception()(frames).shape == (2, 2048)  # [N, 2048], not torch-fidelity's tuple
+    _fid(2, 32)("cpu")()

@@ -47,16 +47,17 @@ def _fvd(batch: int, frames: int, size: int):
 
 
 def _random_inception() -> torch.nn.Module:
-    """torch-fidelity's Inception-v3 with its random initialisation (no weights loaded)."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    """The FID network of :func:`stylevideo.features.inception.inception_v3` (torchmetrics'
+    wrapper of torch-fidelity's Inception-v3, ``[N, 2048]`` out) with random weights."""
+    from torchmetrics.image.fid import NoTrainInceptionV3
 
-    class RandomInception(FeatureExtractorInceptionV3):
+    class RandomInception(NoTrainInceptionV3):
         def load_state_dict(self, *args, **kwargs):
             return None
 
     with tempfile.TemporaryDirectory() as folder:
         torch.save({}, Path(folder) / "empty.pth")
-        net = RandomInception("inception-v3-compat", ["2048"], str(Path(folder) / "empty.pth"))
+        net = RandomInception("inception-v3-compat", ["2048"], str(Path(folder) / "empty.pth"), antialias=False)
     net.num_features = 2048
     return net.eval()
 
