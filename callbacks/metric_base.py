@@ -25,6 +25,7 @@ appended to ``<checkpoint folder>/metrics.json``.
 
 from __future__ import annotations
 
+import abc
 import json
 import math
 import os
@@ -44,7 +45,7 @@ __all__ = ["MODES", "MetricCallback"]
 MODES = ("sample", "reconstruct", "cross", "edit")
 
 
-class MetricCallback(Callback):
+class MetricCallback(Callback, abc.ABC):
     """Base of the metric families; subclasses implement :meth:`evaluate`.
 
     Args:
@@ -132,9 +133,9 @@ class MetricCallback(Callback):
 
     # --- what -------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def evaluate(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Tensor]:
         """The family's numbers, computed (synced) on every rank."""
-        raise NotImplementedError
 
     def run(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> dict[str, float]:
         self.check_module(pl_module)

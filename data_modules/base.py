@@ -19,6 +19,7 @@ checkpoints, so a run resumed mid-epoch continues with the next unseen batch.
 
 from __future__ import annotations
 
+import abc
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -270,7 +271,7 @@ class _Counting:
         return batch
 
 
-class VideoDataModule(LightningDataModule):
+class VideoDataModule(LightningDataModule, abc.ABC):
     """Shared base of the dataset modules; subclasses implement :meth:`build_index`.
 
     Args:
@@ -315,9 +316,9 @@ class VideoDataModule(LightningDataModule):
         self._restored_maps: dict[str, dict[str, int]] | None = None
 
     # -- indexing ---------------------------------------------------------------------------
+    @abc.abstractmethod
     def build_index(self) -> list[ClipRecord]:
         """Parse the dataset layout under ``self.root``: every clip with its labels and split."""
-        raise NotImplementedError(f"{type(self).__name__} must implement build_index()")
 
     def check_root(self) -> Path:
         """``self.root``, or a clear error if it is missing or empty."""

@@ -16,6 +16,7 @@ into :class:`ClipRecord` s with labels and split) and the base
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import os
@@ -242,9 +243,9 @@ class DatasetModule(VideoDataModule):
         self.index()
         return self._texts
 
+    @abc.abstractmethod
     def find_clips(self) -> list[ClipRecord]:
         """Parse the layout under ``self.root``: every clip with labels and split."""
-        raise NotImplementedError(f"{type(self).__name__} must implement find_clips()")
 
     def layout_error(self, problem: str) -> FileNotFoundError:
         """The error for a root laid out otherwise: what is wrong and what was expected."""

@@ -9,6 +9,8 @@ type-hinted constructors, so an experiment YAML selects one with ``class_path`` 
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 __all__ = [
@@ -21,7 +23,7 @@ __all__ = [
 ]
 
 
-class FrameSampler:
+class FrameSampler(abc.ABC):
     """Base class: ``sampler(num_frames, rng) -> (indices int64 [T], t float32 [T])``."""
 
     #: Number of frames ``T`` of one sample.
@@ -38,8 +40,9 @@ class FrameSampler:
         indices, t = self._sample(int(num_frames), rng)
         return np.asarray(indices, dtype=np.int64), np.asarray(t, dtype=np.float32)
 
+    @abc.abstractmethod
     def _sample(self, num_frames: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """Frame indices and their times for a video of ``num_frames`` frames."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
