@@ -134,6 +134,7 @@ def cases() -> list[BenchCase]:
             for batch, label, precision in [
                 (8, " per GPU (paper widths)", None),
                 (4, " (paper widths; batch 8 needs more than 24 GiB on CPU)", None),
+                (2, " (paper widths; the side-by-side comparison's batch)", None),
                 (8, " per GPU (paper widths, bf16-mixed)", "bf16-mixed"),
             ]
         ),
