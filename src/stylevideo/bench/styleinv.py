@@ -125,17 +125,17 @@ def cases() -> list[BenchCase]:
                 _iteration(PAPER, batch, precision),
                 items=batch,
                 unit="videos",
-                warmup=0,
+                warmup=warmup,
                 repeat=1,
-                notes=note,
+                notes=note + ("; after one untimed warm-up fit" if warmup else "; the process's first fit"),
                 quick=False,
                 count_flops=True,
             )
-            for batch, label, precision in [
-                (8, " per GPU (paper widths)", None),
-                (4, " (paper widths; batch 8 needs more than 24 GiB on CPU)", None),
-                (2, " (paper widths; the side-by-side comparison's batch)", None),
-                (8, " per GPU (paper widths, bf16-mixed)", "bf16-mixed"),
+            for batch, label, precision, warmup in [
+                (8, " per GPU (paper widths)", None, 0),
+                (4, " (paper widths; batch 8 needs more than 24 GiB on CPU)", None, 0),
+                (2, " (paper widths; the side-by-side comparison's batch)", None, 1),
+                (8, " per GPU (paper widths, bf16-mixed)", "bf16-mixed", 0),
             ]
         ),
         BenchCase(
