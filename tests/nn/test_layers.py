@@ -17,6 +17,7 @@ from stylevideo.nn.layers import (
     FusedLeakyReLU,
     ResBlock,
     Upsample,
+    depthwise_fir,
     make_kernel,
     upfirdn2d,
 )
@@ -45,6 +46,59 @@ def test_upfirdn2d_matches_direct_reference(up, down, pad):
     ours = upfirdn2d(x, k, up=up, down=down, pad=pad)
     ref = reference_upfirdn2d(x.numpy(), k.numpy(), up, down, pad)
     np.testing.assert_allclose(ours.numpy(), ref, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "stride,padding,transposed",
+    [(1, 1, False), (2, 1, False), ((1, 2), (0, 3), False), (2, 0, True), ((2, 1), (3, 0), True)],
+)
+def test_depthwise_fir_equals_grouped_convolution_to_the_second_derivative(stride, padding, transposed):
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 8, dtype=torch.float64, requires_grad=True)  # odd and even sizes: the stride skips rows
+    w = torch.randn(3, 1, 4, 4, dtype=torch.float64)
+    conv = F.conv_transpose2d if transposed else F.conv2d
+    ours = depthwise_fir(x, w, stride, padding, transposed)
+    torch.testing.assert_close(ours, conv(x, w, None, stride, padding, groups=3))
+    # first and second derivatives against torch's own, and exact to second order by finite differences
+    probe = torch.randn_like(ours)
+    (g_ours,) = torch.autograd.grad((ours * probe).sum(), x, create_graph=True)
+    (g_ref,) = torch.autograd.grad((conv(x, w, None, stride, padding, groups=3) * probe).sum(), x, create_graph=True)
+    torch.testing.assert_close(g_ours, g_ref)
+    fn = lambda v: depthwise_fir(v, w, stride, padding, transposed).square()  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x,)) and torch.autograd.gradgradcheck(fn, (x,))
+
+
+def test_blur_double_backward_is_one_convolution_per_derivative():
+    """R1 through a blur: torch's grouped-convolution double backward would add one convolution
+    per channel (64 here) for the filter's weight gradient; the adjoint filter adds none."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class CountConvolutions(TorchDispatchMode):
+        calls = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.calls += func.overloadpacket is torch.ops.aten.convolution
+            return func(*args, **(kwargs or {}))
+
+    blur, x = Blur([1, 3, 3, 1], pad=(1, 1), down=2), torch.randn(2, 64, 16, 16, requires_grad=True)
+    with CountConvolutions() as count:
+        (g,) = torch.autograd.grad(blur(x).square().sum(), x, create_graph=True)
+        g.square().sum().backward()
+    assert count.calls == 4  # forward, its adjoint, and the adjoint's two derivatives
+
+
+def test_depthwise_fir_backward_follows_the_gradient_dtype_under_autocast():
+    x, w = torch.randn(1, 2, 8, 8, requires_grad=True), torch.ones(2, 1, 3, 3) / 9
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = depthwise_fir(x, w, 2, 1)
+    assert y.dtype == torch.bfloat16
+    y.float().sum().backward()
+    assert x.grad.dtype == torch.float32 and x.grad.shape == x.shape
+
+
+def test_depthwise_fir_refuses_a_weight_that_requires_grad():
+    with pytest.raises(ValueError, match="constant weight"):
+        depthwise_fir(torch.randn(1, 2, 4, 4), torch.randn(2, 1, 3, 3, requires_grad=True))
 
 
 def test_resampling_modules_change_resolution_and_keep_dc_gain():

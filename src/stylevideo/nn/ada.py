@@ -20,6 +20,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylevideo.nn.layers import depthwise_fir
+
 __all__ = ["PRESETS", "AdaptiveAugment", "AugmentPipe"]
 
 # ADA's augmentation pipelines (train.py --augpipe): the transforms each one enables.
@@ -292,8 +294,8 @@ class AugmentPipe(nn.Module):
         x = x[:, :, _mirror_index(h, 2 * _PAD, dev)][..., _mirror_index(w, 2 * _PAD, dev)]
         crop = k - 1  # drops the taps that saw no padded input, aligned as in ADA's upfirdn2d
         fx, fy = f.view(1, 1, 1, k).expand(ch, 1, 1, k), f.view(1, 1, k, 1).expand(ch, 1, k, 1)
-        x = F.conv_transpose2d(x, 2 * fx, stride=(1, 2), padding=(0, crop), groups=ch)
-        x = F.conv_transpose2d(x, 2 * fy, stride=(2, 1), padding=(crop, 0), groups=ch)
+        x = depthwise_fir(x, 2 * fx, stride=(1, 2), padding=(0, crop), transposed=True)
+        x = depthwise_fir(x, 2 * fy, stride=(2, 1), padding=(crop, 0), transposed=True)
         # Output grid over the same bordered domain; beyond it, mirror into the image.
         hh, hw = h / 2 + _PAD, w / 2 + _PAD
         theta = g_inv @ _affine(hw, 0, _DELAY, 0, hh, _DELAY, like=g_inv.new_ones(1))
@@ -304,8 +306,8 @@ class AugmentPipe(nn.Module):
         grid = torch.stack([gx, gy], -1)
         x = _Warp.apply(x, grid.detach())
         # Downsample 2x with sym6 back to H x W.
-        x = F.conv2d(x[:, :, 1:, 1:], fx, stride=(1, 2), groups=ch)
-        return F.conv2d(x, fy, stride=(2, 1), groups=ch)
+        x = depthwise_fir(x[:, :, 1:, 1:], fx, stride=(1, 2))
+        return depthwise_fir(x, fy, stride=(2, 1))
 
     def _augment(self, x: Tensor, gen) -> Tensor:
         video = x.ndim == 5

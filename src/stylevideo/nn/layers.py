@@ -6,7 +6,9 @@ shapes follow the rosinality StyleGAN2 PyTorch layout, which the onestyle, LIA,
 VidStyleODE and pSp checkpoints all use, so their weights load by renaming alone.
 
 Up/down-sampling filters run as depthwise convolutions (one kernel per channel, all
-channels in one call), never as single-channel convolutions over a reshaped batch.
+channels in one call), never as single-channel convolutions over a reshaped batch, and
+differentiate through their adjoint filter (:func:`depthwise_fir`), so that R1 and path
+length regularisation never form the filter's weight gradient.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "Upsample",
     "fused_leaky_relu",
     "make_kernel",
+    "depthwise_fir",
     "upfirdn2d",
 ]
 
@@ -42,6 +45,53 @@ def make_kernel(k: Sequence[float]) -> torch.Tensor:
     if k.ndim == 1:
         k = k[None, :] * k[:, None]
     return k / k.sum()
+
+
+def depthwise_fir(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    transposed: bool = False,
+    output_padding: tuple[int, int] = (0, 0),
+) -> torch.Tensor:
+    """``F.conv2d`` (or ``F.conv_transpose2d``) of ``x [B, C, H, W]`` with a fixed filter per
+    channel (``weight [C, 1, kh, kw]``, ``groups = C``), differentiable to any order in ``x``.
+
+    Its gradient is the adjoint filter through this same function, so a double backward (R1,
+    path length) is again one depthwise convolution. torch's own double backward of a grouped
+    convolution forms the weight gradient too, one convolution per channel, with the feature
+    map as the kernel: the constant filter needs none of it.
+    """
+    if weight.requires_grad:
+        raise ValueError("depthwise_fir filters with a constant weight; it got one that requires grad")
+    return _DepthwiseFIR.apply(x, weight, _pair(stride), _pair(padding), transposed, _pair(output_padding))
+
+
+def _pair(v: int | Sequence[int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+class _DepthwiseFIR(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, stride, padding, transposed, output_padding):
+        ctx.save_for_backward(weight)
+        ctx.conf = stride, padding, transposed, tuple(x.shape[-2:])
+        if transposed:
+            return F.conv_transpose2d(x, weight, None, stride, padding, output_padding, groups=x.shape[1])
+        return F.conv2d(x, weight, None, stride, padding, groups=x.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (weight,) = ctx.saved_tensors
+        stride, padding, transposed, size = ctx.conf
+        weight = weight.to(grad.dtype)
+        if transposed:  # the adjoint of a transposed convolution is the convolution
+            return depthwise_fir(grad, weight, stride, padding), None, None, None, None, None
+        k = weight.shape[-2:]
+        # the transposed convolution back to the input's size (the rows the stride skipped)
+        extra = tuple(size[i] - ((grad.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + k[i]) for i in range(2))
+        return depthwise_fir(grad, weight, stride, padding, True, extra), None, None, None, None, None
 
 
 def upfirdn2d(
@@ -64,7 +114,7 @@ def upfirdn2d(
     if p0 != p1:
         x, p0 = F.pad(x, (p0, p1, p0, p1)), 0
     weight = torch.flip(kernel, (0, 1)).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
-    return F.conv2d(x, weight, stride=down, padding=p0, groups=c)
+    return depthwise_fir(x, weight, stride=down, padding=p0)
 
 
 class Blur(nn.Module):
