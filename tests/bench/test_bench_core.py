@@ -14,7 +14,7 @@ from lightning.pytorch import LightningModule
 
 from stylevideo.bench.__main__ import HAND_WRITTEN, markdown, merge, write
 from stylevideo.bench.core import BenchCase, BenchResult, count_flops, lazy_average, run_case, time_iterations
-from stylevideo.bench.data import cases, loader_case
+from stylevideo.bench.data import cases, loader_case, worker_counts
 from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.video.sampling import SparseFrames
 
@@ -136,6 +136,22 @@ def test_real_clip_cases_name_the_missing_folder(tmp_path, monkeypatch):
     real = next(c for c in cases() if c.name.startswith("real clips"))
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "absent")):
         real.build("cpu")
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(2, [0, 1, 2]), (4, [0, 1, 2, 4]), (16, [0, 1, 2, 4, 8])])
+def test_loader_worker_counts_follow_the_cores(monkeypatch, cores, expected):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert worker_counts() == expected
+    lia = [c.name for c in cases() if c.name.startswith("real clips 256x256, SourceDriving")]
+    assert lia == [f"real clips 256x256, SourceDriving, batch 8 (lia_voxceleb), num_workers={n}" for n in expected]
+
+
+@pytest.mark.parametrize("source", ["real clips 256x256", "real clips as PNG frame folders 256x256"])
+def test_lia_real_clip_cases_deliver_their_pairs(real_data, monkeypatch, source):
+    monkeypatch.setenv("STYLEVIDEO_REAL_DATA", str(real_data))
+    case = next(c for c in cases() if c.name == f"{source}, SourceDriving, batch 8 (lia_voxceleb), num_workers=0")
+    result = run_case(case)  # raises unless the loader delivered 8 batches of 8 pairs
+    assert (result.items, result.unit, len(result.seconds)) == (8 * 8 * 2, "frames", 3)
 
 
 def test_a_case_reporting_its_own_seconds_cannot_be_counted():

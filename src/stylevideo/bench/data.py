@@ -1,11 +1,15 @@
-"""Data-loader throughput: frames/s that a training DataLoader delivers with 0, 1 and 2 workers.
+"""Data-loader throughput: frames/s that a training DataLoader delivers with 0, 1 and 2 workers
+(and 4 and 8 on machines with at least that many cores).
 
-Two datasets, both through a data module's ``train_dataloader()`` (the loader training uses:
-``VideoSampler``, decord decoding of the sampled frames, resizing, collation, worker processes)
-with the StyleInV sparse sampler (first-frame-aware, ``n = 3``: 4 frames per clip):
+Through a data module's ``train_dataloader()`` (the loader training uses: ``VideoSampler``,
+decord decoding of the sampled frames, resizing, collation, worker processes):
 
 - the shared real clips (``$STYLEVIDEO_REAL_DATA``, default ``../shared/data/real`` next to the
-  repository: talking heads, Tai Chi, TED, 256x256) at styleinv_taichi's settings;
+  repository: talking heads, Tai Chi, TED, 256x256) with the StyleInV sparse sampler
+  (first-frame-aware, ``n = 3``: 4 frames per clip) at styleinv_taichi's settings, and with
+  LIA's source-driving pairs at lia_voxceleb's, both as the mp4 files and as PNG frame
+  folders (the layout FOMM's ``load_videos.py --format .png`` writes), exported into a
+  temporary folder;
 - the embedded synthetic dataset at the size of the synthetic experiments (the generator's
   defaults), generated into a temporary folder, at styleinv_synthetic's settings.
 """
@@ -15,30 +19,56 @@ from __future__ import annotations
 import atexit
 import itertools
 import math
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from torch.utils.data import DataLoader
 
 from stylevideo.bench.core import BenchCase, real_root
 from stylevideo.data_modules.base import ClipRecord, VideoDataModule
 from stylevideo.data_modules.synthetic import SyntheticDataModule
-from stylevideo.video.sampling import FrameSampler, SparseFrames
+from stylevideo.video.sampling import FrameSampler, SourceDriving, SparseFrames
 from stylevideo.video.synthetic import generate_synthetic_dataset
 
 __all__ = ["RealClips", "cases", "loader_case", "time_loader"]
 
 
 class RealClips(VideoDataModule):
-    """Every ``<root>/<folder>/*.mp4`` as a training clip, without labels."""
+    """Every ``<root>/<folder>/*.mp4`` (or, with ``pattern="*/*/"``, every frame folder) as a
+    training clip, without labels."""
 
     layout = "the shared real clips, <root>/<dataset>/*.mp4 (set STYLEVIDEO_REAL_DATA to their folder)"
 
+    def __init__(self, root: str, pattern: str = "*/*.mp4", **kwargs):
+        super().__init__(root, **kwargs)
+        self.pattern = pattern
+
     def build_index(self) -> list[ClipRecord]:
         root = self.check_root()
-        return [ClipRecord(p, None, str(p.relative_to(root).with_suffix(""))) for p in sorted(root.glob("*/*.mp4"))]
+        return [ClipRecord(p, None, str(p.relative_to(root).with_suffix(""))) for p in sorted(root.glob(self.pattern))]
+
+
+def _real_frame_folders(**kwargs) -> RealClips:
+    """The shared real clips exported as PNG frame folders (``<tmp>/<dataset>/<clip>/00000.png``),
+    in a temporary folder removed at exit."""
+    from PIL import Image
+
+    from stylevideo.video.io import count_frames, read_frames
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-frames-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    root = real_root()
+    for video in sorted(root.glob("*/*.mp4")):
+        out = folder / video.relative_to(root).with_suffix("")
+        out.mkdir(parents=True)
+        frames = read_frames(video, range(count_frames(video)))  # uint8 [T, H, W, 3]
+        for i, frame in enumerate(frames.numpy()):
+            Image.fromarray(frame).save(out / f"{i:05d}.png")
+    return RealClips(str(folder), pattern="*/*/", **kwargs)
 
 
 def _synthetic(**kwargs) -> SyntheticDataModule:
@@ -107,13 +137,19 @@ def loader_case(
     return BenchCase("data", name, build, items=frames, unit="frames", warmup=0, repeat=3, notes=notes, quick=quick)
 
 
+def worker_counts() -> list[int]:
+    """0, 1 and 2 workers, and 4 and 8 where the machine has that many cores."""
+    return [n for n in (0, 1, 2, 4, 8) if n <= 2 or n <= (os.cpu_count() or 1)]
+
+
 def cases() -> list[BenchCase]:
     found = []
-    for workers in (0, 1, 2):
+    real = lambda **kwargs: RealClips(str(real_root()), **kwargs)  # noqa: E731
+    for workers in worker_counts():
         found.append(
             loader_case(
                 f"real clips 256x256, SparseFrames(3, 128, 128), batch 8 (styleinv_taichi), num_workers={workers}",
-                lambda **kwargs: RealClips(str(real_root()), **kwargs),
+                real,
                 SparseFrames(3, max_distance=128, clip_length=128),
                 resolution=256,
                 batch_size=8,
@@ -122,7 +158,32 @@ def cases() -> list[BenchCase]:
                 quick=False,
             )
         )
-    for workers in (0, 1, 2):
+        found.append(
+            loader_case(
+                f"real clips 256x256, SourceDriving, batch 8 (lia_voxceleb), num_workers={workers}",
+                real,
+                SourceDriving(),
+                resolution=256,
+                batch_size=8,
+                num_workers=workers,
+                batches=8,
+                quick=False,
+            )
+        )
+        found.append(
+            loader_case(
+                "real clips as PNG frame folders 256x256, SourceDriving, batch 8 (lia_voxceleb), "
+                f"num_workers={workers}",
+                _real_frame_folders,
+                SourceDriving(),
+                resolution=256,
+                batch_size=8,
+                num_workers=workers,
+                batches=8,
+                quick=False,
+            )
+        )
+    for workers in worker_counts():
         found.append(
             loader_case(
                 f"synthetic 64x64 clips resized to 32x32, SparseFrames(3, 16, 32), batch 4 (styleinv_synthetic), "
