@@ -84,3 +84,24 @@ def test_stage2_weights_initialise_the_backbone_and_output_layer_only():
     assert torch.equal(model.encoder.linear.weight, psp.linear.weight)
     for k, v in model.encoder.adains.state_dict().items():
         assert torch.equal(v, adain_before[k])
+
+
+def test_encoder_and_discriminator_convolve_channels_last_maps():
+    """Their weights are NHWC, and the convolutions of the backbone and the discriminator get
+    NHWC maps whatever layout the input comes in (the AdaIN blocks' instance norm returns NCHW
+    maps, which their convolutions convert)."""
+    from stylevideo.methods.styleinv.discriminator import SparseVideoDiscriminator
+
+    torch.manual_seed(0)
+    enc = ModulatedInversionEncoder(w_dim=32, style_dim=16, **ENC)
+    d = SparseVideoDiscriminator(32, channel_base=256, channel_max=32, max_frames=16, const_dim=8, mbstd_group=2)
+    nhwc, is_nhwc = {}, lambda x: x.is_contiguous(memory_format=torch.channels_last)
+    for net in (enc, d):
+        convs = {n: m for n, m in net.named_modules() if getattr(m, "weight", None) is not None and m.weight.ndim == 4}
+        assert len(convs) > 5 and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs.values())
+        for n, m in convs.items():
+            if not n.startswith("adains."):
+                m.register_forward_pre_hook(lambda m, a, n=n: nhwc.update({n: is_nhwc(a[0])}))
+    enc(torch.randn(2, 3, 32, 32), torch.randn(2, 3, 16))
+    d(torch.randn(2, 4, 3, 32, 32), torch.tensor([[0.0, 2, 3, 7], [0.0, 1, 5, 6]]))
+    assert len(nhwc) > 10 and all(nhwc.values()), [n for n, v in nhwc.items() if not v]

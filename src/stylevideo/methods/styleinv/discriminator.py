@@ -123,6 +123,7 @@ class SparseVideoDiscriminator(nn.Module):
             EqualLinear(ch[4] * 16, ch[4], activation="fused_lrelu"), EqualLinear(ch[4], cmap_dim)
         )
         self.cmap_dim = cmap_dim
+        self.to(memory_format=torch.channels_last)  # weights and maps NHWC, as the inversion encoder
 
     def condition(self, t: Tensor) -> Tensor:
         """The mapped time-difference embedding ``c`` ``[B, cmap_dim]``."""
@@ -137,8 +138,10 @@ class SparseVideoDiscriminator(nn.Module):
                 f"expected {self.num_frames} frames per video and t [B, {self.num_frames}], got "
                 f"frames {tuple(frames.shape)} and t {tuple(t.shape)}"
             )
-        x = self.frame_blocks(self.from_rgb(rearrange(frames, "b k c h w -> (b k) c h w")))
-        x = self.video_blocks(rearrange(x, "(b k) c h w -> b (k c) h w", b=b))
-        x = self.final_conv(minibatch_stddev(x, self.mbstd_group, 1))
+        frames = rearrange(frames, "b k c h w -> (b k) c h w").contiguous(memory_format=torch.channels_last)
+        x = self.frame_blocks(self.from_rgb(frames))
+        x = rearrange(x, "(b k) c h w -> b (k c) h w", b=b).contiguous(memory_format=torch.channels_last)
+        x = self.video_blocks(x)
+        x = self.final_conv(minibatch_stddev(x, self.mbstd_group, 1).contiguous(memory_format=torch.channels_last))
         h = self.final_linear(x.flatten(1))
         return (h * self.condition(t)).sum(dim=1) / math.sqrt(self.cmap_dim)

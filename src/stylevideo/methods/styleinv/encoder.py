@@ -70,7 +70,9 @@ class ModulatedInversionEncoder(nn.Module):
     ``forward(x [B, 3, H, W], s [B, T, style_dim]) -> [B, T, w_dim]``: one image per video and
     T styles. The stem and the first stage see no style, so they run once per video and
     their output is repeated over T (exactly what running all B*T copies would give, batch
-    statistics included).
+    statistics included). Weights and feature maps are channels-last (NHWC), the convolution
+    libraries' native layout: the StyleInV step at 256x256 took 0.857-0.876x the time of NCHW
+    on the CPU (with the discriminator's the same; docs/benchmarks.md).
     """
 
     def __init__(
@@ -94,15 +96,16 @@ class ModulatedInversionEncoder(nn.Module):
         self.adains = nn.ModuleList(AdaINResBlock(c, style_dim, normalize_adain, lr_mul) for c in backbone.widths)
         self.output_pool = nn.AdaptiveAvgPool2d(1)
         self.linear = EqualLinear(backbone.out_channels, w_dim)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: Tensor, s: Tensor) -> Tensor:
         b, t = s.shape[:2]
         s = rearrange(s, "b t d -> (b t) d")
-        h = self.input_layer(x)
+        h = self.input_layer(x.contiguous(memory_format=torch.channels_last))
         first = self.stage_ends[0]
         for unit in self.body[: first + 1]:
             h = unit(h)
-        h = h.repeat_interleave(t, dim=0)  # [(b t), C, H, W]
+        h = h.repeat_interleave(t, dim=0).contiguous(memory_format=torch.channels_last)  # [(b t), C, H, W]
         stage = 0
         h = self.adains[0](h, s)
         for i in range(first + 1, len(self.body)):
