@@ -143,58 +143,22 @@ def worker_counts() -> list[int]:
 
 
 def cases() -> list[BenchCase]:
-    found = []
     real = lambda **kwargs: RealClips(str(real_root()), **kwargs)  # noqa: E731
-    for workers in worker_counts():
-        found.append(
-            loader_case(
-                f"real clips 256x256, SparseFrames(3, 128, 128), batch 8 (styleinv_taichi), num_workers={workers}",
-                real,
-                SparseFrames(3, max_distance=128, clip_length=128),
-                resolution=256,
-                batch_size=8,
-                num_workers=workers,
-                batches=4,
-                quick=False,
-            )
-        )
-        found.append(
-            loader_case(
-                f"real clips 256x256, SourceDriving, batch 8 (lia_voxceleb), num_workers={workers}",
-                real,
-                SourceDriving(),
-                resolution=256,
-                batch_size=8,
-                num_workers=workers,
-                batches=8,
-                quick=False,
-            )
-        )
-        found.append(
-            loader_case(
-                "real clips as PNG frame folders 256x256, SourceDriving, batch 8 (lia_voxceleb), "
-                f"num_workers={workers}",
-                _real_frame_folders,
-                SourceDriving(),
-                resolution=256,
-                batch_size=8,
-                num_workers=workers,
-                batches=8,
-                quick=False,
-            )
-        )
-    for workers in worker_counts():
-        found.append(
-            loader_case(
-                f"synthetic 64x64 clips resized to 32x32, SparseFrames(3, 16, 32), batch 4 (styleinv_synthetic), "
-                f"num_workers={workers}",
-                _synthetic,
-                SparseFrames(3, max_distance=16, clip_length=32),
-                resolution=32,
-                batch_size=4,
-                num_workers=workers,
-                batches=16,
-                quick=True,
-            )
-        )
-    return found
+    lia = "SourceDriving, batch 8 (lia_voxceleb)"
+    # (name, data module, sampler, resolution, batch size, timed batches, quick), per worker count
+    real_loaders = [
+        ("real clips 256x256, SparseFrames(3, 128, 128), batch 8 (styleinv_taichi)", real,
+         SparseFrames(3, max_distance=128, clip_length=128), 256, 8, 4, False),
+        (f"real clips 256x256, {lia}", real, SourceDriving(), 256, 8, 8, False),
+        (f"real clips as PNG frame folders 256x256, {lia}", _real_frame_folders, SourceDriving(), 256, 8, 8, False),
+    ]  # fmt: skip
+    synthetic = [
+        ("synthetic 64x64 clips resized to 32x32, SparseFrames(3, 16, 32), batch 4 (styleinv_synthetic)",
+         _synthetic, SparseFrames(3, max_distance=16, clip_length=32), 32, 4, 16, True),
+    ]  # fmt: skip
+    return [
+        loader_case(f"{name}, num_workers={workers}", module, sampler, res, batch, workers, batches, quick)
+        for loaders in (real_loaders, synthetic)
+        for workers in worker_counts()
+        for name, module, sampler, res, batch, batches, quick in loaders
+    ]
