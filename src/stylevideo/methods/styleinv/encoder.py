@@ -71,8 +71,8 @@ class ModulatedInversionEncoder(nn.Module):
     T styles. The stem and the first stage see no style, so they run once per video and
     their output is repeated over T (exactly what running all B*T copies would give, batch
     statistics included). Weights and feature maps are channels-last (NHWC), the convolution
-    libraries' native layout: the StyleInV step at 256x256 took 0.857-0.876x the time of NCHW
-    on the CPU (with the discriminator's the same; docs/benchmarks.md).
+    libraries' native layout: with the discriminator's in NHWC too, the StyleInV step at 256x256
+    took 0.857-0.876x the time of NCHW on the CPU (docs/benchmarks.md).
     """
 
     def __init__(
