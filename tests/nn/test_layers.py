@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from scipy.signal import convolve2d
 
 from stylevideo.nn.layers import (
+    SQRT2,
     Blur,
     ConvLayer,
     Downsample,
@@ -18,6 +19,7 @@ from stylevideo.nn.layers import (
     ResBlock,
     Upsample,
     depthwise_fir,
+    fused_leaky_relu,
     make_kernel,
     upfirdn2d,
 )
@@ -131,6 +133,34 @@ def test_equal_conv_and_fused_lrelu_formulas():
     act.bias.data = torch.arange(4.0)
     ref = F.leaky_relu(x + torch.arange(4.0)[None, :, None, None], 0.2) * math.sqrt(2)
     assert torch.allclose(act(x), ref)
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 4)])
+def test_fused_leaky_relu_to_the_second_derivative(shape, with_bias):
+    """The fused op equals ``leaky_relu(x + b, 0.2) * sqrt(2)``, with gradients to x and b that
+    are themselves differentiable (R1 and path length run a double backward through it)."""
+    torch.manual_seed(0)
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(shape[1], dtype=torch.float64, requires_grad=True) if with_bias else None
+    ref_b = 0 if b is None else b.view(1, -1, *[1] * (x.ndim - 2))
+    torch.testing.assert_close(fused_leaky_relu(x, b), F.leaky_relu(x + ref_b, 0.2) * math.sqrt(2))
+    inputs = (x,) if b is None else (x, b)
+    assert torch.autograd.gradcheck(lambda *a: fused_leaky_relu(*a), inputs)
+    assert torch.autograd.gradgradcheck(lambda *a: fused_leaky_relu(*a), inputs)
+    # the double backward of a gradient penalty equals the unfused composition's
+    grads = []
+    for fn in (fused_leaky_relu, lambda x, b: F.leaky_relu(x + (0 if b is None else b.view_as(ref_b)), 0.2) * SQRT2):
+        (g,) = torch.autograd.grad(fn(x, b).pow(3).sum(), x, create_graph=True)
+        grads.append(torch.autograd.grad(g.square().sum(), inputs))
+    for a, r in zip(*grads, strict=True):
+        torch.testing.assert_close(a, r)
+
+
+def test_fused_leaky_relu_keeps_layout_and_dtype():
+    x = torch.randn(2, 8, 4, 4).contiguous(memory_format=torch.channels_last).bfloat16()
+    out = fused_leaky_relu(x, torch.zeros(8))
+    assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=torch.channels_last)
 
 
 @pytest.mark.parametrize("kernel_size", [1, 3])

@@ -171,10 +171,35 @@ class PixelNorm(nn.Module):
 def fused_leaky_relu(
     x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2, scale: float = SQRT2
 ) -> torch.Tensor:
-    """``leaky_relu(x + bias) * sqrt(2)``: bias and activation with StyleGAN's gain."""
+    """``leaky_relu(x + bias) * sqrt(2)``: bias and activation with StyleGAN's gain.
+
+    One new tensor, written in place (bias, activation, gain), and only that output is kept
+    for the backward, whose gradient ``grad * scale * (1 if out > 0 else slope)`` is again
+    differentiable (R1 and path length differentiate through it); StyleGAN2-ADA's
+    ``bias_act`` does the same on the GPU.
+    """
     if bias is not None:
-        x = x + bias.view(1, -1, *([1] * (x.ndim - 2))).to(x.dtype)
-    return F.leaky_relu(x, negative_slope) * scale
+        bias = bias.view(1, -1, *([1] * (x.ndim - 2))).to(x.dtype)
+    return _BiasLeakyReLU.apply(x, bias, negative_slope, scale)
+
+
+class _BiasLeakyReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, bias, negative_slope, scale):
+        out = x + bias if bias is not None else x.clone()
+        out = F.leaky_relu_(out, negative_slope).mul_(scale)
+        ctx.save_for_backward(out)
+        ctx.conf = negative_slope, scale, bias is not None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        negative_slope, scale, has_bias = ctx.conf
+        # the activation's derivative at out (its sign is that of x + bias): a.e. constant in x
+        grad_x = torch.ops.aten.leaky_relu_backward(grad, out.detach(), negative_slope, True).mul_(scale)
+        grad_bias = grad_x.sum([d for d in range(grad.ndim) if d != 1], keepdim=True) if has_bias else None
+        return grad_x, grad_bias, None, None
 
 
 class FusedLeakyReLU(nn.Module):
@@ -246,7 +271,7 @@ class EqualLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bias = self.bias * self.lr_mul if self.bias is not None else None
         out = F.linear(x, self.weight * self.scale, bias)  # bias on the last axis: works for [..., D]
-        return F.leaky_relu(out, 0.2) * SQRT2 if self.activation else out
+        return fused_leaky_relu(out) if self.activation else out
 
     def extra_repr(self) -> str:
         return f"{self.weight.shape[1]}, {self.weight.shape[0]}, lr_mul={self.lr_mul}"
