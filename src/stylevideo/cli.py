@@ -37,6 +37,7 @@ from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from stylevideo.callbacks.run_state import RunState
 from stylevideo.checkpoint import AtomicCheckpointIO
+from stylevideo.runtime import keep_freed_memory
 
 __all__ = ["StyleVideoCLI", "expand_config_bases", "main"]
 
@@ -256,6 +257,7 @@ def _import(class_path: str) -> type:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lightning`` and ``stylevideo`` console scripts."""
+    keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     with warnings.catch_warnings():
         # We pass the (base-expanded) command line as `args` on purpose.

@@ -27,6 +27,7 @@ import torch
 
 import stylevideo.bench as bench_pkg
 from stylevideo.bench.core import PRECISION_ENV, BenchCase, BenchResult, run_case
+from stylevideo.runtime import keep_freed_memory
 
 
 def all_cases() -> list[tuple[str, int, BenchCase]]:
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.precision:  # the cases' subprocesses inherit it
         os.environ[PRECISION_ENV] = args.precision
     if args.run_one:
+        keep_freed_memory()  # as the training entry points do
         module, index = args.run_one.split(":")
         case = importlib.import_module(f"stylevideo.bench.{module}").cases()[int(index)]
         print(json.dumps(asdict(run_case(case, args.device))), flush=True)

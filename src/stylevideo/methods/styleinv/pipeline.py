@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from stylevideo.runtime import keep_freed_memory
+
 __all__ = ["SMOKE_STAGE_ARGS", "STAGES", "run_pipeline", "stage_experiments"]
 
 STAGES = ("stylegan2", "psp", "styleinv")
@@ -91,6 +93,7 @@ def run_pipeline(
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     common: list[str] = []
     if "--" in argv:
