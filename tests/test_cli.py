@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from stylevideo.cli import RUN_DIR_ENV, StyleVideoCLI, expand_config_bases, resolve_run_dir
@@ -60,9 +61,11 @@ def test_run_dir_resolution(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
-def test_every_experiment_parses_and_instantiates(experiment, tmp_path):
-    """Every experiment builds; one whose stage input (a null ``*_ckpt`` key, e.g. StyleInV's
-    generator from stage 1) is not given refuses with an error that names the key."""
+def test_every_experiment_parses_and_instantiates(experiment, tmp_path, monkeypatch):
+    """Every experiment builds, with cuDNN's algorithm timing on; one whose stage input (a null
+    ``*_ckpt`` key, e.g. StyleInV's generator from stage 1) is not given refuses with an error
+    that names the key."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     args = expand_config_bases(["--config", str(experiment), "--run_dir", str(tmp_path)])
     model_args = yaml.safe_load(experiment.read_text())["model"].get("init_args") or {}
     unset = [k for k, v in model_args.items() if k.endswith("_ckpt") and v is None]
@@ -74,6 +77,7 @@ def test_every_experiment_parses_and_instantiates(experiment, tmp_path):
     assert cli.model is not None and cli.datamodule is not None
     assert Path(cli.trainer.default_root_dir) == tmp_path
     assert cli.config.experiment == experiment.stem
+    assert torch.backends.cudnn.benchmark, "the trainer leaves cuDNN's algorithm timing off"
 
 
 @pytest.mark.slow

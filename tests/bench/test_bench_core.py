@@ -6,10 +6,12 @@ import functools
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from lightning.pytorch import LightningModule
 
 from stylevideo.bench.__main__ import HAND_WRITTEN, markdown, merge, write
@@ -17,6 +19,8 @@ from stylevideo.bench.core import BenchCase, BenchResult, count_flops, lazy_aver
 from stylevideo.bench.data import cases, loader_case, worker_counts
 from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.video.sampling import SparseFrames
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_linear_forward_backward_counts_three_products():
@@ -80,6 +84,13 @@ def test_training_iterations_report_the_flops_of_the_averaged_iteration():
 
     base, reg = 2 * 2 * 16 * 8 * 4, 2 * 2 * 16 * 8 * 2  # forward + weight gradient (x needs no gradient)
     assert count_flops(step) == pytest.approx(base + reg / 2)
+
+
+def test_training_iterations_run_with_the_experiments_cudnn_setting(monkeypatch):
+    base = yaml.safe_load((REPO / "experiments" / "base" / "default.yaml").read_text())
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", not base["trainer"]["benchmark"])
+    time_iterations(_Lazy(), {"x": torch.randn(16, 8)}, 1, "cpu")
+    assert torch.backends.cudnn.benchmark == base["trainer"]["benchmark"]
 
 
 def test_markdown_row_has_the_flops_and_the_ratio_to_the_floor():

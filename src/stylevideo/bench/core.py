@@ -309,6 +309,7 @@ def time_iterations(
         accelerator=device,
         devices=1,
         precision=precision or default_precision(),
+        benchmark=True,  # as experiments/base/default.yaml
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
