@@ -9,7 +9,8 @@ decord decoding of the sampled frames, resizing, collation, worker processes):
   (first-frame-aware, ``n = 3``: 4 frames per clip) at styleinv_taichi's settings, and with
   LIA's source-driving pairs at lia_voxceleb's, both as the mp4 files and as PNG frame
   folders (the layout FOMM's ``load_videos.py --format .png`` writes), exported into a
-  temporary folder;
+  temporary folder; and with onestyle's consecutive triplets and VidStyleODE's 8 irregular
+  frames at onestyle_mead's and vidstyleode_ravdess's settings;
 - the embedded synthetic dataset at the size of the synthetic experiments (the generator's
   defaults), generated into a temporary folder, at styleinv_synthetic's settings.
 """
@@ -31,7 +32,13 @@ from torch.utils.data import DataLoader
 from stylevideo.bench.core import BenchCase, real_root
 from stylevideo.data_modules.base import ClipRecord, VideoDataModule
 from stylevideo.data_modules.synthetic import SyntheticDataModule
-from stylevideo.video.sampling import FrameSampler, SourceDriving, SparseFrames
+from stylevideo.video.sampling import (
+    ConsecutiveFrames,
+    FrameSampler,
+    IrregularFrames,
+    SourceDriving,
+    SparseFrames,
+)
 from stylevideo.video.synthetic import generate_synthetic_dataset
 
 __all__ = ["RealClips", "cases", "loader_case", "time_loader"]
@@ -151,6 +158,10 @@ def cases() -> list[BenchCase]:
          SparseFrames(3, max_distance=128, clip_length=128), 256, 8, 4, False),
         (f"real clips 256x256, {lia}", real, SourceDriving(), 256, 8, 8, False),
         (f"real clips as PNG frame folders 256x256, {lia}", _real_frame_folders, SourceDriving(), 256, 8, 8, False),
+        ("real clips resized to 128x128, ConsecutiveFrames(3), batch 16 (onestyle_mead)", real,
+         ConsecutiveFrames(3), 128, 16, 4, False),
+        ("real clips resized to 128x128, IrregularFrames(8), batch 2 (vidstyleode_ravdess)", real,
+         IrregularFrames(8), 128, 2, 8, False),
     ]  # fmt: skip
     synthetic = [
         ("synthetic 64x64 clips resized to 32x32, SparseFrames(3, 16, 32), batch 4 (styleinv_synthetic)",
