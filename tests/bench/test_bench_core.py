@@ -102,7 +102,7 @@ def test_markdown_row_has_the_flops_and_the_ratio_to_the_floor():
     assert "| case | median s | throughput | GFLOP | × floor | peak MiB | run | notes |" in lines
     assert "| counted | 3 | 2 images/s | 4 | 7.5 | 0 | 1 |  |" in lines
     assert "| plain | 1 | 1 images/s |  |  | 0 | 2 |  |" in lines
-    assert "1. d1: `cmd a`" in lines and "2. d2: `cmd b`" in lines
+    assert "- run 1, d1: `cmd a`" in lines and "- run 2, d2: `cmd b`" in lines
     assert "## m, 32-true" in lines
 
 
@@ -119,6 +119,20 @@ def test_a_case_measured_again_replaces_its_row_for_that_machine_and_precision_o
         ("gpu y", "16-mixed", "case", 7.0),
         ("gpu y", "32-true", "case", 5.0),
     ]
+
+
+def test_a_run_keeps_its_number_when_a_later_run_replaces_an_earlier_one():
+    entries = merge([], BenchResult("s", "a", [1.0], machine="m"), "cmd 1", "d1")
+    entries = merge(entries, BenchResult("s", "b", [1.0], machine="m"), "cmd 2", "d1")
+    entries = merge(entries, BenchResult("s", "c", [1.0], machine="m"), "cmd 2", "d1")  # same run, next case
+    entries = merge(entries, BenchResult("s", "a", [2.0], machine="m"), "cmd 3", "d2")  # run 1 has no rows left
+    assert sorted((e["name"], e["run"]) for e in entries) == [("a", 3), ("b", 2), ("c", 2)]
+    lines = markdown(entries).splitlines()
+    assert "| b | 1 | 1 images/s |  |  | 0 | 2 |  |" in lines and "| a | 2 | 0.5 images/s |  |  | 0 | 3 |  |" in lines
+    assert [line for line in lines if line.startswith("- run ")] == ["- run 2, d1: `cmd 2`", "- run 3, d2: `cmd 3`"]
+    stored_before_numbers = [{k: v for k, v in e.items() if k != "run"} for e in entries]
+    merged = merge(stored_before_numbers, BenchResult("s", "d", [1.0], machine="m"), "cmd 4", "d3")
+    assert [e["run"] for e in merged] == [1, 1, 2, 3]  # numbered by first appearance, then the next
 
 
 def test_writing_keeps_the_hand_written_part_and_the_results_file(tmp_path):

@@ -51,13 +51,24 @@ def run_in_subprocess(module: str, index: int, device: str) -> BenchResult:
 
 #: The line after which docs/benchmarks.md is written by hand; ``make bench`` keeps what follows it.
 HAND_WRITTEN = "<!-- Written by hand below this line; make bench keeps it. -->"
-_RUN_KEYS = ("command", "date")
+_RUN_KEYS = ("command", "date", "run")
+
+
+def numbered(entries: list[dict]) -> list[dict]:
+    """``entries`` with a run number on each: kept where stored; entries stored without one (before
+    numbers were stored) numbered by their run's first appearance."""
+    order = list(dict.fromkeys((e["date"], e["command"]) for e in entries if "run" not in e))
+    return [e if "run" in e else {**e, "run": order.index((e["date"], e["command"])) + 1} for e in entries]
 
 
 def merge(stored: list[dict], result: BenchResult, command: str, date: str) -> list[dict]:
     """``stored`` with ``result`` (and the run that measured it) replacing the entry of the same
-    machine, precision, section and case, or appended."""
-    entry = {**asdict(result), "command": command, "date": date}
+    machine, precision, section and case, or appended. A run keeps its number when later runs
+    replace its rows, so that hand-written text can cite it; a new run takes the next number."""
+    stored = numbered(stored)
+    same_run = [e["run"] for e in stored if (e["date"], e["command"]) == (date, command)]
+    run = same_run[0] if same_run else max((e["run"] for e in stored), default=0) + 1
+    entry = {**asdict(result), "command": command, "date": date, "run": run}
     key = ("machine", "precision", "section", "name")
     kept = [e for e in stored if any(e[k] != entry[k] for k in key)]
     return [*kept, entry]
@@ -65,7 +76,8 @@ def merge(stored: list[dict], result: BenchResult, command: str, date: str) -> l
 
 def markdown(entries: list[dict], hand_written: str = "") -> str:
     """The results, grouped by machine and precision, then by section; every row names its run."""
-    runs = list(dict.fromkeys((e["date"], e["command"]) for e in entries))
+    entries = numbered(entries)
+    runs = sorted({(e["run"], e["date"], e["command"]) for e in entries})
     lines = [
         "# Benchmarks",
         "",
@@ -82,7 +94,7 @@ def markdown(entries: list[dict], hand_written: str = "") -> str:
         "",
         "Runs:",
         "",
-        *(f"{i}. {date}: `{command}`" for i, (date, command) in enumerate(runs, 1)),
+        *(f"- run {run}, {date}: `{command}`" for run, date, command in runs),
         "",
     ]
     for machine, precision in dict.fromkeys((e["machine"], e["precision"]) for e in entries):
@@ -98,10 +110,9 @@ def markdown(entries: list[dict], hand_written: str = "") -> str:
             for e in (e for e in group if e["section"] == section):
                 r = BenchResult(**{k: v for k, v in e.items() if k not in _RUN_KEYS})
                 gflop, ratio = ("", "") if r.flops is None else (f"{r.flops / 1e9:.4g}", f"{r.over_floor:.3g}")
-                run = runs.index((e["date"], e["command"])) + 1
                 lines.append(
                     f"| {r.name} | {r.median:.4g} | {r.per_second:.4g} {r.unit}/s | {gflop} | {ratio} | "
-                    f"{r.peak_mib:.0f} | {run} | {r.notes} |"
+                    f"{r.peak_mib:.0f} | {e['run']} | {r.notes} |"
                 )
             lines.append("")
     lines += [HAND_WRITTEN, hand_written.strip("\n")] if hand_written.strip() else [HAND_WRITTEN]
