@@ -9,8 +9,8 @@ decord decoding of the sampled frames, resizing, collation, worker processes):
   (first-frame-aware, ``n = 3``: 4 frames per clip) at styleinv_taichi's settings, and with
   LIA's source-driving pairs at lia_voxceleb's, both as the mp4 files and as PNG frame
   folders (the layout FOMM's ``load_videos.py --format .png`` writes), exported into a
-  temporary folder; and with onestyle's consecutive triplets and VidStyleODE's 8 irregular
-  frames at onestyle_mead's and vidstyleode_ravdess's settings;
+  temporary folder; and with onestyle's consecutive triplets (both layouts) and VidStyleODE's 8
+  irregular frames at onestyle_mead's and vidstyleode_ravdess's settings;
 - the embedded synthetic dataset at the size of the synthetic experiments (the generator's
   defaults), generated into a temporary folder, at styleinv_synthetic's settings.
 """
@@ -160,6 +160,8 @@ def cases() -> list[BenchCase]:
         (f"real clips as PNG frame folders 256x256, {lia}", _real_frame_folders, SourceDriving(), 256, 8, 8, False),
         ("real clips resized to 128x128, ConsecutiveFrames(3), batch 16 (onestyle_mead)", real,
          ConsecutiveFrames(3), 128, 16, 4, False),
+        ("real clips as PNG frame folders resized to 128x128, ConsecutiveFrames(3), batch 16 (onestyle_mead)",
+         _real_frame_folders, ConsecutiveFrames(3), 128, 16, 4, False),
         ("real clips resized to 128x128, IrregularFrames(8), batch 2 (vidstyleode_ravdess)", real,
          IrregularFrames(8), 128, 2, 8, False),
     ]  # fmt: skip
