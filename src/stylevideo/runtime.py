@@ -4,8 +4,8 @@
 mmap threshold (32 MiB at most) with a fresh ``mmap`` and unmaps them when freed, so each large
 feature map costs one page fault per 4 KiB page on its first write, every time. On the 2-core
 CPU machine a 128 MiB ``add`` took 31 ms into fresh pages and 9 ms into reused ones; with the
-fused activation, the StyleInV step at 256x256 came down from 1.46x to 1.01x its arithmetic
-floor (docs/benchmarks.md).
+fused activation, the StyleInV step at 256x256 came down from 1.46x to 1.01x and 1.07x its
+arithmetic floor in two runs (docs/benchmarks.md).
 With ``M_MMAP_MAX = 0`` every block comes from the heap and a large ``M_TRIM_THRESHOLD`` keeps
 freed heap for the next allocation: the process's memory stays at its peak, as the CUDA caching
 allocator's does on the GPU.
