@@ -191,3 +191,28 @@ def test_fid_case_runs_its_random_inception_as_the_metric_s_network():
     frames = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     assert _random_inception()(frames).shape == (2, 2048)  # [N, 2048], not torch-fidelity's tuple
     _fid(2, 32)("cpu")()
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+            "killed by SIGKILL (on Linux usually the out-of-memory killer",
+        ),
+        (
+            "import sys; sys.stderr.write('no such weights file'); sys.exit(3)",
+            "exit status 3; its stderr ends:\nno such weights file",
+        ),
+    ],
+)
+def test_a_failed_case_names_how_its_process_ended(monkeypatch, code, expected):
+    """A case OOM-killed leaves no traceback: the error names the signal instead."""
+    from stylevideo.bench import __main__ as bench_main
+
+    real_run = subprocess.run
+    monkeypatch.setattr(bench_main.subprocess, "run", lambda cmd, **kw: real_run([sys.executable, "-c", code], **kw))
+    with pytest.raises(RuntimeError) as failure:
+        bench_main.run_in_subprocess("vidstyleode", 3, "cpu")
+    assert str(failure.value).startswith("bench case vidstyleode:3 failed, ")
+    assert expected in str(failure.value)

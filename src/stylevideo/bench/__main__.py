@@ -18,6 +18,7 @@ import os
 import pkgutil
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from dataclasses import asdict
@@ -41,11 +42,22 @@ def all_cases() -> list[tuple[str, int, BenchCase]]:
     return found
 
 
+def exit_status(returncode: int) -> str:
+    """A subprocess's exit status in words; a SIGKILL is named as what it usually is here."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    name = signal.Signals(-returncode).name
+    if name == "SIGKILL":
+        return "killed by SIGKILL (on Linux usually the out-of-memory killer: see `dmesg`)"
+    return f"killed by {name}"
+
+
 def run_in_subprocess(module: str, index: int, device: str) -> BenchResult:
     cmd = [sys.executable, "-m", "stylevideo.bench", "--run-one", f"{module}:{index}", "--device", device]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"bench case {module}:{index} failed:\n{proc.stderr[-3000:]}")
+        status = exit_status(proc.returncode)
+        raise RuntimeError(f"bench case {module}:{index} failed, {status}; its stderr ends:\n{proc.stderr[-3000:]}")
     return BenchResult(**json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
