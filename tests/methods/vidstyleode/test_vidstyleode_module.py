@@ -68,6 +68,7 @@ def test_training_updates_only_the_dynamics_and_f_g(batch):
     params = {id(p) for group in opt.param_groups for p in group["params"]}
     assert params == {id(p) for p in [*model.dynamics.parameters(), *model.f_G.parameters()]}
     assert [g["lr"] for g in opt.param_groups] == [5e-3, 1e-3]  # dynamics at 5x (authors' code)
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["fused"]  # one kernel for every tensor
     assert not model.G.training and not model.clip.training and not model.splice.training
     metrics = trainer.logged_metrics
     assert {"loss/C", "loss/A", "loss/S", "loss/D", "loss/L", "loss/total", "lambda/C"} <= set(metrics)
