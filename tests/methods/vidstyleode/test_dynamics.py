@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from stylevideo.methods.vidstyleode.dynamics import DynamicsEncoder, FrameEncoder
 
@@ -27,6 +28,20 @@ def test_frame_encoder_gives_unit_codes_on_the_papers_grids():
     codes = f_d(torch.randn(2, 3, 128, 96))  # Fashion: 128 x 96 -> 8 x 6 x 64
     assert codes.shape == (2, 64, 8, 6)
     assert torch.allclose(codes.norm(dim=1), torch.ones(2, 8, 6), atol=1e-5)
+
+
+def test_frame_encoder_runs_channels_last_on_the_cpu_and_returns_the_same_contiguous_codes():
+    torch.manual_seed(0)
+    f_d = FrameEncoder(d_sp=16, downsamplings=2, channel_base=8, channel_max=16)
+    x = torch.randn(3, 3, 32, 32)
+    seen = []
+    f_d.from_rgb.register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+    codes = f_d(x)
+    reference = F.normalize(f_d.to_code(f_d.down(f_d.from_rgb(x))), dim=1, eps=1e-8)  # NCHW throughout
+    assert seen == [True, False]
+    assert codes.is_contiguous() and torch.allclose(codes, reference, atol=1e-6)
 
 
 def test_encoder_reads_frames_in_reverse_with_euler_steps_between_them():

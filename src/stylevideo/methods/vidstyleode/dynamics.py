@@ -34,7 +34,10 @@ class FrameEncoder(nn.Module):
 
     FromRGB (1x1) -> ``downsamplings`` residual downsampling blocks (widths
     ``min(channel_base * 2^i, channel_max)``) -> two 1x1 layers to ``d_sp`` channels; every
-    spatial code vector is L2-normalised, as in the Swapping Autoencoder.
+    spatial code vector is L2-normalised, as in the Swapping Autoencoder. On the CPU the
+    convolutions run channels-last (16 frames at 128 x 128, forward + backward: 0.60-0.64 ->
+    0.54-0.55 s); the codes come back contiguous for the ConvGRU's 8 x 8 convolutions, which
+    are slower channels-last.
     """
 
     def __init__(self, d_sp: int = 64, downsamplings: int = 4, channel_base: int = 32, channel_max: int = 512):
@@ -48,7 +51,9 @@ class FrameEncoder(nn.Module):
         self.downsamplings = downsamplings
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.to_code(self.down(self.from_rgb(x))), dim=1, eps=1e-8)
+        if x.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return F.normalize(self.to_code(self.down(self.from_rgb(x))), dim=1, eps=1e-8).contiguous()
 
 
 def _conv_net(channels: int, hidden: int, layers: int) -> nn.Sequential:
