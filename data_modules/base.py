@@ -42,6 +42,7 @@ __all__ = [
     "ResumableDataLoader",
     "VideoClipDataset",
     "VideoDataModule",
+    "VideoFrameDataset",
     "VideoSampler",
     "item_rng",
 ]
@@ -158,6 +159,44 @@ class VideoClipDataset(Dataset):
             if len(points) != record.num_frames:
                 raise ValueError(f"{record.keypoints[name]} has {len(points)} frames, its video {record.num_frames}")
             item[name] = torch.from_numpy(np.asarray(points[indices], dtype=np.float32) * scale)
+        return item
+
+
+class VideoFrameDataset(Dataset):
+    """Single frames drawn from whole videos (draw ``i``: frame ``frames[i]`` of video
+    ``videos[i]``), grouped by video: an item holds up to ``chunk`` draws of one video,
+    decoded in one call, ``{"frames": [k, 3, H, W], "index": [k] draw numbers,
+    "video_id": str, <label>: [k]}``.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[ClipRecord],
+        videos: np.ndarray,
+        frames: np.ndarray,
+        resolution: tuple[int, int],
+        label_maps: dict[str, dict[str, int]],
+        chunk: int,
+    ):
+        self.records, self.frames = list(records), np.asarray(frames)
+        self.resolution, self.label_maps = resolution, label_maps
+        order = np.argsort(videos, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(videos[order])) + 1) if len(order) else []
+        self.items = [(int(videos[g[0]]), g[i : i + chunk]) for g in groups for i in range(0, len(g), chunk)]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        video, draws = self.items[i]
+        record = self.records[video]
+        item = {
+            "frames": frames_to_tensor(read_frames(record.path, self.frames[draws]), self.resolution),
+            "index": torch.from_numpy(draws),
+            "video_id": record.video_id,
+        }
+        for name, ids in self.label_maps.items():
+            item[name] = torch.full((len(draws),), ids[record.labels[name]])
         return item
 
 
@@ -486,19 +525,43 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         max_clips: int | None = None,
         batch_size: int | None = None,
         clips_per_video: int = 1,
+        stride: int = 1,
     ) -> DataLoader:
-        """Real clips of exactly ``num_frames`` consecutive frames (FVD real statistics).
+        """Real clips of ``num_frames`` frames ``stride`` apart (FVD real statistics), as
+        StyleGAN-V loads them (stylegan-v ``src/training/dataset.py:323-324, 397-406``).
 
-        ``clips_per_video`` clips from every video of ``split`` long enough (shorter videos are
-        discarded), at start frames fixed by the seed; at most ``max_clips`` clips, a
-        deterministic subset.
+        ``clips_per_video`` clips from every video of ``split`` with at least
+        ``num_frames * stride`` frames (shorter videos are discarded), each starting at a
+        frame drawn uniformly among those that keep the clip inside the video (fixed by the
+        seed); at most ``max_clips`` clips, a deterministic subset.
         """
-        sampler = ConsecutiveFrames(num_frames)
-        records = [r for r in self._eval_records(split) if r.num_frames >= num_frames]
+        sampler = ConsecutiveFrames(num_frames, stride)
+        records = [r for r in self._eval_records(split) if r.num_frames >= num_frames * stride]
         if not records:
-            raise ValueError(f"no {split!r} video of {type(self).__name__} at {self.root} has {num_frames} frames")
+            raise ValueError(
+                f"no {split!r} video of {type(self).__name__} at {self.root} has {num_frames * stride} frames"
+            )
         dataset = self.dataset(self._subset(records * clips_per_video, max_clips), sampler)
         return self._loader(dataset, batch_size=batch_size or self.batch_size, shuffle=False)
+
+    def frame_dataloader(self, num_samples: int, split: str = "val", batch_size: int | None = None) -> DataLoader:
+        """Real frames drawn over whole videos (FID real statistics), as StyleInV's ``fid50k``.
+
+        Draw ``i`` takes video ``perm[i % V]`` of a seeded permutation of the ``V`` videos of
+        ``split`` (every video equally often, whatever its length) and a uniformly random frame
+        of it (StyleInV ``training/dataset_styleinv.py:196-202, 232-237``); there are
+        ``min(num_samples, frames in the split)`` draws (``metrics_styleinv/metric_utils.py:244-246``).
+        Only the drawn frames are decoded; a batch holds up to ``batch_size`` draws of one video.
+        """
+        records = self._eval_records(split)
+        lengths = np.array([r.num_frames for r in records])
+        n = min(num_samples, int(lengths.sum()))
+        rng = np.random.default_rng([self.seed, 3])
+        videos = rng.permutation(len(records))[np.arange(n) % len(records)]
+        frames = rng.integers(0, lengths[videos])
+        chunk = batch_size or self.batch_size
+        dataset = VideoFrameDataset(records, videos, frames, self.resolution, self.label_maps, chunk)
+        return self._loader(dataset, batch_size=None)
 
 
 def default_cache_dir() -> Path:
