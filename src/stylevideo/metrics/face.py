@@ -44,7 +44,7 @@ EmbedFn = Callable[[np.ndarray], np.ndarray]
 
 def polygon_area(points: np.ndarray) -> np.ndarray:
     """Area of polygons ``[..., P, 2]`` (``cv2.contourArea``); NaN where a point is missing."""
-    points = np.asarray(points, dtype=np.float32)
+    points = np.ascontiguousarray(points, dtype=np.float32)
     flat = points.reshape(-1, *points.shape[-2:])
     areas = [cv2.contourArea(p) if np.isfinite(p).all() else np.nan for p in flat]
     return np.asarray(areas, dtype=np.float64).reshape(points.shape[:-2])
