@@ -288,7 +288,7 @@ class FrameMetrics(MetricCallback):
             if name.startswith("fid"):
                 metric.update(chunk, real=real)
             elif not real:
-                metric.update(chunk)
+                metric.update(chunk, _take(position, position, limit[name]))
 
     def _real_frames(self, trainer, limit: dict) -> None:
         """Real Inception statistics of the FIDs that have none yet (once per run)."""

@@ -69,7 +69,7 @@ class ActionMetrics(MetricCallback):
         from stylevideo.metrics.action import ActionAccuracy, ActionRecognizerModule
 
         classifier = self.extractor("classifier", lambda: ActionRecognizerModule.classifier(self.classifier_ckpt))
-        num_classes = trainer.datamodule.num_classes(self.label)
+        num_classes = self._datamodule(trainer, "num_classes").num_classes(self.label)
         return {"accuracy": ActionAccuracy(classifier, num_classes=num_classes, top_k=(1, 3))}
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:

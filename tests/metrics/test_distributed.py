@@ -63,7 +63,7 @@ def _compute_all(rank: int, world: int) -> dict[str, float]:
     metrics = {
         "fd": FrechetDistance(6),
         "fid": FID(feature_net=_Features()),
-        "is": InceptionScoreMetric(feature_net=_Features(), splits=1),
+        "is": InceptionScoreMetric(feature_net=_Features(), splits=2),
         "l1": PixelL1(),
         "lpips": LPIPS(net=_PairDistance()),
         "akd": KeypointDistance(_landmarks),
@@ -77,7 +77,8 @@ def _compute_all(rank: int, world: int) -> dict[str, float]:
     metrics["fd"].update(d["features"][1][part], real=False)
     metrics["fid"].update(d["videos"][part], real=True)
     metrics["fid"].update(d["targets"][part], real=False)
-    metrics["is"].update(d["videos"][part])
+    frames = d["videos"].flatten(0, 1)
+    metrics["is"].update(frames[part], index=torch.arange(len(frames))[part])  # frame numbers: rank-free splits
     for name in ("l1", "lpips", "akd", "aed"):
         metrics[name].update(d["targets"][part], d["videos"][part])
     metrics["lia"].update(signals=d["signals"][part])

@@ -88,6 +88,9 @@ class InceptionScoreMetric(InceptionScore):
     """IS (mean, std over ``splits``) on Inception's unbiased logits, computed by torch-fidelity.
 
     ``seed`` seeds the shuffle before splitting, so the same samples give the same score.
+    ``update(frames, index)``: with each frame's global number ``index``, the samples are put
+    in that order before the shuffle, so the splits (and the score) do not depend on how the
+    frames were shared among DDP ranks.
     """
 
     def __init__(
@@ -104,13 +107,24 @@ class InceptionScoreMetric(InceptionScore):
             feature_net = inception_v3("logits_unbiased", weights_path)
         super().__init__(feature=feature_net, splits=splits, **kwargs)
         self.seed = seed
+        self.add_state("index", [], dist_reduce_fx=None)
 
-    def update(self, imgs: Tensor) -> None:
+    def update(self, imgs: Tensor, index: Tensor | None = None) -> None:
+        frames = as_frames(imgs).to(self.device)
+        if index is not None:
+            if len(index) != len(frames):
+                raise ValueError(f"{len(index)} indices for {len(frames)} frames")
+            self.index.append(index.to(self.device))
         with torch.no_grad():
-            super().update(as_frames(imgs).to(self.device))
+            super().update(frames)
 
     def compute(self) -> tuple[Tensor, Tensor]:
         features = dim_zero_cat(self.features)
+        if self.index:
+            index = dim_zero_cat(self.index)
+            if len(index) != len(features):
+                raise RuntimeError("give every update of InceptionScoreMetric an index, or none")
+            features = features[index.argsort()]
         if len(features) < self.splits:
             raise RuntimeError(f"IS needs at least {self.splits} samples, got {len(features)}")
         out = isc_features_to_metric(features, splits=self.splits, shuffle=True, rng_seed=self.seed)
