@@ -45,7 +45,7 @@ def _take(items: Tensor, index: Tensor, limit: int) -> Tensor:
 
 def fvd_protocol(name: str) -> tuple[int, int, int]:
     """``(clips, frames fed, stride)`` of an FVD name, as StyleGAN-V reads it
-    (``src/metrics/metric_main.py:125-130``): ``fvd2048_128f_subsample8f`` is 2048 clips of
+    (``src/metrics/metric_main.py:127-131``): ``fvd2048_128f_subsample8f`` is 2048 clips of
     128 / 8 = 16 frames, every 8th frame of a 128-frame span (frames 0, 8, ..., 120)."""
     match = _FVD.fullmatch(name)
     if match is None:

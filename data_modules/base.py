@@ -550,7 +550,7 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         Draw ``i`` takes video ``perm[i % V]`` of a seeded permutation of the ``V`` videos of
         ``split`` (every video equally often, whatever its length) and a uniformly random frame
         of it (StyleInV ``training/dataset_styleinv.py:196-202, 232-237``); there are
-        ``min(num_samples, frames in the split)`` draws (``metrics_styleinv/metric_utils.py:244-246``).
+        ``min(num_samples, frames in the split)`` draws (``metrics_styleinv/metric_utils.py:244-253``).
         Only the drawn frames are decoded; a batch holds up to ``batch_size`` draws of one video.
         """
         records = self._eval_records(split)

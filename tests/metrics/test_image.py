@@ -67,7 +67,7 @@ class _Features(torch.nn.Module):
 
 def _stylegan_v_fid(real: np.ndarray, fake: np.ndarray) -> float:
     """stylegan-v src/metrics/metric_utils.py:122-127 (biased covariance) and
-    frechet_inception_distance.py:108-111, in float64."""
+    frechet_inception_distance.py:49-51, in float64."""
 
     def mean_cov(x):
         x = x.astype(np.float32).astype(np.float64)  # FeatureStats.append takes float32
@@ -106,7 +106,7 @@ class _Logits(torch.nn.Module):
 
 
 def test_inception_score_mean_and_biased_std_equal_the_reference():
-    """stylegan-v src/metrics/inception_score.py:152-158 (np.std: biased), after
+    """stylegan-v src/metrics/inception_score.py:39-45 (np.std: biased), after
     torch-fidelity's seeded shuffle (np.random.RandomState(seed).permutation)."""
     torch.manual_seed(0)
     frames = (torch.rand(42, 3, 1, 1) * 2 - 1 + 0.2 * torch.randn(42, 3, 8, 8)).clamp(-1, 1)  # one colour each

@@ -13,7 +13,7 @@ Where the reference differs from torchmetrics' own ``compute``, the reference is
   :func:`~stylevideo.metrics.frechet.frechet_distance` (equal to ``scipy.linalg.sqrtm``'s).
 - IS: torch-fidelity's ``isc_features_to_metric`` (float64; split ``i`` is samples
   ``i N / splits`` to ``(i + 1) N / splits`` after a seeded shuffle; ``np.std``, the biased
-  standard deviation of StyleGAN-V ``src/metrics/inception_score.py:152-158`` and of the
+  standard deviation of StyleGAN-V ``src/metrics/inception_score.py:39-45`` and of the
   original code), not torchmetrics' unbiased ``std`` over ``chunk`` splits.
 """
 

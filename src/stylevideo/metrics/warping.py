@@ -1,7 +1,7 @@
 """Warping error (vidstyleode Table 1 ``W_error``, Sec. 4; defined by Lai et al. 2018 [24]).
 
 For consecutive frames V_t, V_t+1 (RGB in [0, 1]) with flow F from t to t+1, as Lai et al.'s
-``evaluate_WarpError.py`` (lines 107-126) computes it:
+``evaluate_WarpError.py`` (lines 92, 108-116) computes it:
 
     E(V_t, V_t+1) = sum_i M_i ||V_t(i) - V_t+1(i + F(i))||_2^2 / (3 sum_i M_i)
 
@@ -11,8 +11,9 @@ image: ``N = np.sum(noc_mask)``). A pair with no valid pixel scores 0 and still 
 called as ``detect_occlusion(bw_flow, fw_flow)``): a pixel is occluded when it fails the
 forward-backward check |F + B~|^2 > 0.01 (|F|^2 + |B~|^2) + 0.5 (B~ the backward flow sampled
 at i + F(i)) or lies on a motion boundary |grad F_x|^2 + |grad F_y|^2 > 0.01 |F|^2 + 0.002,
-the gradients being forward differences (zero on the last row and column). Sampling is
-bilinear with coordinates clamped to the frame, as their ``Resample2d``. A video's error is
+the gradients being forward differences (zero on the last row and column; ``utils.py:483-501``).
+Sampling is bilinear with coordinates clamped to the frame, as their ``Resample2d``
+(``networks/resample2d_package/src/Resample2d_kernel.cu:44-60``). A video's error is
 the mean over its frame pairs; the metric is the mean over videos. The flow estimator is
 named in :mod:`stylevideo.features.flow` (OpenCV DIS by default; Lai et al. used FlowNet2,
 vidstyleode FlowFormer).
