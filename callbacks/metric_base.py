@@ -51,7 +51,7 @@ MODES = ("sample", "reconstruct", "cross", "edit")
 
 
 class MetricCallback(Callback, abc.ABC):
-    """Base of the metric families; subclasses implement :meth:`evaluate`.
+    """Base of the metric families; subclasses implement :meth:`build` and :meth:`evaluate`.
 
     Args:
         metrics: metric names of the family (see the subclass).
@@ -149,7 +149,14 @@ class MetricCallback(Callback, abc.ABC):
             self.run(trainer, pl_module, "test")
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        self.prepare(trainer, pl_module)
+        if self.runs_in(stage):
+            self.prepare(trainer, pl_module)
+
+    def runs_in(self, stage: str) -> bool:
+        """Whether this callback evaluates in a ``fit``, ``validate``, ``test`` or ``predict`` run."""
+        if stage == "fit":
+            return self.every_n_steps > 0 or self.every_n_epochs > 0
+        return stage in ("validate", "test") and self.on_test
 
     # --- what -------------------------------------------------------------------------
 

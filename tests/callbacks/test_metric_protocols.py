@@ -188,7 +188,8 @@ class _PairDistance(nn.Module):
 
 def test_every_callback_builds_its_metrics_at_setup_on_the_module_device(datamodule):
     """NCCL gathers only device tensors: every state of every metric on ``pl_module.device``
-    (the meta device stands in for a GPU) once ``setup`` has run, before the first step."""
+    (the meta device stands in for a GPU) once ``setup`` has run, before the first step
+    (Lightning sets ``pl_module.device`` to the run's device before calling ``setup``)."""
     datamodule.setup()
     face = SimpleNamespace(landmarks=_landmarks, descriptors=_descriptors)
     callbacks = [
@@ -201,8 +202,10 @@ def test_every_callback_builds_its_metrics_at_setup_on_the_module_device(datamod
     ]
     module = Toy().to("meta")
     trainer = SimpleNamespace(datamodule=datamodule)
+    callbacks[0].setup(trainer, module, "predict")
+    assert not callbacks[0].scores  # a predict run builds nothing (and needs no detector)
     for cb in callbacks:
-        cb.setup(trainer, module, "fit")
+        cb.setup(trainer, module, "test")
         metrics = [m for metric in cb.scores.values() for m in metric.modules() if isinstance(m, Metric)]
         assert len(metrics) >= len(cb.metrics) - ("mkr" in cb.metrics), type(cb).__name__
         for metric in metrics:
