@@ -371,12 +371,23 @@ class TableWriter(Callback):
                     f"{type(callback).__name__}: extractor {name!r} is a stand-in given in the config "
                     f"({type(extractor).__name__}), not the paper's network"
                 )
-            ckpt = getattr(callback, "classifier_ckpt", None)
-            if ckpt and Path(ckpt).is_file():
-                lines.append(f"Recogniser checkpoint: {ckpt} (sha256 {sha256_file(ckpt)})")
+            lines += self._recogniser_lines(callback)
         lines += [self._file_line(name, path) for name, path in files.items()]
         lines += [f"Deviation: {d}" for d in deviations] or ["Deviations: none declared."]
         return lines
+
+    @staticmethod
+    def _recogniser_lines(callback: MetricCallback) -> list[str]:
+        """Which action recogniser made the number (its description), and its file's hash."""
+        from stylevideo.metrics.skeleton_action import recognizer_description
+
+        ckpt = getattr(callback, "classifier_ckpt", None)
+        given = callback.extractors.get("classifier")
+        if ckpt and Path(ckpt).is_file() and given is None:
+            return [f"Action recogniser: {recognizer_description(ckpt)}; {ckpt} (sha256 {sha256_file(ckpt)})"]
+        if given is not None:
+            return [f"Action recogniser: {getattr(given, 'description', type(given).__name__)} (given in the config)"]
+        return []
 
     @staticmethod
     def _file_line(name: str, path: str | None) -> str:

@@ -16,6 +16,8 @@ from torch.utils.data import DataLoader
 from stylevideo.callbacks.metric_base import MetricCallback
 from stylevideo.callbacks.tables import EVAL_DIR, TableWriter, load_paper_tables
 from stylevideo.features.i3d import I3D_WEIGHTS
+from stylevideo.metrics.action import ActionRecognizerModule
+from stylevideo.metrics.skeleton_action import RGB
 
 # Cells read off the papers' text by hand (../shared/papers), independently of experiments/eval.
 PAPER_CELLS = [
@@ -227,3 +229,15 @@ def test_bad_configuration_fails_when_built_naming_the_file(tmp_path):
     )
     with pytest.raises(ValueError, match=r"bad.yaml: tables.table1.rows\[0\]: column 'B' holds 2 numbers"):
         TableWriter(str(bad), "table1")
+
+
+def test_protocol_names_the_action_recogniser_and_hashes_its_checkpoint(tmp_path):
+    model = ActionRecognizerModule(27, width=8, size=16)
+    ckpt = tmp_path / "rgb.ckpt"
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}, ckpt)
+    run = Run(tmp_path, {"fvd2048_16f": 200.0})
+    run.callbacks[0].classifier_ckpt = str(ckpt)
+    lines = TableWriter("onestyle", "table2").protocol(run, Still())
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert f"Action recogniser: {RGB}; {ckpt} (sha256 {digest})" in lines
+    assert "not onestyle's skeleton-based PoseC3D" in RGB
