@@ -284,8 +284,9 @@ class TableWriter(Callback):
         groups: the column groups our row fills (e.g. ``[VoxCeleb]``); tables without groups: none.
         name: our row's name (default: the module's class and the tested checkpoint's file).
         metric_names: the YAML's metric key -> the name this run logs (e.g. ``{fvd: fvd2048_36f_subsample3f}``).
-        weights: loader names of pretrained files the numbers depend on, besides the metric
-            callbacks' own ``weights`` (hashed into the protocol).
+        weights: loader names of pretrained files the numbers depend on, besides those of the
+            metric callbacks (their ``weights``, and ``required_weights()`` where they declare it),
+            all hashed into the protocol.
         deviations: where this run's protocol differs from the paper's (one line each).
         folder: output folder (default: the run folder, ``trainer.default_root_dir``).
     """
@@ -316,7 +317,6 @@ class TableWriter(Callback):
             raise ValueError(f"{path}: {table} needs groups from {known} (the columns our row fills), got {groups}")
         self.name, self.metric_names = name, dict(metric_names or {})
         self.weights, self.deviations, self.folder = list(weights or []), list(deviations or []), folder
-        self.written: list[Path] = []
 
     # -- when ---------------------------------------------------------------------------------
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -358,13 +358,19 @@ class TableWriter(Callback):
             lines.append(f"Checkpoint: {trainer.ckpt_path} (sha256 {sha256_file(trainer.ckpt_path)})")
         dm = trainer.datamodule
         if dm is not None:
-            root = getattr(dm, "root", None)
-            lines.append(f"Data: {type(dm).__name__} at {root}, resolution {getattr(dm, 'resolution', '?')}")
+            root, resolution = getattr(dm, "root", None), getattr(dm, "resolution", "?")
+            line = f"Data: {type(dm).__name__} at {root}, resolution {resolution}"
+            if callable(getattr(dm, "records", None)):
+                counts = {split: len(dm.records(split)) for split in ("train", "val", "test")}
+                line += ", videos per split " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            lines.append(line)
         deviations = list(self.deviations)
         files = {name: None for name in self.weights}
         for callback in self.metric_callbacks(trainer):
             settings = ", ".join(f"{k}={v}" for k, v in _settings(callback).items())
             lines.append(f"{type(callback).__name__}: {settings}")
+            required = getattr(callback, "required_weights", None)  # the files a callback resolves
+            files.update(required() if callable(required) else {})
             files.update(callback.weights)
             for name, extractor in callback.extractors.items():
                 deviations.append(
@@ -429,8 +435,7 @@ class TableWriter(Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_table(key=f"tables/{t.key}", columns=[str(c) for c in flat[0]], data=_wandb_rows(flat[1:]))
-        self.written = [md_path, csv_path]
-        return self.written
+        return [md_path, csv_path]
 
 
 def _wandb_rows(rows: list[list[Any]]) -> list[list[Any]]:

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from stylevideo.callbacks.metric_base import MetricCallback
 from stylevideo.callbacks.tables import EVAL_DIR, TableWriter, load_paper_tables
 from stylevideo.features.i3d import I3D_WEIGHTS
+from stylevideo.features.perceptual import ALEXNET_WEIGHTS
 from stylevideo.metrics.action import ActionRecognizerModule
 from stylevideo.metrics.skeleton_action import RGB
 
@@ -83,6 +84,10 @@ class ConstantMetrics(MetricCallback):
     def check_module(self, pl_module):
         pass
 
+    def required_weights(self):
+        """The files this family resolves (loader name -> configured path or None)."""
+        return {ALEXNET_WEIGHTS: None}
+
     def evaluate(self, trainer, pl_module):
         return {k: torch.tensor(v, dtype=torch.float64) for k, v in self.values.items()}
 
@@ -118,6 +123,9 @@ def _read_md(path):
 def test_table_from_a_run_has_the_papers_layout_our_row_and_the_protocol(tmp_path, stage):
     detector = tmp_path / "i3d.pt"
     detector.write_bytes(b"not really a detector")
+    cached = tmp_path / "weights" / "alexnet-owt-7be5be79.pth"  # in $STYLEVIDEO_WEIGHTS (conftest)
+    cached.parent.mkdir()
+    cached.write_bytes(b"not really AlexNet")
     metrics = ConstantMetrics(
         ["l1", "akd", "aed", "lpips"],
         {"l1": 0.05, "akd": 1.5, "aed": 0.2, "lpips": 0.13},
@@ -174,6 +182,8 @@ def test_table_from_a_run_has_the_papers_layout_our_row_and_the_protocol(tmp_pat
     text = (tmp_path / "table1.md").read_text()
     digest = hashlib.sha256(b"not really a detector").hexdigest()
     assert f"Pretrained file i3d_kinetics400: {detector} (sha256 {digest})" in text
+    digest = hashlib.sha256(b"not really AlexNet").hexdigest()
+    assert f"Pretrained file alexnet_imagenet: {cached} (sha256 {digest})" in text
     (line,) = [line for line in text.splitlines() if line.startswith("- ConstantMetrics: ")]
     assert "metrics=['l1', 'akd', 'aed', 'lpips']" in line and "num_clips=7" in line
     assert "mode=sample" in line and "seed=3" in line and "split=test" in line
@@ -237,7 +247,16 @@ def test_protocol_names_the_action_recogniser_and_hashes_its_checkpoint(tmp_path
     torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams)}, ckpt)
     run = Run(tmp_path, {"fvd2048_16f": 200.0})
     run.callbacks[0].classifier_ckpt = str(ckpt)
+
+    class Data:
+        root, resolution = "/data/utdmhad", (64, 64)
+
+        def records(self, split):
+            return {"train": [1, 2, 3], "val": [], "test": [4, 5]}[split]
+
+    run.datamodule = Data()
     lines = TableWriter("onestyle", "table2").protocol(run, Still())
+    assert "Data: Data at /data/utdmhad, resolution (64, 64), videos per split train 3, val 0, test 2" in lines
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert f"Action recogniser: {RGB}; {ckpt} (sha256 {digest})" in lines
     assert "not onestyle's skeleton-based PoseC3D" in RGB
