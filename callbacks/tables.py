@@ -12,7 +12,7 @@ pretrained files with their sha256, and every deviation from the paper::
     trainer:
       callbacks+:
         - class_path: stylevideo.callbacks.tables.TableWriter
-          init_args: {paper: lia, table: table1, group: VoxCeleb,
+          init_args: {paper: lia, table: table1, groups: [VoxCeleb],
                       deviations: ["AKD: dlib's 68 landmarks (paper: Bulat & Tzimiropoulos)"]}
 
 The published YAML (schema in docs/metrics.md) is read and checked when the callback is
