@@ -514,6 +514,26 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         """All ``test`` clips (the ``val`` clips where a dataset has no test split)."""
         return self._loader(self.dataset(self._eval_records("test")), batch_size=self.batch_size, shuffle=False)
 
+    def video_dataloader(
+        self, split: str = "test", max_videos: int | None = None, rank: int = 0, world_size: int = 1
+    ) -> Iterator[dict[str, Any]]:
+        """Whole videos of ``split``, one at a time (lia Table 1: every frame of every test video).
+
+        Yields batches of one video: ``frames [1, T, 3, H, W]`` with ``T`` the video's own length
+        (no window, no video left out for its length), its labels, ``video_id`` and ``index``
+        (its position in the split). ``max_videos``: a deterministic subset; ``rank`` /
+        ``world_size``: this rank's share (video ``i`` goes to rank ``i % world_size``).
+        """
+        records = self._subset(self._eval_records(split), max_videos)
+        mine = list(range(rank, len(records), world_size))
+        if not mine:
+            return
+        datasets = [self.dataset([records[i]], ConsecutiveFrames(records[i].num_frames)) for i in mine]
+        loader = self._loader(torch.utils.data.ConcatDataset(datasets), batch_size=1, shuffle=False)
+        for i, batch in zip(mine, loader, strict=True):
+            batch["index"] = torch.tensor([i])
+            yield batch
+
     def predict_dataloader(self) -> DataLoader:
         """The requests of the trainer's ``VideoPredictions`` callback (``lightning predict``)."""
         return prediction_dataloader(self.trainer)

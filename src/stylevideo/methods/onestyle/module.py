@@ -409,3 +409,77 @@ class OneStyle(GANModule):
         lam = self.ramp if ramp is None else ramp
         w = G.styles(t, z_m=z_m, m=m, z_c=z_c, ramp=lam, **cond)
         return G.synthesize(w, noise_mode, chunk=hp.sample_chunk).clamp(-1, 1)
+
+    def animate(
+        self,
+        source: torch.Tensor,
+        driving: torch.Tensor,
+        *,
+        relative: bool = False,
+        actor: int | Sequence[int] | torch.Tensor | None = None,
+        action: int | Sequence[int] | torch.Tensor | None = None,
+        z_c: torch.Tensor | None = None,
+        perceptual=None,
+        steps: int = 250,
+        chunk: int | None = 16,
+        seed: int = 0,
+        **labels,
+    ) -> torch.Tensor:
+        """Each driving clip ``[B, T, 3, H, W]`` regenerated from its temporal GAN inversion.
+
+        Section 5.4: ``m*`` of each clip by Eq. 5 (:func:`~stylevideo.methods.onestyle.inversion.invert_motion`:
+        LPIPS + MSE, only ``m`` optimised, ``steps`` Adam steps) with the clip's known ``actor`` /
+        ``action`` (ids, or the data's label names, e.g. ``emotion=``), then the clip's frames
+        ``0..T-1`` from ``m*`` and those conditions (Fig. 5a compares each real clip with this).
+        onestyle has no image encoder: the content is the conditions (``z_c`` for an
+        unconditional model), ``source`` is not used, and there is no source pose to keep,
+        so ``relative`` must be False. ``perceptual``: LPIPS (default: the project's AlexNet
+        LPIPS through the weight loader). The optimisation's noise is drawn from ``seed`` (the
+        global random state is left as it was). Works inside ``no_grad``/``inference_mode``.
+        """
+        from stylevideo.methods.onestyle.inversion import invert_motion
+
+        hp = self.hparams
+        if relative:
+            raise ValueError("onestyle.animate regenerates the driving clip (absolute); relative=True has no meaning")
+        if driving.ndim != 5 or len(source) != len(driving):
+            raise ValueError(f"expected source [B, ...] and driving [B, T, 3, H, W], got {tuple(driving.shape)}")
+        c = self._label_conditions(labels, dict(actor=actor, action=action, actor_to=None, action_to=None))
+        b, t = driving.shape[:2]
+        ids = {}
+        for name, count in (("actor", hp.num_actors), ("action", hp.num_actions)):
+            if count and c[name] is None:
+                raise ValueError(f"onestyle.animate inverts a clip with its known {name} (section 5.4): pass {name}=")
+            ids[name] = None if not count else torch.as_tensor(c[name], device=self.device).long().reshape(-1)
+            if count and len(ids[name]) == 1:
+                ids[name] = ids[name].expand(b)
+        if not hp.num_actors and z_c is None:
+            raise ValueError(
+                "onestyle.animate on an unconditional model needs the clips' content codes z_c [B, style_dim]"
+            )
+        z_c = None if z_c is None else torch.as_tensor(z_c, device=self.device, dtype=torch.float32).reshape(b, -1)
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            if perceptual is None:
+                from stylevideo.features.perceptual import lpips_alex
+
+                perceptual = lpips_alex().to(self.device)
+            frames = driving.to(self.device, torch.float32).clone()
+            m = torch.stack(
+                [
+                    invert_motion(
+                        self.G_ema,
+                        frames[i],
+                        perceptual=perceptual,
+                        actor=None if ids["actor"] is None else int(ids["actor"][i]),
+                        action=None if ids["action"] is None else int(ids["action"][i]),
+                        z_c=None if z_c is None else z_c[i],
+                        ramp=float(self.ramp),
+                        steps=steps,
+                        chunk=chunk,
+                    ).m
+                    for i in range(b)
+                ]
+            )
+        return self.sample_videos(b, t, seed=0, m=m, actor=ids["actor"], action=ids["action"], z_c=z_c)
