@@ -88,6 +88,9 @@ class ConstantMetrics(MetricCallback):
         """The files this family resolves (loader name -> configured path or None)."""
         return {ALEXNET_WEIGHTS: None}
 
+    def build(self, trainer):
+        return {}
+
     def evaluate(self, trainer, pl_module):
         return {k: torch.tensor(v, dtype=torch.float64) for k, v in self.values.items()}
 

@@ -91,7 +91,7 @@ def test_the_recogniser_learns_keypoint_motion_well_above_chance(tmp_path):
     test_videos, test_labels = motion_videos(45, seed=3)
 
     def accuracy(recogniser) -> float:
-        metric = ActionAccuracy(recogniser, top_k=(1,))
+        metric = ActionAccuracy(recogniser, num_classes=3, top_k=(1,))
         with torch.no_grad():
             metric.update(test_videos, test_labels)
         return float(metric.compute()["top1"])

@@ -144,7 +144,7 @@ class SkeletonActionModule(LightningModule):
         self.save_hyperparameters(ignore=["keypoints"])
         self.classifier = SkeletonClassifier(num_classes, num_points, width, blocks)
         self._keypoints = None if keypoints is None else CachedKeypoints(keypoints)
-        self.val_accuracy = ActionAccuracy()
+        self.val_accuracy = ActionAccuracy(num_classes=num_classes)
 
     @property
     def keypoints(self) -> CachedKeypoints:
