@@ -55,6 +55,13 @@ class ActionMetrics(MetricCallback):
         self.videos_per_pair, self.num_frames = videos_per_pair, num_frames
         self.accuracy = None
 
+    def required_files(self, stage: str | None = None) -> dict[str, tuple[str | None, str]]:
+        """The recogniser's checkpoint (unless ``extractors["classifier"]`` replaces it)."""
+        if not self.runs_in(stage) or "classifier" in self.extractors:
+            return {}
+        made_by = "a checkpoint of stylevideo.metrics.action.ActionRecognizerModule trained on this datamodule"
+        return {"classifier_ckpt": (None if self.classifier_ckpt is None else str(self.classifier_ckpt), made_by)}
+
     def pairs(self, datamodule) -> list[tuple[int | None, int]]:
         """Distinct (content id, action id) pairs of the split's clips, in index order."""
         maps, seen = datamodule.label_maps, {}
@@ -106,6 +113,15 @@ class ManipulationMetrics(MetricCallback):
             raise ValueError("ManipulationMetrics judges edits: mode must be 'edit'")
         self.num_clips, self.num_frames, self.clip_name = num_clips, num_frames, clip_name
         self.accuracy = None
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """CLIP ``clip_name`` (unless ``extractors["clip"]`` replaces it)."""
+        from stylevideo.features.clip import CLIP_MODELS
+
+        if not self.runs_in(stage) or "clip" in self.extractors:
+            return {}
+        name = CLIP_MODELS[self.clip_name][0]
+        return {name: self.weights.get(name)}
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
         if self.accuracy is None:
