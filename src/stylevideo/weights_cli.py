@@ -64,6 +64,8 @@ def wanted(configs: list[str], names: list[str]) -> dict[tuple[str, str | None],
 
 def _list(selection) -> int:
     specs = registered_weights()
+    if not selection:
+        print("no registered weight file is needed")
     for (name, path), owners in selection.items():
         spec, file = specs[name], weights_path(name, path)
         pin = f"{spec.pin} {spec.sha256}" if spec.sha256 else spec.pin
