@@ -28,6 +28,7 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -35,6 +36,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +242,10 @@ class StyleVideoCLI(LightningCLI):
         error lists all that are missing (with the ``stylevideo weights fetch`` command)."""
         files = config_files(config.get("config") or [])
         fetch = "stylevideo weights fetch " + " ".join(f"--config {f}" for f in files) if files else None
+        with _refusals_as_config_errors():  # a callback refusing its arguments
+            declared = requirements.from_config(config, stage)
         try:
-            requirements.check(requirements.from_config(config, stage), fetch)
+            requirements.check(declared, fetch)
         except requirements.MissingRequirementsError as err:
             dataset = experiment.partition("_")[2]
             raise requirements.MissingRequirementsError(
@@ -252,13 +256,8 @@ class StyleVideoCLI(LightningCLI):
         """As LightningCLI, with a constructor's refusal (a ValueError, KeyError or OSError raised
         in stylevideo's code) re-raised as one :class:`ConfigError` instead of jsonargparse's
         dump of the whole namespace."""
-        try:
+        with _refusals_as_config_errors():
             super().instantiate_classes()
-        except Exception as err:
-            cause = _own_refusal(err)
-            if cause is None:
-                raise
-            raise ConfigError(str(cause)) from err
 
     def check_data(self) -> None:
         """Index the dataset (root, clips, labels) before the trainer creates the run folder; data
@@ -338,6 +337,18 @@ def _own_refusal(err: BaseException) -> BaseException | None:
                 return err
         err = err.__cause__ or err.__context__
     return None
+
+
+@contextlib.contextmanager
+def _refusals_as_config_errors() -> Iterator[None]:
+    """Re-raise a refusal of stylevideo's own code (see :func:`_own_refusal`) as a ConfigError."""
+    try:
+        yield
+    except Exception as err:
+        cause = _own_refusal(err)
+        if cause is None:
+            raise
+        raise ConfigError(str(cause)) from err
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -86,7 +86,7 @@ def _fetch(selection, retries: int, progress: bool) -> int:
         print(f"fetching {name}: {download.download_url(registered_weights()[name])} -> {file}", flush=True)
         try:
             download.fetch(name, path, retries=retries, progress=progress)
-        except download.DownloadError as err:
+        except OSError as err:  # a DownloadError, or the folder cannot be written
             failed += 1
             print(f"FAILED   {err}")
             continue

@@ -99,7 +99,7 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
         if "text/html" in response.headers.get("Content-Type", ""):
             raise DownloadError(
                 f"{url} sent a web page, not the file (a confirmation or sign-in page): download it "
-                f"in a browser and put it at {part.with_suffix('')}"
+                f"in a browser and put it at {part.with_suffix('')}"  # the file: its name without .part
             )
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
@@ -192,5 +192,5 @@ def verify(name: str, path: str | os.PathLike | None = None) -> Check:
     record = record_file(file)
     if not record.is_file():
         return Check(name, file, "unrecorded", digest)
-    recorded = record.read_text().split()[0] if record.read_text().split() else ""
-    return Check(name, file, "recorded" if recorded == digest else "MISMATCH", digest)
+    recorded = record.read_text().split()
+    return Check(name, file, "recorded" if recorded[:1] == [digest] else "MISMATCH", digest)

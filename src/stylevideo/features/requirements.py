@@ -86,7 +86,11 @@ class Requirement:
     def problem(self) -> str | None:
         """``None`` when satisfied, else what is missing and how to get it (one line)."""
         if self.kind == "weights":
-            return None if weights_path(self.name, self.path).is_file() else missing_message(self.name, self.path)
+            try:
+                file = weights_path(self.name, self.path)
+            except KeyError as err:  # a configured name that no module registers
+                return str(err.args[0])
+            return None if file.is_file() else missing_message(self.name, self.path)
         if self.kind == "file":
             if self.path is None:
                 return f"{self.name} is not set: it must name {self.hint}"
