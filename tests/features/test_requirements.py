@@ -73,6 +73,25 @@ def test_what_is_needed_depends_on_the_stage():
     assert LIA.required_weights({**hparams, "lambda_vgg": 0.0}, "fit") == {}
 
 
+def test_models_that_read_files_when_built_are_answered_without_building_them(tmp_path):
+    """Building these would fail here (their stage checkpoint is missing): the declarations come
+    from the config's arguments alone."""
+    stage1 = tmp_path / "stage1.ckpt"
+    psp = {"class_path": "stylevideo.methods.psp.PSPInversion", "init_args": {"generator_ckpt": str(stage1)}}
+    found = {(r.kind, r.name, r.path) for r in from_config({"model": psp})}
+    assert found == {
+        ("weights", "arcface_ir_se50", None),  # backbone initialisation and identity loss
+        ("weights", "alexnet_imagenet", None),  # LPIPS
+        ("file", "generator_ckpt", str(stage1)),
+    }
+    finetune = {
+        "class_path": "stylevideo.methods.styleinv.finetune.StyleTransferFinetune",
+        "init_args": {"identity_weight": 0.0, "vgg16_weights": "/w/vgg16.pth"},
+    }
+    found = {(r.kind, r.name, r.path) for r in from_config({"model": finetune})}
+    assert found == {("weights", "vgg16_imagenet", "/w/vgg16.pth"), ("file", "generator_ckpt", None)}
+
+
 def test_a_model_that_already_holds_its_perceptual_network_needs_no_vgg_file():
     from stylevideo.features.vgg import VGG19Features
     from stylevideo.methods.lia import LIA
