@@ -128,6 +128,30 @@ class MetricCallback(Callback, abc.ABC):
             raise ValueError(f"{type(self).__name__}: unknown metric {name!r}; known: {self.known}")
         return name
 
+    # --- what a run needs (stylevideo.features.requirements) ----------------------------
+
+    def runs_in(self, stage: str | None) -> bool:
+        """Whether this callback evaluates during ``stage`` (``None``: any stage)."""
+        if stage is None:
+            return True
+        if stage == "fit":
+            return self.every_n_steps > 0 or self.every_n_epochs > 0
+        return stage in ("validate", "test") and self.on_test
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """Registered weight files the family loads (loader name -> configured path); none here."""
+        return {}
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Before the first step: every file and package the run needs (model, data, every
+        callback) is there, or one error lists all that are missing; then this family's
+        metrics are built on the module's device (in the stages it evaluates in)."""
+        from stylevideo.features.requirements import check, from_trainer
+
+        check(from_trainer(trainer, pl_module, stage))
+        if self.runs_in(stage):
+            self.prepare(trainer, pl_module)
+
     # --- when -------------------------------------------------------------------------
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args) -> None:
@@ -147,16 +171,6 @@ class MetricCallback(Callback, abc.ABC):
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if self.on_test:
             self.run(trainer, pl_module, "test")
-
-    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        if self.runs_in(stage):
-            self.prepare(trainer, pl_module)
-
-    def runs_in(self, stage: str) -> bool:
-        """Whether this callback evaluates in a ``fit``, ``validate``, ``test`` or ``predict`` run."""
-        if stage == "fit":
-            return self.every_n_steps > 0 or self.every_n_epochs > 0
-        return stage in ("validate", "test") and self.on_test
 
     # --- what -------------------------------------------------------------------------
 

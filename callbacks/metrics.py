@@ -34,6 +34,9 @@ from .metric_base import MetricCallback
 
 __all__ = ["AnimationMetrics", "FaceMetrics", "FrameMetrics", "VideoMetrics", "fvd_protocol"]
 
+#: What the dlib-based face metrics import (``features.face``), and how to install it.
+_FACE_EXTRA = "the face metrics need the face extra: pip install -e '.[face]' (make install-face)"
+FACE_PACKAGES = {"dlib": _FACE_EXTRA, "face_recognition_models": _FACE_EXTRA}
 _FVD = re.compile(r"fvd(\d+)_(\d+)f(?:_subsample(\d+)f)?")
 _FRAME = re.compile(r"(fid|is)(\d+)(k?)")
 
@@ -94,6 +97,20 @@ class VideoMetrics(MetricCallback):
             except ValueError as e:
                 raise ValueError(f"VideoMetrics: {e}") from None
         return name
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """I3D for FVD; RAFT (from the weight cache) for a warping error with ``flow: raft_*``."""
+        from stylevideo.features.i3d import I3D_WEIGHTS
+
+        if not self.runs_in(stage):
+            return {}
+        out = {}
+        if "i3d" not in self.extractors and any(m != "warping_error" for m in self.metrics):
+            out[I3D_WEIGHTS] = self.weights.get(I3D_WEIGHTS)
+        raft = self.flow in ("raft_large", "raft_small") and "flow" not in self.extractors
+        if "warping_error" in self.metrics and raft:
+            out[self.flow] = None  # WarpingError builds its estimator from the weight cache
+        return out
 
     def build(self, trainer) -> dict[str, Metric]:
         from stylevideo.features.i3d import I3D_WEIGHTS
@@ -244,6 +261,15 @@ class FrameMetrics(MetricCallback):
         times = rng.permuted(np.tile(np.arange(t), (videos, 1)), axis=1)[:, :fpv]
         return np.repeat(np.arange(videos), fpv)[:n], times.reshape(-1)[:n]
 
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """torch-fidelity's Inception for FID and IS (unless both are replaced)."""
+        from stylevideo.features.inception import INCEPTION_WEIGHTS
+
+        kinds = {"inception_fid" if m.startswith("fid") else "inception_is" for m in self.metrics}
+        if not self.runs_in(stage) or kinds <= set(self.extractors):
+            return {}
+        return {INCEPTION_WEIGHTS: self.weights.get(INCEPTION_WEIGHTS)}
+
     def build(self, trainer) -> dict[str, Metric]:
         from stylevideo.features.inception import INCEPTION_WEIGHTS
         from stylevideo.metrics.image import FID, InceptionScoreMetric
@@ -355,6 +381,19 @@ class FaceMetrics(MetricCallback):
     def identity_name(self) -> str:
         return "arcface_sim" if self.embedder == "arcface" else "dlib_id_sim"
 
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """ArcFace for ``identity`` with ``embedder: arcface``."""
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+
+        if self.runs_in(stage) and "identity" in self.metrics and self.embedder == "arcface":
+            if "arcface" not in self.extractors:
+                return {ARCFACE_WEIGHTS: self.weights.get(ARCFACE_WEIGHTS)}
+        return {}
+
+    def required_packages(self, stage: str | None = None) -> dict[str, str]:
+        """dlib (face detection and landmarks) unless ``extractors["face"]`` replaces it."""
+        return FACE_PACKAGES if self.runs_in(stage) and "face" not in self.extractors else {}
+
     def build(self, trainer) -> dict[str, Metric]:
         from stylevideo.features.face import ArcFaceEmbedder, DlibFace
         from stylevideo.metrics.face import IdentitySimilarity, LiACorrelation
@@ -437,6 +476,28 @@ class AnimationMetrics(MetricCallback):
             raise ValueError("AnimationMetrics: keypoints is 'face' or 'body', embedder 'dlib' or 'arcface'")
         self.num_clips, self.num_frames = num_clips, num_frames
         self.keypoints, self.embedder = keypoints, embedder
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """AlexNet (LPIPS), Keypoint R-CNN (body keypoints), ArcFace (``embedder: arcface``)."""
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+        from stylevideo.features.perceptual import ALEXNET_WEIGHTS
+        from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS
+
+        wanted, out = set(self.metrics) if self.runs_in(stage) else set(), {}
+        if "lpips" in wanted and "lpips" not in self.extractors:
+            out[ALEXNET_WEIGHTS] = self.weights.get(ALEXNET_WEIGHTS)
+        if wanted & {"akd", "mkr"} and self.keypoints == "body" and "pose" not in self.extractors:
+            out[KEYPOINT_RCNN_WEIGHTS] = self.weights.get(KEYPOINT_RCNN_WEIGHTS)
+        if "aed" in wanted and self.embedder == "arcface" and "arcface" not in self.extractors:
+            out[ARCFACE_WEIGHTS] = self.weights.get(ARCFACE_WEIGHTS)
+        return out
+
+    def required_packages(self, stage: str | None = None) -> dict[str, str]:
+        """dlib for face keypoints and for both embedders (ArcFace crops dlib's face boxes)."""
+        wanted = set(self.metrics) if self.runs_in(stage) else set()
+        face = wanted & {"akd", "mkr"} and self.keypoints == "face" and "face" not in self.extractors
+        embed = "aed" in wanted and ("face" if self.embedder == "dlib" else "arcface") not in self.extractors
+        return FACE_PACKAGES if face or embed else {}
 
     def build(self, trainer) -> dict[str, Metric]:
         from stylevideo.metrics.animation import (

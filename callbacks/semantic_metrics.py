@@ -55,6 +55,13 @@ class ActionMetrics(MetricCallback):
         self.classifier_ckpt, self.label, self.content_label = classifier_ckpt, label, content_label
         self.videos_per_pair, self.num_frames = videos_per_pair, num_frames
 
+    def required_files(self, stage: str | None = None) -> dict[str, tuple[str | None, str]]:
+        """The recogniser's checkpoint (unless ``extractors["classifier"]`` replaces it)."""
+        if not self.runs_in(stage) or "classifier" in self.extractors:
+            return {}
+        made_by = "a checkpoint of stylevideo.metrics.action.ActionRecognizerModule trained on this datamodule"
+        return {"classifier_ckpt": (None if self.classifier_ckpt is None else str(self.classifier_ckpt), made_by)}
+
     def pairs(self, datamodule) -> list[tuple[int | None, int]]:
         """Distinct (content id, action id) pairs of the split's clips, in index order."""
         maps, seen = datamodule.label_maps, {}
@@ -114,6 +121,15 @@ class ManipulationMetrics(MetricCallback):
 
         weights = self.weights.get(CLIP_MODELS[self.clip_name][0])
         return {"manipulation_acc": ManipulationAccuracy(self.extractors.get("clip"), self.clip_name, weights)}
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """CLIP ``clip_name`` (unless ``extractors["clip"]`` replaces it)."""
+        from stylevideo.features.clip import CLIP_MODELS
+
+        if not self.runs_in(stage) or "clip" in self.extractors:
+            return {}
+        name = CLIP_MODELS[self.clip_name][0]
+        return {name: self.weights.get(name)}
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
         accuracy = self.scores["manipulation_acc"]

@@ -201,7 +201,7 @@ def test_every_callback_builds_its_metrics_at_setup_on_the_module_device(datamod
         ManipulationMetrics(["manipulation_acc"], extractors={"clip": TwoWordCLIP()}),
     ]
     module = Toy().to("meta")
-    trainer = SimpleNamespace(datamodule=datamodule)
+    trainer = SimpleNamespace(datamodule=datamodule, callbacks=callbacks)
     callbacks[0].setup(trainer, module, "predict")
     assert not callbacks[0].scores  # a predict run builds nothing (and needs no detector)
     for cb in callbacks:

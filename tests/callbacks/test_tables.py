@@ -84,7 +84,7 @@ class ConstantMetrics(MetricCallback):
     def check_module(self, pl_module):
         pass
 
-    def required_weights(self):
+    def required_weights(self, stage=None):
         """The files this family resolves (loader name -> configured path or None)."""
         return {ALEXNET_WEIGHTS: None}
 

@@ -25,7 +25,7 @@ from einops import rearrange
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
-from stylevideo.methods.styleinv.checkpoints import build_generator, load_generator
+from stylevideo.methods.styleinv.checkpoints import STAGE_INPUTS, build_generator, load_generator
 from stylevideo.nn.irse import WIDTHS, backbone_state
 from stylevideo.nn.psp import PSPEncoderW
 
@@ -189,6 +189,36 @@ class PSPInversion(LightningModule):
             from stylevideo.features.arcface import load_arcface
 
             self._identity = [IdentityLoss(load_arcface(arcface_weights))]
+
+    @staticmethod
+    def _restoring(hparams) -> bool:
+        path = hparams["generator_ckpt"]
+        return hparams["generator_arch"] is not None and (path is None or not Path(path).is_file())
+
+    @classmethod
+    def required_weights(
+        cls, hparams, stage: str | None = None, module: PSPInversion | None = None
+    ) -> dict[str, str | None]:
+        """ArcFace (backbone initialisation, identity loss) and AlexNet (LPIPS), read when built;
+        see :mod:`stylevideo.features.requirements`."""
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+        from stylevideo.features.perceptual import ALEXNET_WEIGHTS
+
+        out = {}
+        if hparams["id_lambda"] > 0 or (hparams["backbone_init"] == "arcface" and not cls._restoring(hparams)):
+            out[ARCFACE_WEIGHTS] = hparams["arcface_weights"]
+        if hparams["lpips_lambda"] > 0 and hparams["lpips_pretrained"]:
+            out[ALEXNET_WEIGHTS] = hparams["lpips_weights"]
+        return out
+
+    @classmethod
+    def required_files(
+        cls, hparams, stage: str | None = None, module: PSPInversion | None = None
+    ) -> dict[str, tuple[str | None, str]]:
+        """The stage-1 checkpoint (not when restoring from ``generator_arch``)."""
+        if cls._restoring(hparams):
+            return {}
+        return {"generator_ckpt": (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])}
 
     def train(self, mode: bool = True):
         """The generator stays in eval mode."""

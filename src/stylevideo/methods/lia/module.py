@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stylevideo.features.vgg import PERCEPTUAL_LAYERS, vgg19_features
+from stylevideo.features.vgg import PERCEPTUAL_LAYERS, VGG19_WEIGHTS, vgg19_features
 from stylevideo.methods.gan import GANModule
 from stylevideo.methods.lia.autoencoder import LIAAutoencoder
 from stylevideo.methods.lia.losses import PerceptualLoss, reconstruction_loss
@@ -100,6 +100,15 @@ class LIA(GANModule):
         self.D = Discriminator(resolution, channel_base, channel_max, mbstd_group=mbstd_group)
         # The frozen VGG19 stays out of the module tree: not in checkpoints, loaded only to train.
         object.__setattr__(self, "_perceptual", None)
+
+    @classmethod
+    def required_weights(cls, hparams, stage: str | None = None, module: LIA | None = None) -> dict[str, str | None]:
+        """VGG19 for Eq. 8 when training with ``lambda_vgg > 0`` (unless ``module`` already holds
+        its perceptual network); see :mod:`stylevideo.features.requirements`."""
+        needed = stage in (None, "fit") and hparams["lambda_vgg"] > 0
+        if not needed or (module is not None and module._perceptual is not None):
+            return {}
+        return {VGG19_WEIGHTS: hparams["vgg_weights"]}
 
     # -- perceptual network ------------------------------------------------------------------------
     def set_vgg(self, vgg: nn.Module) -> None:

@@ -24,11 +24,23 @@ from stylevideo.nn.stylegan2 import Generator, load_rosinality_checkpoint
 
 __all__ = [
     "GENERATOR_ARCH",
+    "STAGE_INPUTS",
     "build_generator",
     "load_generator",
     "load_inversion_encoder",
     "read_checkpoint",
 ]
+
+_PIPELINE = (
+    "all three stages in a row: python -m stylevideo.methods.styleinv.pipeline styleinv_<dataset> "
+    "(or make train EXP=styleinv_<dataset>)"
+)
+#: What each stage input must name (config key -> description), for the run's up-front check.
+STAGE_INPUTS = {
+    "generator_ckpt": "the checkpoint of stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) "
+    f"or a rosinality StyleGAN2; {_PIPELINE}",
+    "encoder_ckpt": f"the checkpoint of stage 2 (lightning fit --config experiments/psp_<dataset>.yaml); {_PIPELINE}",
+}
 
 #: The :class:`Generator` constructor arguments that define its architecture.
 GENERATOR_ARCH = ("resolution", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max")

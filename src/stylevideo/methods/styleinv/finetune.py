@@ -135,6 +135,33 @@ class StyleTransferFinetune(StyleGAN2):
 
             self._styleinv = [StyleInV.load_from_checkpoint(styleinv_ckpt, map_location="cpu").eval()]
 
+    @classmethod
+    def required_weights(
+        cls, hparams, stage: str | None = None, module: StyleTransferFinetune | None = None
+    ) -> dict[str, str | None]:
+        """LPIPS-VGG16 (perceptual loss) and ArcFace (identity loss), read when built; see
+        :mod:`stylevideo.features.requirements`."""
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+        from stylevideo.features.lpips_vgg import VGG16_WEIGHTS
+
+        out = {}
+        if hparams["perceptual_weight"] > 0 and hparams["perceptual_pretrained"]:
+            out[VGG16_WEIGHTS] = hparams["vgg16_weights"]
+        if hparams["identity_weight"] > 0:
+            out[ARCFACE_WEIGHTS] = hparams["arcface_weights"]
+        return out
+
+    @classmethod
+    def required_files(
+        cls, hparams, stage: str | None = None, module: StyleTransferFinetune | None = None
+    ) -> dict[str, tuple[str | None, str]]:
+        """The parent StyleGAN2 checkpoint and, if set, the StyleInV checkpoint it decodes."""
+        parent = "the StyleGAN2 Lightning checkpoint of stage 1 (experiments/stylegan2_<dataset>.yaml)"
+        out = {"generator_ckpt": (hparams["generator_ckpt"], parent)}
+        if hparams["styleinv_ckpt"] is not None:
+            out["styleinv_ckpt"] = (hparams["styleinv_ckpt"], "a StyleInV checkpoint of the parent generator")
+        return out
+
     def train(self, mode: bool = True):
         super().train(mode)
         self.G_raw.eval()

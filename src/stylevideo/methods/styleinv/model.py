@@ -25,6 +25,7 @@ from torch import Tensor
 
 from stylevideo.methods.gan import GANModule, ema_beta
 from stylevideo.methods.styleinv.checkpoints import (
+    STAGE_INPUTS,
     build_generator,
     load_generator,
     load_inversion_encoder,
@@ -230,6 +231,24 @@ class StyleInV(GANModule):
         )
 
     # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def required_files(
+        cls, hparams, stage: str | None = None, module: StyleInV | None = None
+    ) -> dict[str, tuple[str | None, str]]:
+        """The stage checkpoints the constructor reads (none when their architectures are given and
+        the files absent: a StyleInV checkpoint being restored); :mod:`stylevideo.features.requirements`."""
+
+        def restoring(key: str, arch: str) -> bool:
+            path = hparams[key]
+            return hparams[arch] is not None and (path is None or not Path(path).is_file())
+
+        out = {}
+        if not restoring("generator_ckpt", "generator_arch"):
+            out["generator_ckpt"] = (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])
+        if not restoring("encoder_ckpt", "encoder_arch") and (hparams["encoder_ckpt"] or hparams["use_encoder"]):
+            out["encoder_ckpt"] = (hparams["encoder_ckpt"], STAGE_INPUTS["encoder_ckpt"])
+        return out
+
     @staticmethod
     def _generator(path: str | None, arch: dict | None) -> tuple[Generator, dict]:
         if arch is not None and (path is None or not Path(path).is_file()):  # restoring a StyleInV checkpoint

@@ -154,6 +154,10 @@ class PretrainedPSPInverter(PretrainedModule, PSPInverter):
             PSPInverter.__init__(self, encoder, torch.empty(num_ws, w_dim), input_size)
         self.weights, self.path = weights, path
 
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {self.weights: self.path}
+
     def load(self) -> None:
         file = resolve_weights(self.weights, self.path)
         psp = load_psp_checkpoint(file)

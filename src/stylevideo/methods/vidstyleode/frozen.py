@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stylevideo.features.clip import clip_image_input, load_clip
+from stylevideo.features.clip import CLIP_MODELS, clip_image_input, load_clip
 from stylevideo.features.dino import (
     DINO_MODELS,
     DinoViT,
@@ -156,6 +156,10 @@ class PretrainedStyleGAN2(PretrainedModule, StyleGAN2Wrapper):
             StyleGAN2Wrapper.__init__(self, generator, torch.empty(w_dim))
         self.weights, self.path = weights, path
 
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {self.weights: self.path}
+
     def load(self) -> None:
         file = resolve_weights(self.weights, self.path)
         if file.suffix == ".pkl":
@@ -250,6 +254,10 @@ class PretrainedCLIP(PretrainedModule, CLIPModel):
             CLIPModel.__init__(self, CLIP(*CLIP_ARCHITECTURES[name]))
         self.name, self.path = name, path
 
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {CLIP_MODELS[self.name][0]: self.path}
+
     def load(self) -> None:
         self.model = load_clip(self.name, self.path)
 
@@ -336,6 +344,10 @@ class PretrainedSpliceViT(PretrainedModule, SpliceViT):
         with torch.device("meta"):
             SpliceViT.__init__(self, DinoViT(**DINO_MODELS[name][1]), appearance_layer, structure_layer, input_size)
         self.name, self.path = name, path
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {self.name: self.path}
 
     def load(self) -> None:
         self.vit = load_dino(self.name, self.path)
