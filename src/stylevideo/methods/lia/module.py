@@ -40,8 +40,10 @@ class LIA(GANModule):
         mlp_layers, mlp_activation: the magnitude MLP (5 layers; the authors' have no activation).
         channel_base, channel_max: widths ``min(channel_base // res, channel_max)`` of E, G and D
             (16384 / 512: the authors' channel multiplier 1).
-        align_corners: warping convention (True: a zero flow is the identity; the official
-            checkpoints use False, see :func:`~stylevideo.methods.lia.networks.warp`).
+        align_corners: warping convention of ``grid_sample``: False, the authors' (their
+            checkpoints and ours are interchangeable); True only for models trained with it
+            before (they cannot be exported to the authors' layout), see
+            :func:`~stylevideo.methods.lia.networks.warp`.
         lr, betas: Adam, for G (E, MLP, D_m, G) and D.
         lambda_recon, lambda_vgg, lambda_adv: weights of Eq. 10 (1, 10, 1).
         vgg_scales: the image pyramid of the perceptual loss (256, 128, 64, 32 at 256x256).
@@ -63,7 +65,7 @@ class LIA(GANModule):
         mlp_activation: str | None = None,
         channel_base: int = 16384,
         channel_max: int = 512,
-        align_corners: bool = True,
+        align_corners: bool = False,
         lr: float = 0.002,
         betas: tuple[float, float] = (0.0, 0.99),
         lambda_recon: float = 1.0,

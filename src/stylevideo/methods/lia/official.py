@@ -86,9 +86,26 @@ def official_key_map(model: LIA) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _check_authors_warping(model: LIA) -> None:
+    """Refuse a model that warps with ``align_corners=True``: the authors' ``grid_sample`` uses
+    ``False`` (``networks/styledecoder.py:434``), and no weight conversion maps one convention
+    onto the other: sampling the same positions with ``False`` needs the grid ``g`` scaled to
+    ``g (W - 1) / W``, i.e. the flow ``phi = tanh(head)`` replaced by
+    ``phi (W - 1) / W - grid / W``, a position- and resolution-dependent function of ``tanh``
+    that no change of the flow head's weights reproduces."""
+    if any(block.align_corners for block in model.autoencoder.G.blocks):
+        raise ValueError(
+            "this LIA model warps with align_corners=True, the authors' code with align_corners=False "
+            "(grid_sample's default in their networks/styledecoder.py): their code would run it differently, "
+            "and there is no exact conversion, so it is not exported. Export models trained with "
+            "align_corners=False (the default)."
+        )
+
+
 def export_official_state_dict(model: LIA) -> dict[str, dict[str, torch.Tensor]]:
     """``{"gen": ..., "dis": ...}`` in the authors' layout (their ``Generator``/``Discriminator``
-    load these with ``strict=True``)."""
+    load these with ``strict=True``). Models warping with ``align_corners=True`` are refused."""
+    _check_authors_warping(model)
     sources = {
         "gen": dict(model.autoencoder.named_parameters()) | dict(model.autoencoder.named_buffers()),
         "dis": dict(model.D.named_parameters()) | dict(model.D.named_buffers()),
@@ -185,6 +202,11 @@ def load_official_checkpoint(path: str | os.PathLike, **overrides) -> LIA:
     discriminator (``"dis"``, in training checkpoints) is loaded too. ``overrides`` are further
     :class:`LIA` arguments (training settings such as ``lr``, ``vgg_weights``).
     """
+    if overrides.get("align_corners"):
+        raise ValueError(
+            f"{path}: official LIA checkpoints were trained with align_corners=False; "
+            "loading one with align_corners=True would run it differently"
+        )
     ckpt = _read(path)
     kwargs = _architecture(ckpt["gen"], path) | {"align_corners": False} | overrides
     model = LIA(**kwargs)
