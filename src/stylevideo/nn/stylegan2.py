@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import torch
@@ -253,6 +253,8 @@ class SynthesisNetwork(nn.Module):
     Noise modes: ``random`` draws fresh noise each call, ``const`` uses the network's
     fixed noise buffers (identical for every call and every frame), ``none`` adds none.
     An explicit ``noise`` list (one broadcastable tensor per layer) overrides the mode.
+    ``channels`` (``{resolution: width}`` for 4..``resolution``) replaces the width rule of
+    ``channel_base``/``channel_max`` (e.g. the onestyle authors' own table).
     """
 
     def __init__(
@@ -263,10 +265,15 @@ class SynthesisNetwork(nn.Module):
         channel_max: int = 512,
         blur_kernel: Sequence[float] = BLUR,
         out_channels: int = 3,
+        channels: Mapping[int, int] | None = None,
     ):
         super().__init__()
         self.resolution, self.w_dim = resolution, w_dim
         ch = stylegan2_channels(resolution, channel_base, channel_max)
+        if channels is not None:
+            if missing := sorted(set(ch) - set(channels)):
+                raise ValueError(f"channels must give a width for every resolution in {sorted(ch)}; missing {missing}")
+            ch = {res: int(channels[res]) for res in ch}
         self.log_size = int(math.log2(resolution))
         self.num_ws = self.log_size * 2 - 2
         self.num_layers = (self.log_size - 2) * 2 + 1

@@ -40,8 +40,10 @@ class LIA(GANModule):
         mlp_layers, mlp_activation: the magnitude MLP (5 layers; the authors' have no activation).
         channel_base, channel_max: widths ``min(channel_base // res, channel_max)`` of E, G and D
             (16384 / 512: the authors' channel multiplier 1).
-        align_corners: warping convention (True: a zero flow is the identity; the official
-            checkpoints use False, see :func:`~stylevideo.methods.lia.networks.warp`).
+        align_corners: warping convention of ``grid_sample``: False, the authors' (their
+            checkpoints and ours are interchangeable); True only for models trained with it
+            before (they cannot be exported to the authors' layout), see
+            :func:`~stylevideo.methods.lia.networks.warp`.
         lr, betas: Adam, for G (E, MLP, D_m, G) and D.
         lambda_recon, lambda_vgg, lambda_adv: weights of Eq. 10 (1, 10, 1).
         vgg_scales: the image pyramid of the perceptual loss (256, 128, 64, 32 at 256x256).
@@ -63,7 +65,7 @@ class LIA(GANModule):
         mlp_activation: str | None = None,
         channel_base: int = 16384,
         channel_max: int = 512,
-        align_corners: bool = True,
+        align_corners: bool = False,
         lr: float = 0.002,
         betas: tuple[float, float] = (0.0, 0.99),
         lambda_recon: float = 1.0,
@@ -98,6 +100,10 @@ class LIA(GANModule):
             align_corners,
         )
         self.D = Discriminator(resolution, channel_base, channel_max, mbstd_group=mbstd_group)
+        #: Adam states ``(G, D)`` in the layout of :meth:`configure_optimizers`' optimizers, loaded
+        #: there (``load_official_checkpoint`` imports the authors' ``g_optim``/``d_optim``); a run
+        #: resumed from one of our checkpoints then restores its own states over them.
+        self.initial_optimizer_states: tuple[dict | None, dict | None] = (None, None)
         # The frozen VGG19 stays out of the module tree: not in checkpoints, loaded only to train.
         object.__setattr__(self, "_perceptual", None)
 
@@ -150,14 +156,23 @@ class LIA(GANModule):
         return x.contiguous(memory_format=fmt)
 
     # -- training ----------------------------------------------------------------------------------
+    def optimized_parameters(self) -> tuple[list[tuple[str, nn.Parameter]], list[tuple[str, nn.Parameter]]]:
+        """The named parameters of the G optimizer (E, MLP, D_m, G without the frozen noise
+        strengths) and of the D optimizer, in the optimizers' order."""
+        g = [(name, p) for name, p in self.autoencoder.named_parameters() if p.requires_grad]
+        return g, list(self.D.named_parameters())
+
     def configure_optimizers(self):
         hp = self.hparams
-        params = [p for p in self.autoencoder.parameters() if p.requires_grad]
-        opt_g = torch.optim.Adam(params, lr=hp.lr, betas=tuple(hp.betas))
+        g_params, d_params = ([p for _, p in named] for named in self.optimized_parameters())
+        opt_g = torch.optim.Adam(g_params, lr=hp.lr, betas=tuple(hp.betas))
         opt_d = torch.optim.Adam(
-            self.D.parameters(),
+            d_params,
             **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0),
         )
+        for opt, state in zip((opt_g, opt_d), self.initial_optimizer_states, strict=True):
+            if state is not None:
+                opt.load_state_dict(state)
         return [opt_g, opt_d]
 
     @staticmethod

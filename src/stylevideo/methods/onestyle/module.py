@@ -16,6 +16,7 @@ sees the same distribution of time points and labels for both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 
@@ -58,6 +59,9 @@ class OneStyle(GANModule):
         channel_base, channel_max: G and D widths (config-f 32768 / 512).
         lr_mlp: learning-rate multiplier of the MLPs.
         omega_std: std of G's initial time2vec frequencies (authors: 1; the paper is silent).
+        content_fusion, g_channels, time2vec_linear_last: G's options for the authors' released
+            generators (``"sum"``, their width table, True; :func:`load_official_checkpoint`
+            sets them); the defaults are the paper's (see :class:`OneStyleGenerator`).
         ramp_start, ramp_end: iterations of the action ramp (4000 -> 6000).
         shuffle_discriminator, time_discriminator: use D_s / D_t (ablations of section 6).
         dt_time_points: frames (time points) D_t sees (3; ablation 1).
@@ -88,6 +92,9 @@ class OneStyle(GANModule):
         channel_max: int = 512,
         lr_mlp: float = 0.01,
         omega_std: float = 1.0,
+        content_fusion: Literal["concat", "sum"] = "concat",
+        g_channels: dict[int, int] | None = None,
+        time2vec_linear_last: bool = False,
         ramp_start: int = 4000,
         ramp_end: int = 6000,
         shuffle_discriminator: bool = True,
@@ -132,6 +139,9 @@ class OneStyle(GANModule):
             channel_max,
             lr_mlp,
             omega_std,
+            content_fusion=content_fusion,
+            channels=g_channels,
+            time2vec_linear_last=time2vec_linear_last,
         )
         self.G_ema = self.make_ema(self.G)
         self.D_t = (
