@@ -4,7 +4,7 @@ Section 3.4, Eq. 3-6 and appendix F. Per iteration (the authors' phase order):
 
 1. Encoder step (the counted step): ``w0 = f(z)`` from the frozen mapping network,
    ``x0 = G(w0)``, ``y_t = G(StyleInV(w0, t))`` (Eq. 2) at ``t0 = 0`` and three sparse
-   times (Eq. 3); loss ``softplus(-D([x0, y_t1..3], delta))`` (Eq. 3, 6)
+   times (Eq. 3); loss ``lambda_adv softplus(-D([x0, y_t1..3], delta))`` (Eq. 3, 6)
    ``+ lambda_L2 L_L2`` (Eq. 4) ``+ lambda_reg L_reg`` (Eq. 5).
 2. Discriminator step on fresh fakes and on real clips ``[x_0, x_t1..3]`` (``t0 = 0``, the
    :class:`~stylevideo.video.sampling.SparseFrames` sampler), with lazy R1 (gamma 1, every
@@ -52,7 +52,9 @@ def first_frame_l2(x0: Tensor, y0: Tensor) -> Tensor:
 
 def latent_regularization(residual: Tensor) -> Tensor:
     """Eq. 5, ``L_reg = sum_{i=0..3} ||E(G(w0), t_i)||_2``: the L2 norms of the encoder
-    outputs ``[B, T, w_dim]`` summed over the timestamps, averaged over the batch."""
+    outputs ``[B, T, w_dim]`` summed over the timestamps, averaged over the batch. The
+    authors average over the timestamps too (``loss_styleinv.py``), so their
+    ``lambda_w_reg = 0.05`` is ``lambda_reg = 0.05 / 4`` here."""
     return residual.norm(dim=-1).sum(dim=1).mean()
 
 
@@ -106,8 +108,11 @@ class StyleInV(GANModule):
         first_frame_aware: FFA-APE (True) or StyleGAN-V's APE (Table 3 #2).
         use_encoder: False is Table 3 #1 (``w_t = s_t + w0``).
         first_frame_in_d: D sees ``G(w0)`` and the real first frame (FFA-D, Eq. 3; Table 3 #4).
+        lambda_adv: weight of Eq. 3's adversarial term in the encoder's loss (1; the authors'
+            TaiChi configuration 0.1).
         lambda_l2: Eq. 4 weight (10; 0 removes it, Table 3 #3 with ``first_frame_in_d=False``).
-        lambda_reg: Eq. 5 weight (0.05).
+        lambda_reg: Eq. 5 weight (0.0125: the paper's 0.05 on the authors' mean over the four
+            timestamps, i.e. 0.05 / 4 on the sum of Eq. 5).
         clip_length, num_sparse, max_distance: the sparse timestamps (128 frames, 3, 32).
         r1_gamma, r1_interval: lazy R1 (1, every 16).
         lr_encoder, lr_d, betas: Adam (1e-4, 2e-3, (0, 0.99)).
@@ -136,8 +141,9 @@ class StyleInV(GANModule):
         first_frame_aware: bool = True,
         use_encoder: bool = True,
         first_frame_in_d: bool = True,
+        lambda_adv: float = 1.0,
         lambda_l2: float = 10.0,
-        lambda_reg: float = 0.05,
+        lambda_reg: float = 0.0125,
         clip_length: int = 128,
         num_sparse: int = 3,
         max_distance: int = 32,
@@ -304,7 +310,7 @@ class StyleInV(GANModule):
         with self.toggled_optimizer(opt_si):
             fake = self.fakes(b)
             video, t = self.d_input(fake["x0"], fake["y"], fake["t"])
-            losses = {"adv": g_nonsaturating_loss(self.D(self.augment(video), t))}
+            losses = {"adv": hp.lambda_adv * g_nonsaturating_loss(self.D(self.augment(video), t))}
             if hp.lambda_l2 > 0:
                 losses["l2"] = hp.lambda_l2 * first_frame_l2(fake["x0"], fake["y"][:, 0])
             if hp.lambda_reg > 0:
