@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -41,7 +42,7 @@ from stylevideo.nn.gan_losses import (
 from stylevideo.nn.psp import PSPEncoderW
 from stylevideo.nn.stylegan2 import Generator
 
-__all__ = ["StyleInV", "first_frame_l2", "latent_regularization", "sample_sparse_times"]
+__all__ = ["StyleInV", "ffhq_aligned", "first_frame_l2", "latent_regularization", "sample_sparse_times"]
 
 
 def first_frame_l2(x0: Tensor, y0: Tensor) -> Tensor:
@@ -56,6 +57,29 @@ def latent_regularization(residual: Tensor) -> Tensor:
     authors average over the timestamps too (``loss_styleinv.py``), so their
     ``lambda_w_reg = 0.05`` is ``lambda_reg = 0.05 / 4`` here."""
     return residual.norm(dim=-1).sum(dim=1).mean()
+
+
+def ffhq_aligned(images: Tensor, size: int) -> Tensor:
+    """FFHQ-aligned crops ``[B, 3, size, size]`` of face images ``[B, 3, H, W]`` in [-1, 1]: dlib's
+    68 landmarks of the largest face, FFHQ's oriented square
+    (:func:`~stylevideo.video.preprocess.face_align.ffhq_quad`), warped to ``size``; how the
+    authors prepare an animation's first frame (``generate_animation.py``: ``crop_ffhq``).
+    Needs the ``face`` extra (dlib)."""
+    from stylevideo.video.io import frames_to_tensor
+    from stylevideo.video.preprocess.face_align import DlibLandmarks, align_face, ffhq_quad
+
+    finder, out = DlibLandmarks(), []
+    for i, image in enumerate(images):
+        frame = ((image.detach().float().cpu().permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+        box = finder.detect(frame)
+        if box is None:
+            raise ValueError(
+                f"animate: no face found in source image {i} to FFHQ-align "
+                "(animate_align=True is for face models; set it to false for other data)"
+            )
+        aligned = align_face(frame, ffhq_quad(finder.predict(frame, box)), size)
+        out.append(frames_to_tensor(torch.from_numpy(np.ascontiguousarray(aligned))[None]))
+    return torch.cat(out).to(images.device)
 
 
 def _distances(clip_length: int, num_sparse: int, max_distance: int) -> list[int]:
@@ -123,6 +147,8 @@ class StyleInV(GANModule):
             d_mapping_layers: the discriminator (:class:`SparseVideoDiscriminator`).
         num_layers, widths, units, normalize_adain: E's backbone (must match stage 2).
         sample_psi: truncation of ``w0`` in ``sample_videos``.
+        animate_align: :meth:`animate` FFHQ-aligns its source images first (:func:`ffhq_aligned`,
+            as the authors' animation demo; face datasets).
         generation_chunk: frames per generator call when generating long videos.
         generator_arch, encoder_arch: filled in from the checkpoints and saved, so a
             StyleInV checkpoint rebuilds without the stage-1/2 files.
@@ -169,6 +195,7 @@ class StyleInV(GANModule):
         units: Sequence[int] | None = None,
         normalize_adain: bool = True,
         sample_psi: float = 1.0,
+        animate_align: bool = False,
         generation_chunk: int = 16,
         generator_arch: dict | None = None,
         encoder_arch: dict | None = None,
@@ -429,7 +456,8 @@ class StyleInV(GANModule):
         seed: int | None = None,
     ) -> Tensor:
         """Initial-frame conditioned generation (section 4.2, Fig. 10): invert ``source
-        [B, 3, H, W]`` to ``w0`` with the stage-2 encoder and generate ``[B, T, 3, H, W]`` from it.
+        [B, 3, H, W]`` (FFHQ-aligned first with ``animate_align``) to ``w0`` with the stage-2
+        encoder and generate ``[B, T, 3, H, W]`` from it.
 
         StyleInV's motion is its own (sampled with ``seed``); ``driving`` only sets ``T``
         (else ``num_frames``) and ``relative`` has no effect."""
@@ -437,5 +465,7 @@ class StyleInV(GANModule):
             if driving is None:
                 raise ValueError("animate needs driving frames or num_frames to know the length")
             num_frames = driving.shape[1]
+        if self.hparams.get("animate_align", False):
+            source = ffhq_aligned(source, self.G.resolution)
         w0 = self.invert(source)
         return self.decode(self.latents(w0, self._times(num_frames, fps_scale), seed=seed))
