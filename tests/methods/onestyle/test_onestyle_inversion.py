@@ -15,10 +15,14 @@ from stylevideo.video.io import count_frames, frames_to_tensor, read_frames
 @pytest.fixture(scope="module")
 def vgg16_file(tmp_path_factory):
     """Random-weight VGG16 features in torchvision's layout (what the LPIPS-VGG loader reads)."""
-    from torchvision.models import vgg16
-
-    torch.manual_seed(0)
-    state = {k: v for k, v in vgg16().state_dict().items() if k.startswith("features.")}
+    g = torch.Generator().manual_seed(0)
+    widths = {0: 64, 2: 64, 5: 128, 7: 128, 10: 256, 12: 256, 14: 256}
+    widths |= {i: 512 for i in (17, 19, 21, 24, 26, 28)}
+    state, channels = {}, 3
+    for i, width in widths.items():
+        state[f"features.{i}.weight"] = torch.randn(width, channels, 3, 3, generator=g) * (2 / (9 * channels)) ** 0.5
+        state[f"features.{i}.bias"] = torch.zeros(width)
+        channels = width
     path = tmp_path_factory.mktemp("weights") / "vgg16.pth"
     torch.save(state, path)
     return path
@@ -43,14 +47,14 @@ def tiny_generator(seed=0):
 def test_inversion_is_adam_on_eq_5_from_the_mean_motion_style(real_clip, lpips):
     """Three steps of invert_motion against Adam written out on Eq. 5's gradient, with the loss
     ``sum_t LPIPS_t + 100 / N * MSE_t`` (the authors' projector) computed here from G's frames."""
-    G = tiny_generator()
+    G, clip = tiny_generator(), real_clip[:2]
     before = [p.clone() for p in G.parameters()]
-    t, m0 = torch.arange(4.0), G.mean_motion_style(500)
+    t, m0 = torch.arange(2.0), G.mean_motion_style(500)
     content = dict(actor=torch.tensor([1]), action=torch.tensor([2]), ramp=1.0, noise_mode="const")
 
     def eq5(m):
         frames = G(t[None], m=m[None], **content)[0]
-        return lpips(frames, real_clip).sum() + 100 / 4 * ((frames - real_clip) ** 2).mean(dim=(1, 2, 3)).sum()
+        return lpips(frames, clip).sum() + 100 / 2 * ((frames - clip) ** 2).mean(dim=(1, 2, 3)).sum()
 
     m, first, second, history = m0.clone(), torch.zeros(8), torch.zeros(8), []
     for step in range(1, 4):  # Adam (Kingma & Ba), lr 0.1, betas (0.9, 0.999), eps 1e-8
@@ -61,11 +65,13 @@ def test_inversion_is_adam_on_eq_5_from_the_mean_motion_style(real_clip, lpips):
         first, second = 0.9 * first + 0.1 * g, 0.999 * second + 0.001 * g * g
         m = m - 0.1 * (first / (1 - 0.9**step)) / ((second / (1 - 0.999**step)).sqrt() + 1e-8)
     result = invert_motion(
-        G, real_clip, perceptual=lpips, actor=1, action=2, steps=3, lr=0.1, noise_strength=0.0,
-        lr_rampup=0.0, lr_rampdown=0.0, m_init=m0, chunk=3, num_mean=10,
+        G, clip, perceptual=lpips, actor=1, action=2, steps=3, lr=0.1, noise_strength=0.0,
+        lr_rampup=0.0, lr_rampdown=0.0, m_init=m0, chunk=1, num_mean=10,
     )  # fmt: skip
-    assert result.history == pytest.approx(history, rel=1e-4)  # float32, frames in chunks of 3
-    assert torch.allclose(result.m, m, atol=1e-5) and not torch.allclose(m, m0, atol=1e-3)
+    assert result.history == pytest.approx(history, rel=1e-4)  # float32, frame by frame there
+    # each Adam step moves a coordinate by about lr = 0.1; 1e-3 leaves room for float32 rounding
+    # (the frames go through G and LPIPS one by one there, both at once here)
+    assert torch.allclose(result.m, m, atol=1e-3) and (m - m0).abs().min() > 0.05
     assert result.loss == pytest.approx(float(eq5(m)), rel=1e-4)
     assert all(torch.equal(a, b) for a, b in zip(before, G.parameters(), strict=True))  # G unchanged
     assert all(p.requires_grad for p in G.parameters())

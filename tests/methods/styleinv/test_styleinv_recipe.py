@@ -17,17 +17,14 @@ EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
 DATASETS = ("deeperforensics", "faceforensics", "skytimelapse", "taichi")
 
 
-def _first_step_losses(stage_ckpts, monkeypatch, **kw) -> tuple[dict, dict]:
+def _first_step_losses(stage_ckpts, lambda_adv: float) -> tuple[dict, dict]:
     """The encoder's weighted loss terms of the first iteration and the fakes they came from."""
     torch.manual_seed(0)
-    m = StyleInV(*stage_ckpts, **{**TINY, **kw})
+    m = StyleInV(*stage_ckpts, **TINY, lambda_adv=lambda_adv)
     seen, fakes = [], []
     fakes_of = m.fakes
-    monkeypatch.setattr(m, "fakes", lambda b: fakes.append(fakes_of(b)) or fakes[-1])
-    optimize = GANModule.optimize
-    monkeypatch.setattr(
-        m, "optimize", lambda opt, losses, counted=False: seen.append(losses) or optimize(m, opt, losses, counted)
-    )
+    m.fakes = lambda b: fakes.append(fakes_of(b)) or fakes[-1]
+    m.optimize = lambda opt, losses, counted=False: seen.append(losses) or GANModule.optimize(m, opt, losses, counted)
     batch = {"frames": torch.rand(2, 4, 3, 32, 32) * 2 - 1, "t": torch.tensor([[0.0, 2, 3, 6]] * 2)}
     trainer = Trainer(
         max_steps=1,
@@ -42,17 +39,22 @@ def _first_step_losses(stage_ckpts, monkeypatch, **kw) -> tuple[dict, dict]:
     return {k: v.detach() for k, v in seen[0].items()}, fakes[0]
 
 
-def test_eq5_weight_is_the_authors_005_on_the_mean_over_batch_and_time(stage_ckpts, monkeypatch):
-    losses, fake = _first_step_losses(stage_ckpts, monkeypatch)
+@pytest.fixture(scope="module")
+def first_steps(stage_ckpts):
+    """The first iteration's losses at lambda_adv 1 and at TaiChi's 0.1 (same seeds)."""
+    return {lam: _first_step_losses(stage_ckpts, lam) for lam in (1.0, 0.1)}
+
+
+def test_eq5_weight_is_the_authors_005_on_the_mean_over_batch_and_time(first_steps):
+    losses, fake = first_steps[1.0]
     residual = fake["residual"].detach()  # [B, 4, w_dim]: E(G(w0), t_i), i = 0..3
     # loss_styleinv.py: lambda_w_reg * ||w_t - w0||_2, averaged over the (t b) rows, lambda_w_reg 0.05
     authors = 0.05 * torch.stack([residual[b, i].norm() for b in range(2) for i in range(4)]).mean()
     assert torch.allclose(losses["reg"], authors, rtol=1e-5)
 
 
-def test_lambda_adv_scales_the_encoders_adversarial_term(stage_ckpts, monkeypatch):
-    one, _ = _first_step_losses(stage_ckpts, monkeypatch)
-    taichi, _ = _first_step_losses(stage_ckpts, monkeypatch, lambda_adv=0.1)
+def test_lambda_adv_scales_the_encoders_adversarial_term(first_steps):
+    (one, _), (taichi, _) = first_steps[1.0], first_steps[0.1]
     assert torch.allclose(taichi["adv"], 0.1 * one["adv"], rtol=1e-5)
     assert torch.allclose(taichi["l2"], one["l2"]) and torch.allclose(taichi["reg"], one["reg"])
 
