@@ -20,6 +20,7 @@ checkpoints, so a run resumed mid-epoch continues with the next unseen batch.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -58,6 +59,8 @@ class ClipRecord:
     strings (actor, action, emotion, intensity, ...); ``keypoints`` names
     per-frame point arrays (``.npy``, ``[num_frames, P, 2]`` (x, y) in the video's pixel
     coordinates, pixel ``i`` spanning ``[i, i + 1)``), e.g. ``{"mouth": path}``.
+    ``mirrored``: the video is served flipped horizontally (every frame, and its keypoints,
+    alike): the second half of a dataset doubled by ``mirror``.
     """
 
     path: Path
@@ -66,6 +69,7 @@ class ClipRecord:
     labels: dict[str, str] = field(default_factory=dict)
     split: str = "train"
     keypoints: dict[str, Path] = field(default_factory=dict)
+    mirrored: bool = False
 
 
 class ClipKey(NamedTuple):
@@ -142,6 +146,8 @@ class VideoClipDataset(Dataset):
         record = self.records[video]
         indices, t = self.sampler(record.num_frames, rng)
         frames = read_frames(record.path, indices)
+        if record.mirrored:
+            frames = frames.flip(2)  # [T, H, W, C]: one flip for all frames of the video
         item = {
             "frames": frames_to_tensor(frames, self.resolution),
             "t": torch.from_numpy(t),
@@ -158,7 +164,10 @@ class VideoClipDataset(Dataset):
             points = np.load(record.keypoints[name], mmap_mode="r")
             if len(points) != record.num_frames:
                 raise ValueError(f"{record.keypoints[name]} has {len(points)} frames, its video {record.num_frames}")
-            item[name] = torch.from_numpy(np.asarray(points[indices], dtype=np.float32) * scale)
+            points = np.asarray(points[indices], dtype=np.float32)
+            if record.mirrored:  # pixel i spans [i, i + 1): x -> W - x
+                points = points * np.array([-1, 1], dtype=np.float32) + np.array([frames.shape[2], 0], np.float32)
+            item[name] = torch.from_numpy(points * scale)
         return item
 
 
@@ -324,6 +333,8 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         val_videos: size of the deterministic validation subset.
         strict: raise on a short or unreadable clip instead of skipping it with a warning.
         seed: seed of all sampling.
+        mirror: double the training set with horizontally flipped videos (the same flip for
+            every frame of a video; StyleGAN2-ADA's ``--mirror``, StyleInV's ``mirror: true``).
     """
 
     #: Human-readable expected layout, quoted in errors.
@@ -341,6 +352,7 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         val_videos: int = 64,
         strict: bool = False,
         seed: int = 0,
+        mirror: bool = False,
     ):
         super().__init__()
         self.root = None if root is None else Path(root).expanduser()
@@ -349,6 +361,7 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.class_aware, self.samples_per_epoch = class_aware, samples_per_epoch
         self.val_videos, self.strict, self.seed = val_videos, strict, seed
+        self.mirror = mirror
         self.keypoints: tuple[str, ...] = ()
         self._records: list[ClipRecord] | None = None
         self._label_maps: dict[str, dict[str, int]] | None = None
@@ -494,8 +507,15 @@ class VideoDataModule(LightningDataModule, abc.ABC):
             raise ValueError(f"{type(self).__name__} at {self.root} has no {split!r} clips")
         return records
 
-    def train_dataloader(self) -> DataLoader:
+    def train_records(self) -> list[ClipRecord]:
+        """The training clips, followed by their mirrored copies with ``mirror``."""
         records = self.records("train")
+        if self.mirror:
+            records = records + [dataclasses.replace(r, mirrored=True) for r in records]
+        return records
+
+    def train_dataloader(self) -> DataLoader:
+        records = self.train_records()
         if not records:
             raise ValueError(f"{type(self).__name__} at {self.root} has no 'train' clips")
         weights = None if self.class_aware else np.array([r.num_frames for r in records], dtype=np.float64)

@@ -9,8 +9,8 @@
 
 with LPIPS on AlexNet, R the ArcFace IR-SE50 embedding of the face crop, and the w-norm
 term pSp's latent regularisation (0 for inversion, as in pSp's encoding setting). StyleInV
-(appendix F) follows pSp's settings (lambda 1 / 0.8 / 0.1, Ranger at lr 1e-4, the encoder
-backbone initialised from ArcFace) and turns the identity loss off for TaiChi and SkyTimelapse.
+(appendix F) follows pSp's settings (lambda 1 / 0.8 / 0.1, Ranger with gradient centralisation
+at lr 1e-4, the encoder backbone initialised from ArcFace) and turns the identity loss off for TaiChi and SkyTimelapse.
 The generator is frozen and synthesises with constant noise (the authors' ``noise_mode``).
 """
 
@@ -29,7 +29,7 @@ from stylevideo.methods.styleinv.checkpoints import STAGE_INPUTS, build_generato
 from stylevideo.nn.irse import WIDTHS, backbone_state
 from stylevideo.nn.psp import PSPEncoderW
 
-__all__ = ["IdentityLoss", "PSPInversion", "Ranger", "lpips_network"]
+__all__ = ["IdentityLoss", "PSPInversion", "lpips_network", "ranger"]
 
 
 def lpips_network(pretrained: bool = True, path: str | None = None) -> nn.Module:
@@ -73,49 +73,29 @@ class IdentityLoss(nn.Module):
         return (1 - (self.embed(y_hat) * self.embed(y).detach()).sum(dim=1)).mean()
 
 
-class Ranger(torch.optim.RAdam):
-    """pSp's optimizer: RAdam (betas 0.95/0.999, eps 1e-5, rectification threshold 5) with
-    Lookahead: every ``k`` steps the slow weights move ``alpha`` of the way to the fast ones
-    and the fast weights restart from them (Zhang et al. 2019). State lives in the optimizer
-    state dict (checkpointed)."""
+def ranger(params, lr: float = 1e-4) -> torch.optim.Optimizer:
+    """pSp's optimizer as StyleInV's stage 2 runs it (the authors' ``training/ranger.py``, 20.4.11):
+    RAdam (betas 0.95 / 0.999, eps 1e-5, rectification once its SMA length passes 5, bias-
+    corrected momentum steps before), Lookahead (every ``k = 6`` steps the slow weights move
+    ``alpha = 0.5`` of the way to the fast ones, which restart from them) and gradient
+    centralisation (Yong et al. 2020: every gradient of more than one dimension, convolution and
+    fully connected weights, has its mean over all axes but the first subtracted before the
+    moments). ``pytorch_optimizer``'s Ranger, configured to these rules; its state is in the
+    optimizer state dict (checkpointed)."""
+    from pytorch_optimizer import Ranger
 
-    def __init__(
-        self,
+    return Ranger(
         params,
-        lr: float = 1e-3,
-        alpha: float = 0.5,
-        k: int = 6,
-        betas: tuple[float, float] = (0.95, 0.999),
-        eps: float = 1e-5,
-        weight_decay: float = 0.0,
-    ):
-        if not 0 <= alpha <= 1 or k < 1:
-            raise ValueError(f"Lookahead needs 0 <= alpha <= 1 and k >= 1, got {alpha}, {k}")
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        for group in self.param_groups:
-            group.setdefault("alpha", alpha)
-            group.setdefault("k", k)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        start = {
-            p: p.detach().clone()
-            for group in self.param_groups
-            for p in group["params"]
-            if p.grad is not None and "slow_buffer" not in self.state[p]
-        }
-        loss = super().step(closure)  # (RAdam initialises its state on an empty one: add ours after)
-        for group in self.param_groups:
-            for p in group["params"]:
-                state = self.state[p]
-                if p in start:
-                    state["slow_buffer"] = start[p]
-                if p.grad is None or int(state["step"]) % group["k"]:
-                    continue
-                slow = state["slow_buffer"]
-                slow.add_(p - slow, alpha=group["alpha"])
-                p.copy_(slow)
-        return loss
+        lr=lr,
+        betas=(0.95, 0.999),
+        alpha=0.5,
+        k=6,
+        n_sma_threshold=5,
+        degenerated_to_sgd=True,
+        use_gc=True,
+        gc_conv_only=False,
+        eps=1e-5,
+    )
 
 
 class PSPInversion(LightningModule):
@@ -264,5 +244,5 @@ class PSPInversion(LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         if hp.optimizer == "ranger":
-            return Ranger(self.encoder.parameters(), lr=hp.lr)
+            return ranger(self.encoder.parameters(), lr=hp.lr)
         return torch.optim.Adam(self.encoder.parameters(), lr=hp.lr)
