@@ -182,10 +182,7 @@ class LIA(GANModule):
         hp = self.hparams
         g_params, d_params = ([p for _, p in named] for named in self.optimized_parameters())
         opt_g = torch.optim.Adam(g_params, **lazy_regularization_adam(hp.lr, hp.betas, hp.g_reg_every))
-        opt_d = torch.optim.Adam(
-            d_params,
-            **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0),
-        )
+        opt_d = torch.optim.Adam(d_params, **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval))
         for opt, state in zip((opt_g, opt_d), self.initial_optimizer_states, strict=True):
             if state is not None:
                 opt.load_state_dict(state)
