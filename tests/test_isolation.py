@@ -14,6 +14,8 @@ from stylevideo.features.weights import register_weights
 
 
 def test_each_test_starts_from_the_seeds_and_the_thread_count():
+    """(pytest-randomly, where installed, reseeds random and numpy with its own seed before each
+    test's call: run it with ``--randomly-dont-reset-seed`` to keep these.)"""
     np.testing.assert_array_equal(np.random.rand(3), np.random.RandomState(SEED).rand(3))
     assert random.random() == random.Random(SEED).random()
     assert torch.equal(torch.rand(3), torch.rand(3, generator=torch.Generator().manual_seed(SEED)))
