@@ -1,0 +1,221 @@
+"""Reference outputs of the authors' public code, on random weights at small widths, as test fixtures.
+
+    python tools/make_nvlabs_fixtures.py \\
+        --stylegan2-ada /work/authors/stylegan2-ada-pytorch --stylegan-human /work/authors/StyleGAN-Human \\
+        --stylegan3 /work/authors/stylegan3 --stylegan-v /work/authors/stylegan-v \\
+        --styleinv /work/authors/StyleInV --psp /work/authors/pixel2style2pixel [--out tests/fixtures]
+
+Each section imports the authors' code from the given checkout (nothing of it is copied or
+committed), builds small networks with fixed seeds and writes ``<out>/<name>.pt`` holding plain
+tensors and plain Python only (``torch.load(weights_only=True)`` reads it):
+
+- ``networks``: per network its class, init kwargs, and per submodule (dotted path) the class,
+  whether it is an NVlabs persistent class or a torch module, its parameter and buffer names
+  and its plain attributes (numpy values listed so that look-alikes can restore them);
+- ``tensors``: every parameter and buffer by dotted name;
+- ``inputs`` / ``outputs``: fixed inputs and what the authors' code computes from them.
+
+The tests rebuild look-alike pickles from this (the same persistence protocol, their own classes
+standing in for NVlabs'), so no NVlabs pickle is ever written into the repository. What this
+script patches in the authors' code at run time (and why) is said where it happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_AUTHOR_PACKAGES = ("training", "torch_utils", "dnnlib", "legacy", "models", "src", "metrics", "omegaconf")
+
+
+@contextlib.contextmanager
+def authors_code(*paths: str):
+    """Their checkouts first on ``sys.path``; their top-level packages forgotten before and after
+    (the repositories share the names ``training``, ``torch_utils``, ``dnnlib``)."""
+
+    def purge():
+        for name in list(sys.modules):
+            if name.split(".")[0] in _AUTHOR_PACKAGES:
+                del sys.modules[name]
+
+    purge()
+    sys.path[:0] = [str(p) for p in paths]
+    try:
+        yield
+    finally:
+        del sys.path[: len(paths)]
+        purge()
+
+
+def _plain(value):
+    """Config values as plain Python (EasyDicts and numpy scalars included)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"not plain: {type(value).__name__}")
+
+
+def _attrs(module: torch.nn.Module) -> tuple[dict, list, list]:
+    """A module's plain attributes, and which of them were numpy scalars / arrays."""
+    attrs, scalars, arrays = {}, [], []
+    for key, value in vars(module).items():
+        if key.startswith("_") or key == "training":
+            continue
+        try:
+            attrs[key] = _plain(value)
+        except TypeError:
+            continue
+        if isinstance(value, np.generic):
+            scalars.append(key)
+        elif isinstance(value, np.ndarray):
+            arrays.append(key)
+    return attrs, scalars, arrays
+
+
+def dump_network(net: torch.nn.Module) -> dict:
+    """The network's structure (see the module docstring) and its tensors."""
+    modules = {}
+    for path, module in net.named_modules():
+        attrs, scalars, arrays = _attrs(module)
+        persistent = hasattr(module, "_orig_module_src")
+        modules[path] = {
+            "class": type(module).__name__,
+            "torch_module": None if persistent else type(module).__module__,
+            "persistent": persistent,
+            "init_kwargs": _plain(dict(module._init_kwargs)) if persistent else {},
+            "params": [n for n, p in module._parameters.items() if p is not None],
+            "buffers": [n for n, b in module._buffers.items() if b is not None],
+            "attrs": attrs,
+            "numpy_scalars": scalars,
+            "numpy_arrays": arrays,
+        }
+    tensors = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
+    return {"modules": modules, "tensors": tensors}
+
+
+@torch.no_grad()
+def perturb(net: torch.nn.Module, seed: int) -> None:
+    """Random values where the initialisation leaves zeros or ones (biases, noise strengths,
+    ``w_avg``), so that every tensor matters in the reference outputs."""
+    g = torch.Generator().manual_seed(seed)
+    for name, t in net.state_dict().items():
+        if name.endswith(("bias", "noise_strength", "w_avg")) and t.is_floating_point():
+            t.add_(0.2 * torch.randn(t.shape, generator=g))
+
+
+def save(out: Path, name: str, fixture: dict) -> None:
+    path = out / f"{name}.pt"
+    torch.save(fixture, path)
+    torch.load(path, weights_only=True)  # plain tensors and Python only
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
+
+
+# -- StyleGAN2-ADA and StyleGAN-Human --------------------------------------------------------------
+
+
+def _stylegan2_pair(networks, resolution: int, square: bool | None, seed: int) -> dict:
+    """A conditional G (with its EMA copy) and D of stylegan2-ada's ``training/networks.py`` (or
+    StyleGAN-Human's fork with ``square``), their outputs for fixed z, c and images."""
+    import dnnlib
+
+    torch.manual_seed(seed)
+    shape = {} if square is None else {"square": square}
+    g_kwargs = dnnlib.EasyDict(
+        z_dim=8,
+        c_dim=3,
+        w_dim=16,
+        img_resolution=resolution,
+        img_channels=3,
+        mapping_kwargs=dnnlib.EasyDict(num_layers=2),
+        # conv_clamp 0.5 (the releases: 256) so that the clamps act on these random weights;
+        # num_fp16_res as released (the reference runs force_fp32, as on a CPU)
+        synthesis_kwargs=dnnlib.EasyDict(channel_base=256, channel_max=16, num_fp16_res=2, conv_clamp=0.5),
+        **shape,
+    )
+    d_kwargs = dnnlib.EasyDict(
+        c_dim=3,
+        img_resolution=resolution,
+        img_channels=3,
+        channel_base=256,
+        channel_max=16,
+        num_fp16_res=2,
+        conv_clamp=0.5,
+        mapping_kwargs=dnnlib.EasyDict(num_layers=2),
+        epilogue_kwargs=dnnlib.EasyDict(mbstd_group_size=2),
+        **shape,
+    )
+    G = networks.Generator(**g_kwargs).eval()
+    D = networks.Discriminator(**d_kwargs).eval()
+    perturb(G, seed + 1)
+    perturb(D, seed + 2)
+    gen = torch.Generator().manual_seed(seed + 3)
+    z = torch.randn(4, 8, generator=gen)
+    c = torch.nn.functional.one_hot(torch.tensor([0, 2, 1, 2]), 3).float()
+    width = resolution if square in (None, True) else resolution // 2
+    images = torch.randn(4, 3, resolution, width, generator=gen)
+    with torch.no_grad():
+        out = {
+            "ws": G.mapping(z, c),
+            "const": G(z, c, noise_mode="const", force_fp32=True),
+            "psi_0.7": G(z, c, truncation_psi=0.7, noise_mode="const", force_fp32=True),
+            "psi_0.5_cutoff_4": G(z, c, truncation_psi=0.5, truncation_cutoff=4, noise_mode="const", force_fp32=True),
+            "none": G(z, c, noise_mode="none", force_fp32=True),
+            "D": D(images, c, force_fp32=True),
+        }
+    return {
+        "networks": {"G_ema": dump_network(G), "D": dump_network(D)},
+        "inputs": {"z": z, "c": c, "images": images},
+        "outputs": out,
+    }
+
+
+def stylegan2_ada(path: Path, out: Path) -> None:
+    with authors_code(path):
+        from training import networks
+
+        save(out, "nvlabs_stylegan2_ada", _stylegan2_pair(networks, 32, None, seed=0))
+
+
+def stylegan_human(path: Path, out: Path) -> None:
+    # StyleGAN-Human's StyleGAN2 fork (training_scripts/sg2/training/networks.py, ``square=False``:
+    # images twice as high as wide, 1024x512 released) with its own torch_utils and dnnlib
+    with authors_code(path / "training_scripts" / "sg2", path):
+        from training import networks
+
+        save(out, "nvlabs_stylegan_human", _stylegan2_pair(networks, 32, False, seed=10))
+
+
+SECTIONS = {
+    "stylegan2_ada": stylegan2_ada,
+    "stylegan_human": stylegan_human,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in SECTIONS:
+        parser.add_argument("--" + name.replace("_", "-"), type=Path, help=f"checkout of the {name} code")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "fixtures")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    for name, section in SECTIONS.items():
+        path = getattr(args, name)
+        if path is not None:
+            section(path, args.out)
+
+
+if __name__ == "__main__":
+    main()
