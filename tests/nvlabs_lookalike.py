@@ -6,7 +6,9 @@ with ``meta = {type, version, module_src, class_name, state}``; ``state`` is the
 ``tools/make_nvlabs_fixtures.py`` (per submodule: class, parameters, buffers, attributes, init
 kwargs), with stand-in modules ``torch_utils.persistence`` and ``dnnlib.util`` registered under
 NVlabs' names while pickling. Torch's own module classes (pSp's IR-SE units) are pickled as the
-real torch classes, as in the released files.
+real torch classes, as in the released files; the OmegaConf configs StyleGAN-V and StyleInV keep
+in their networks as stand-in ``omegaconf.dictconfig.DictConfig`` objects with OmegaConf's
+``__dict__`` layout (``_metadata``, ``_parent``, ``_content`` of ``omegaconf.nodes.AnyNode``).
 """
 
 from __future__ import annotations
@@ -63,11 +65,17 @@ def nvlabs_names():
     persistence._reconstruct_persistent_obj = _reconstruct_persistent_obj
     util = types.ModuleType("dnnlib.util")
     util.EasyDict = type("EasyDict", (dict,), {"__module__": "dnnlib.util"})
+    dictconfig, nodes = types.ModuleType("omegaconf.dictconfig"), types.ModuleType("omegaconf.nodes")
+    dictconfig.DictConfig = type("DictConfig", (), {"__module__": dictconfig.__name__})
+    nodes.AnyNode = type("AnyNode", (), {"__module__": nodes.__name__})
     modules = {
         "torch_utils": types.ModuleType("torch_utils"),
         "torch_utils.persistence": persistence,
         "dnnlib": types.ModuleType("dnnlib"),
         "dnnlib.util": util,
+        "omegaconf": types.ModuleType("omegaconf"),
+        "omegaconf.dictconfig": dictconfig,
+        "omegaconf.nodes": nodes,
     }
     saved = {name: sys.modules.get(name) for name in modules}
     sys.modules.update(modules)
@@ -79,6 +87,17 @@ def nvlabs_names():
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+
+
+def dictconfig(value):
+    """An OmegaConf-layout config of a plain dict (inside :func:`nvlabs_names`)."""
+    if not isinstance(value, dict):
+        node = sys.modules["omegaconf.nodes"].AnyNode()
+        node.__dict__.update(_metadata=None, _parent=None, _val=value)
+        return node
+    config = sys.modules["omegaconf.dictconfig"].DictConfig()
+    config.__dict__.update(_metadata=None, _parent=None, _content={k: dictconfig(v) for k, v in value.items()})
+    return config
 
 
 def _easydict(value, easydict):
@@ -97,6 +116,8 @@ def build_network(dump: dict, easydict, path: str = "", source: str = HARMLESS_S
         attrs[name] = np.float64(attrs[name]) if isinstance(attrs[name], float) else np.int64(attrs[name])
     for name in entry["numpy_arrays"]:
         attrs[name] = np.asarray(attrs[name])
+    for name in entry.get("configs", []):
+        attrs[name] = dictconfig(attrs[name])
     state = {
         "training": False,
         "_parameters": OrderedDict(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -67,9 +68,9 @@ def _plain(value):
     raise TypeError(f"not plain: {type(value).__name__}")
 
 
-def _attrs(module: torch.nn.Module) -> tuple[dict, list, list]:
-    """A module's plain attributes, and which of them were numpy scalars / arrays."""
-    attrs, scalars, arrays = {}, [], []
+def _attrs(module: torch.nn.Module) -> tuple[dict, list, list, list]:
+    """A module's plain attributes, and which of them were numpy scalars / arrays / OmegaConf configs."""
+    attrs, scalars, arrays, configs = {}, [], [], []
     for key, value in vars(module).items():
         if key.startswith("_") or key == "training":
             continue
@@ -81,14 +82,16 @@ def _attrs(module: torch.nn.Module) -> tuple[dict, list, list]:
             scalars.append(key)
         elif isinstance(value, np.ndarray):
             arrays.append(key)
-    return attrs, scalars, arrays
+        elif type(value).__name__ == "DictConfig":
+            configs.append(key)
+    return attrs, scalars, arrays, configs
 
 
 def dump_network(net: torch.nn.Module) -> dict:
     """The network's structure (see the module docstring) and its tensors."""
     modules = {}
     for path, module in net.named_modules():
-        attrs, scalars, arrays = _attrs(module)
+        attrs, scalars, arrays, configs = _attrs(module)
         persistent = hasattr(module, "_orig_module_src")
         modules[path] = {
             "class": type(module).__name__,
@@ -100,6 +103,7 @@ def dump_network(net: torch.nn.Module) -> dict:
             "attrs": attrs,
             "numpy_scalars": scalars,
             "numpy_arrays": arrays,
+            "configs": configs,
         }
     tensors = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
     return {"modules": modules, "tensors": tensors}
@@ -197,9 +201,78 @@ def stylegan_human(path: Path, out: Path) -> None:
         save(out, "nvlabs_stylegan_human", _stylegan2_pair(networks, 32, False, seed=10))
 
 
+# -- StyleGAN3 and StyleGAN-V: read by name, refused by load_generator ------------------------------------
+
+
+def stylegan3(path: Path, out: Path) -> None:
+    with authors_code(path):
+        from training import networks_stylegan3
+
+        torch.manual_seed(20)
+        G = networks_stylegan3.Generator(
+            z_dim=8,
+            c_dim=0,
+            w_dim=8,
+            img_resolution=16,
+            img_channels=3,
+            mapping_kwargs={"num_layers": 2},
+            channel_base=256,
+            channel_max=16,
+            num_layers=4,
+            num_critical=1,
+            margin_size=2,
+        ).eval()
+        save(out, "nvlabs_stylegan3", {"networks": {"G_ema": dump_network(G)}})
+
+
+def stub_omegaconf():
+    """StyleGAN-V and StyleInV import OmegaConf (not installed here) for their configs: a stand-in
+    whose ``DictConfig`` is an attribute dict (what their networks read from it)."""
+    import dnnlib
+
+    module = types.ModuleType("omegaconf")
+    module.DictConfig = type("DictConfig", (dnnlib.EasyDict,), {})
+    module.ListConfig = list
+    module.OmegaConf = types.SimpleNamespace(create=module.DictConfig, to_container=dict)
+    sys.modules["omegaconf"] = module
+
+    def config(d):
+        return module.DictConfig({k: config(v) if isinstance(v, dict) else v for k, v in d.items()})
+
+    return config
+
+
+def stylegan_v(path: Path, out: Path) -> None:
+    with authors_code(path / "src", path):
+        config = stub_omegaconf()
+        from training import networks
+
+        sampling = dict(type="random", num_frames_per_video=3, max_num_frames=64, use_fractional_t=True)
+        motion = dict(z_dim=8, v_dim=8, motion_z_distance=4, gen_strategy="conv", kernel_size=3, fourier=True)
+        motion["use_fractional_t"] = True
+        time_enc = dict(cond_type="concat_const", dim=4, min_period_len=4, max_period_len=32, phase_dropout_std=1.0)
+        cfg = config(
+            dict(sampling=sampling, use_noise=False, input={"type": "temporal"}, w_dim=16, z_dim=8, c_dim=0)
+            | dict(motion=motion, time_enc=time_enc)
+        )
+        torch.manual_seed(30)
+        G = networks.Generator(
+            c_dim=0,
+            w_dim=16,
+            img_resolution=16,
+            img_channels=3,
+            mapping_kwargs={"num_layers": 2, "cfg": cfg},
+            synthesis_kwargs={"channel_base": 256, "channel_max": 16, "conv_clamp": 256},
+            cfg=cfg,
+        ).eval()
+        save(out, "nvlabs_stylegan_v", {"networks": {"G_ema": dump_network(G)}})
+
+
 SECTIONS = {
     "stylegan2_ada": stylegan2_ada,
     "stylegan_human": stylegan_human,
+    "stylegan3": stylegan3,
+    "stylegan_v": stylegan_v,
 }
 
 

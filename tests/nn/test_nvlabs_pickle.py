@@ -10,7 +10,7 @@ import types
 import numpy as np
 import pytest
 import torch
-from nvlabs_lookalike import load_fixture, nvlabs_names, write_pickle
+from nvlabs_lookalike import dictconfig, load_fixture, nvlabs_names, write_pickle
 
 from stylevideo.nn.nvlabs_pickle import Record, plain, read_network_pickle
 
@@ -77,28 +77,16 @@ def test_unknown_classes_and_functions_are_refused_by_name(tmp_path, monkeypatch
         read_network_pickle(tmp_path / "missing.pkl")
 
 
-def test_configs_and_torch_modules_are_kept_as_data(tmp_path, monkeypatch):
+def test_configs_and_torch_modules_are_kept_as_data(tmp_path):
     """StyleGAN-V / StyleInV keep OmegaConf configs and torch modules in their networks."""
-    omegaconf = {name: types.ModuleType(name) for name in ("omegaconf", "omegaconf.dictconfig", "omegaconf.nodes")}
-    DictConfig = type("DictConfig", (), {"__module__": "omegaconf.dictconfig"})  # noqa: N806
-    AnyNode = type("AnyNode", (), {"__module__": "omegaconf.nodes"})  # noqa: N806
-    omegaconf["omegaconf.dictconfig"].DictConfig, omegaconf["omegaconf.nodes"].AnyNode = DictConfig, AnyNode
-    for name, module in omegaconf.items():
-        monkeypatch.setitem(sys.modules, name, module)
-
-    def node(value):
-        n = AnyNode()
-        n.__dict__.update(_metadata=None, _parent=None, _val=value)
-        return n
-
-    cfg = DictConfig()
-    cfg.__dict__.update(_metadata=None, _parent=None, _content={"motion": node(16), "name": node("sgv")})
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.LeakyReLU(0.2))
     path = tmp_path / "config.pkl"
     with nvlabs_names() as easydict:
+        cfg = dictconfig({"motion": {"z_dim": 16}, "name": "sgv"})
         path.write_bytes(pickle.dumps({"cfg": cfg, "net": net, "kwargs": easydict(a=1)}))
     content = read_network_pickle(path)
-    assert plain(content["cfg"]) == {"motion": 16, "name": "sgv"}
+    assert content["cfg"].kind == "omegaconf.dictconfig.DictConfig"
+    assert plain(content["cfg"]) == {"motion": {"z_dim": 16}, "name": "sgv"}
     assert content["net"].kind == "torch.nn.modules.container.Sequential"
     assert content["net"]["1"].attr("negative_slope") == 0.2
     assert torch.equal(content["net"].tensors()["0.weight"], net[0].weight.detach())

@@ -13,6 +13,7 @@ import pytest
 import torch
 from nvlabs_lookalike import load_fixture, relative_error, write_pickle
 
+from stylevideo.nn.nvlabs_pickle import plain, read_network_pickle
 from stylevideo.nn.stylegan2 import Discriminator, Generator, base_width, load_discriminator, load_generator
 
 PARITY = 1e-4  # relative L2 error in float32
@@ -122,3 +123,19 @@ def test_rosinality_and_stylevideo_checkpoints_load_through_the_same_functions(t
             assert torch.equal(load_discriminator(path)(x), d(x))
     with pytest.raises(KeyError, match=r"no G\.\* entries"):
         load_generator(tmp_path / "last.ckpt", key="G")
+
+
+@pytest.mark.parametrize("name,architecture", [("nvlabs_stylegan3", "StyleGAN3"), ("nvlabs_stylegan_v", "StyleGAN-V")])
+def test_stylegan3_and_stylegan_v_pickles_are_read_and_refused_by_architecture(tmp_path, name, architecture):
+    """Their parameters read by name; load_generator names the architecture it has no network for."""
+    fixture = load_fixture(name)
+    path = write_pickle(tmp_path / f"{name}.pkl", fixture["networks"])
+    g = read_network_pickle(path)["G_ema"]
+    expected = fixture["networks"]["G_ema"]["tensors"]
+    assert g.tensors().keys() == expected.keys()
+    assert all(torch.equal(g.tensors()[k], v) for k, v in expected.items())
+    if architecture == "StyleGAN-V":  # its OmegaConf config, as plain data
+        assert plain(g.attr("cfg")) == fixture["networks"]["G_ema"]["modules"][""]["attrs"]["cfg"]
+        assert plain(g.attr("cfg"))["motion"]["motion_z_distance"] == 4
+    with pytest.raises(ValueError, match=f"generator is {architecture}.*no network for this architecture"):
+        load_generator(path)
