@@ -18,6 +18,7 @@ import importlib
 import pickle
 import sys
 import types
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -36,8 +37,34 @@ def relative_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
     return float((ours - reference).norm() / reference.norm())
 
 
+def generated_tensor(name: str, shape, seed: int, std: float = 1.0) -> torch.Tensor:
+    """The value ``tools/make_nvlabs_fixtures.py`` gives a large parameter (the IR-SE encoders'
+    convolutions) instead of storing it: N(0, std^2) for weights of two or more dimensions
+    (``std`` chosen so that the layer's effective weight, run-time gains included, has variance
+    1/fan_in), 1 + N(0, 0.1^2) for 1-D weights, N(0, 0.1^2) otherwise; from a generator seeded by
+    ``seed`` and the name. The authors' network ran with exactly these values."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(name.encode()))
+    t = torch.randn(tuple(shape), generator=g)
+    if len(shape) >= 2:
+        return t * std
+    return 0.1 * t + (1.0 if name.endswith("weight") else 0.0)
+
+
+def network_tensors(dump: dict) -> dict[str, torch.Tensor]:
+    """Every tensor of a fixture network: the stored ones and the generated ones."""
+    tensors = dict(dump["tensors"])
+    seed = dump.get("seed", 0)
+    for name, spec in dump.get("generated", {}).items():
+        tensors[name] = generated_tensor(name, spec["shape"], seed, spec["std"])
+    return tensors
+
+
 def load_fixture(name: str) -> dict:
-    return torch.load(FIXTURES / f"{name}.pt", weights_only=True)
+    """A fixture with its generated tensors filled in (``networks[...]["tensors"]`` complete)."""
+    fixture = torch.load(FIXTURES / f"{name}.pt", weights_only=True)
+    for dump in fixture.get("networks", {}).values():
+        dump["tensors"] = network_tensors(dump)
+    return fixture
 
 
 class _Persistent:

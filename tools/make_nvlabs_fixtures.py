@@ -24,12 +24,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import math
 import sys
 import types
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from nvlabs_lookalike import generated_tensor  # noqa: E402  (the tests regenerate large tensors the same way)
 
 _AUTHOR_PACKAGES = ("training", "torch_utils", "dnnlib", "legacy", "models", "src", "metrics", "omegaconf")
 
@@ -87,8 +92,22 @@ def _attrs(module: torch.nn.Module) -> tuple[dict, list, list, list]:
     return attrs, scalars, arrays, configs
 
 
-def dump_network(net: torch.nn.Module) -> dict:
-    """The network's structure (see the module docstring) and its tensors."""
+def dump_network(net: torch.nn.Module, generate: int | None = None, seed: int = 0) -> dict:
+    """The network's structure (see the module docstring) and its tensors. With ``generate``,
+    parameters of at least that many elements are first set to ``generated_tensor(name, shape,
+    seed)`` (what the tests regenerate) and only their shapes are stored: the IR-SE encoders
+    would otherwise take tens of MB."""
+    generated = {}
+    if generate is not None:
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                if p.numel() >= generate:
+                    # effective weights of variance 1 / fan_in: NVlabs layers multiply theirs by weight_gain
+                    owner = net.get_submodule(name.rpartition(".")[0])
+                    gain = float(getattr(owner, "weight_gain", 1.0)) if name.endswith("weight") else 1.0
+                    std = 1 / (math.sqrt(math.prod(p.shape[1:])) * gain)
+                    p.copy_(generated_tensor(name, p.shape, seed, std))
+                    generated[name] = {"shape": list(p.shape), "std": std}
     modules = {}
     for path, module in net.named_modules():
         attrs, scalars, arrays, configs = _attrs(module)
@@ -105,8 +124,8 @@ def dump_network(net: torch.nn.Module) -> dict:
             "numpy_arrays": arrays,
             "configs": configs,
         }
-    tensors = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}
-    return {"modules": modules, "tensors": tensors}
+    tensors = {k: v.detach().clone().contiguous() for k, v in net.state_dict().items() if k not in generated}
+    return {"modules": modules, "tensors": tensors, "generated": generated, "seed": seed}
 
 
 @torch.no_grad()
@@ -268,11 +287,154 @@ def stylegan_v(path: Path, out: Path) -> None:
         save(out, "nvlabs_stylegan_v", {"networks": {"G_ema": dump_network(G)}})
 
 
+# -- StyleInV: stage 2 (psp-*.pkl: pSp, G) and stage 3 (G, D, SI, SI_ema) --------------------------------
+
+
+def _ir_se_one_unit_per_stage(bottleneck):
+    """``get_blocks(50)`` with one unit per stage (theirs: 3, 4, 14, 3): the same unit code, fewer
+    units, so that the fixture stays small. The widths stay IR-SE50's (their code hard-codes 512)."""
+    return lambda num_layers: [
+        [bottleneck(64, 64, 2)],
+        [bottleneck(64, 128, 2)],
+        [bottleneck(128, 256, 2)],
+        [bottleneck(256, 512, 2)],
+    ]
+
+
+def styleinv(path: Path, out: Path, stylegan2_ada: Path | None = None) -> None:
+    import pickle
+    import tempfile
+
+    if stylegan2_ada is None:
+        raise SystemExit("--styleinv needs --stylegan2-ada too: StyleInV's code imports its torch_utils")
+    with authors_code(path, stylegan2_ada):
+        config = stub_omegaconf()
+        # networks_styleinv.py imports training/styleinv/motion_fuse.py, which the public repository
+        # lacks; only the "acyclic_pe" motion type (the configs') is built, which uses none of it
+        fuse = types.ModuleType("training.styleinv.motion_fuse")
+        for name in ("MapAddMap", "MapMapAdd", "MapMapCat", "MapRemainCat", "NoTemporalNoise"):
+            setattr(fuse, name, None)
+        sys.modules[fuse.__name__] = fuse
+        # networks_psp.py imports matplotlib only to select its backend (matplotlib is not installed here)
+        sys.modules.setdefault("matplotlib", types.SimpleNamespace(use=lambda backend: None))
+        import dnnlib
+        from training import networks, networks_psp, networks_sgv, networks_styleinv
+        from training.styleinv import helpers, styleinv_encoder
+
+        networks_psp.get_blocks = _ir_se_one_unit_per_stage(networks_psp.Bottleneck)
+        styleinv_encoder.get_blocks = _ir_se_one_unit_per_stage(helpers.Bottleneck)
+        # pSp.__init__ reads the ArcFace IR-SE50 file (opts.irse50) into its encoder; random weights here
+        networks_psp.pSp.load_weights = lambda self: None
+
+        torch.manual_seed(40)
+        G = networks.Generator(
+            z_dim=8,
+            c_dim=0,
+            w_dim=512,  # pSp's and StyleInV's encoders hard-code 512
+            img_resolution=32,
+            img_channels=3,
+            mapping_kwargs=dnnlib.EasyDict(num_layers=2),
+            synthesis_kwargs=dnnlib.EasyDict(channel_base=256, channel_max=16, num_fp16_res=2, conv_clamp=256),
+        ).eval()
+        perturb(G, 41)
+        g_dump = dump_network(G, generate=4096, seed=41)
+
+        # stage 2: train_psp.py's opts
+        opts = dnnlib.EasyDict(
+            output_size=32,
+            encoder_type="BackboneEncoderUsingLastLayerIntoW",
+            irse50="pretrained_models/psp/model_ir_se50.pth",
+            start_from_latent_avg=True,
+            learn_in_w=True,
+            input_nc=3,
+        )
+        psp = networks_psp.pSp(opts, rank=1)
+        psp.set_latent_avg(G.mapping.w_avg.detach().clone())
+        psp.eval()
+        perturb(psp, 42)
+        psp_dump = dump_network(psp, generate=4096, seed=42)
+        gen = torch.Generator().manual_seed(43)
+        x = torch.rand(2, 3, 32, 32, generator=gen) * 2 - 1
+        with torch.no_grad():
+            codes = psp(x)
+            stage2 = {"codes": codes, "images": G.synthesis(codes, noise_mode="const", force_fp32=True)}
+
+        # stage 3: configs/ffs.yaml at small widths (kernel_size 11 of which 6 taps act, as theirs)
+        time_enc = dict(cond_type="concat_const", dim=8, min_period_len=4, max_period_len=32, phase_dropout_std=1.0)
+        motion = dict(type="acyclic_pe", z_dim=16, v_dim=16, motion_z_distance=4, gen_strategy="conv", kernel_size=11)
+        motion |= dict(use_fractional_t=True, fourier=True, time_enc=time_enc)
+        sampling = dict(type="random", num_frames_per_video=4, max_num_frames=32)
+        mapping_opts = config(
+            dict(c_dim=0, content_dim=512, w_dim=512, layers_after_fuse=2, concat_content=True, lr_multiplier=0.01)
+            | dict(sampling=sampling, motion=motion)
+        )
+        # lr_multiplier / use_modulation: read by StyleEncoderIntoW but absent from their configs
+        encoder_opts = dict(adain_mode="block", normalize_adain=True, lr_multiplier=1, use_modulation=False)
+        encoder_opts = config(encoder_opts | {"pca": {"use_pca": False}})
+        with tempfile.TemporaryDirectory() as tmp:  # SI.__init__ reads its pSp encoder from the stage-2 pickle
+            checkpoint = Path(tmp) / "psp-stage2.pkl"
+            with open(checkpoint, "wb") as f:
+                pickle.dump({"pSp": psp, "G": G}, f)
+            SI = networks_styleinv.StyleInV(
+                str(checkpoint), mapping_opts, encoder_opts, input_residual=True, clip_len=32, fps=30
+            )
+        SI.set_latent_avg(G.mapping.w_avg.detach().clone())
+        SI.eval()
+        SI_ema = copy.deepcopy(SI)
+        perturb(SI, 44)
+        perturb(SI_ema, 45)
+        si_dump, ema_dump = dump_network(SI, generate=4096, seed=44), dump_network(SI_ema, generate=4096, seed=45)
+        d_cfg = config(
+            dict(sampling=sampling, concat_res=16, num_frames_div_factor=2, dummy_c=False)
+            | dict(pe={"use_const_embed": True, "t_is_frame_idx": False})
+        )
+        D = networks_sgv.Discriminator(
+            c_dim=0,
+            img_resolution=32,
+            img_channels=3,
+            channel_base=256,
+            channel_max=16,
+            num_fp16_res=2,
+            conv_clamp=0.5,  # the releases: 256; 0.5 makes the clamps act here
+            mapping_kwargs=dnnlib.EasyDict(num_layers=2),
+            epilogue_kwargs=dnnlib.EasyDict(mbstd_group_size=2),
+            cfg=d_cfg,
+        ).eval()
+        perturb(D, 46)
+        d_dump = dump_network(D, generate=4096, seed=46)
+
+        gen = torch.Generator().manual_seed(47)
+        with torch.no_grad():
+            wc = G.mapping(torch.randn(2, 8, generator=gen), None)[:, 0]
+            x0 = G.synthesis(wc[:, None].repeat(1, G.num_ws, 1), noise_mode="const", force_fp32=True)
+            t = torch.tensor([[0.0, 2.5, 7.0, 12.25], [0.0, 5.0, 9.5, 30.75]])  # frames
+            Ts = (t / (sampling["max_num_frames"] - 1))[..., None]  # theirs: [0, 1]
+            zm = torch.randn(2, 10, 16, generator=gen)  # get_max_traj_len: ceil(31 / 4) + 2
+            stage3 = {
+                "x0": x0,
+                "SI": SI(x0, wc, zm, Ts).view(4, 2, 512).transpose(0, 1),  # [(t b), w] -> [b, t, w]
+                "SI_ema": SI_ema(x0, wc, zm, Ts).view(4, 2, 512).transpose(0, 1),
+            }
+            frames = torch.rand(8, 3, 32, 32, generator=gen) * 2 - 1
+            t_d = torch.tensor([[0.0, 3.0, 5.0, 11.0], [0.0, 8.0, 20.0, 31.0]])
+            stage3["D"] = D(frames, t_d / (sampling["max_num_frames"] - 1), force_fp32=True)
+    save(
+        out,
+        "styleinv_official",
+        {
+            "networks": {"G": g_dump, "pSp": psp_dump, "SI": si_dump, "SI_ema": ema_dump, "D": d_dump},
+            "inputs": {"x": x, "w0": wc, "t": t, "z": zm, "frames": frames.view(2, 4, 3, 32, 32), "t_d": t_d},
+            "outputs": {"stage2": stage2, "stage3": stage3},
+        },
+    )
+
+
 SECTIONS = {
     "stylegan2_ada": stylegan2_ada,
     "stylegan_human": stylegan_human,
     "stylegan3": stylegan3,
     "stylegan_v": stylegan_v,
+    "styleinv": styleinv,
 }
 
 
@@ -286,7 +448,9 @@ def main() -> None:
     torch.set_num_threads(1)
     for name, section in SECTIONS.items():
         path = getattr(args, name)
-        if path is not None:
+        if path is not None and name == "styleinv":
+            section(path, args.out, args.stylegan2_ada)
+        elif path is not None:
             section(path, args.out)
 
 

@@ -9,7 +9,8 @@
   from ``p1``) -> ``[B, n_styles, 512]`` (VidStyleODE's content encoder).
 - :class:`PSP`: encoder + StyleGAN2 decoder + ``latent_avg``; :func:`load_psp_checkpoint`
   builds one from an official pSp checkpoint (``{"state_dict": {"encoder.*", "decoder.*"},
-  "opts": ..., "latent_avg": ...}``).
+  "opts": ..., "latent_avg": ...}``); :func:`official_psp_encoder` reads the pSp W encoder
+  StyleInV pickles (``training/networks_psp.py``).
 
 Module names are pSp's, so its ``encoder.*`` entries load by prefix; ``widths``/``units``
 shrink the backbone for tests.
@@ -28,9 +29,19 @@ from torch import Tensor, nn
 
 from stylevideo.nn.irse import WIDTHS, IRSEBackbone
 from stylevideo.nn.layers import EqualLinear
+from stylevideo.nn.nvlabs_pickle import Record, plain
 from stylevideo.nn.stylegan2 import Generator, generator_from_rosinality_state
+from stylevideo.nn.stylegan2_checkpoints import fully_connected
 
-__all__ = ["PSP", "GradualStyleBlock", "GradualStyleEncoder", "PSPEncoderW", "load_psp_checkpoint"]
+__all__ = [
+    "PSP",
+    "GradualStyleBlock",
+    "GradualStyleEncoder",
+    "PSPEncoderW",
+    "backbone_layout",
+    "load_psp_checkpoint",
+    "official_psp_encoder",
+]
 
 
 class PSPEncoderW(nn.Module):
@@ -197,7 +208,7 @@ class PSP(nn.Module):
 _ENCODERS = ("GradualStyleEncoder", "BackboneEncoderUsingLastLayerIntoW")
 
 
-def _backbone_layout(state: dict[str, Tensor], path) -> dict:
+def backbone_layout(state: dict[str, Tensor], path) -> dict:
     """``in_channels``, ``mode``, ``widths`` and ``units`` of an IR/IR-SE backbone state dict.
 
     A stage starts at unit 0 and wherever the width grows (true of IR-50/100/152)."""
@@ -239,7 +250,7 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
     decoder = generator_from_rosinality_state({k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path)
     encoder_state = {k[8:]: v for k, v in state.items() if k.startswith("encoder.")}
     kind = opts.get("encoder_type", "GradualStyleEncoder")
-    layout = _backbone_layout(encoder_state, path)
+    layout = backbone_layout(encoder_state, path)
     if kind == "GradualStyleEncoder":
         convs = [
             sum(1 for k in encoder_state if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight"))
@@ -269,3 +280,20 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
             latent_avg = latent_avg.expand(decoder.num_ws, -1).clone()
     start = bool(opts.get("start_from_latent_avg", latent_avg is not None))
     return PSP(encoder, decoder, latent_avg, start_from_latent_avg=start).eval()
+
+
+def official_psp_encoder(psp: Record, source: object = "pickle") -> tuple[dict, dict[str, Tensor], Tensor]:
+    """StyleInV's pickled ``pSp`` (``training/networks_psp.py``: an IR-SE backbone into W) ->
+    ``(layout, PSPEncoderW state, latent_avg)``; ``layout``: ``mode``, ``in_channels``, ``widths``,
+    ``units`` and ``w_dim``. Backbone names are pSp's (ours); the ``linear`` layer's gains are folded."""
+    opts = plain(psp.attr("opts", {}))
+    if opts.get("encoder_type") != "BackboneEncoderUsingLastLayerIntoW" or not opts.get("learn_in_w", True):
+        raise ValueError(f"{source}: pSp encoder {opts.get('encoder_type')!r}; StyleInV's stage 2 is a W encoder")
+    encoder = psp["encoder"]
+    state = {k: v for k, v in encoder.tensors().items() if k.startswith(("input_layer.", "body."))}
+    layout = backbone_layout(state, source)
+    ours = PSPEncoderW(encoder.tensors()["linear.weight"].shape[0], 50, **layout)
+    state |= fully_connected(encoder["linear"], "linear.", ours.linear)
+    latent_avg = psp.tensors().get("latent_avg") if opts.get("start_from_latent_avg", True) else None
+    latent_avg = torch.zeros(ours.w_dim) if latent_avg is None else latent_avg.reshape(-1)
+    return layout | {"w_dim": ours.w_dim}, state, latent_avg

@@ -25,11 +25,12 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from stylevideo.nn.layers import make_kernel
+from stylevideo.nn.layers import EqualLinear, make_kernel
 from stylevideo.nn.nvlabs_pickle import Record, read_network_pickle
 from stylevideo.nn.stylegan2 import BLUR, Discriminator, Generator, stylegan2_channels
 
 __all__ = [
+    "fully_connected",
     "generator_from_rosinality_state",
     "load_discriminator",
     "load_generator",
@@ -38,6 +39,7 @@ __all__ = [
     "nvlabs_discriminator_state",
     "nvlabs_generator_state",
     "read_stylegan2_file",
+    "widths_to_channels",
 ]
 
 _ROSINALITY_PREFIXES = ("input.", "conv1.", "to_rgb1.", "convs.", "to_rgbs.", "noises.")
@@ -64,7 +66,7 @@ def read_stylegan2_file(path: str | os.PathLike):
 # -- rosinality ---------------------------------------------------------------------------------
 
 
-def _widths_to_channels(widths: dict[int, int], source: object) -> tuple[int, int]:
+def widths_to_channels(widths: dict[int, int], source: object) -> tuple[int, int]:
     """``(channel_base, channel_max)`` reproducing ``widths`` by ``min(base // res, max)``."""
     resolution = max(widths)
     channel_max, channel_base = widths[4], resolution * widths[resolution]
@@ -96,7 +98,7 @@ def generator_from_rosinality_state(state: Mapping[str, Tensor], source: object 
     widths = {4: ours["synthesis.input.input"].shape[1]}
     for j in range(int(math.log2(resolution)) - 2):
         widths[2 ** (j + 3)] = ours[f"synthesis.convs.{2 * j}.conv.weight"].shape[1]
-    channel_base, channel_max = _widths_to_channels(widths, source)
+    channel_base, channel_max = widths_to_channels(widths, source)
     g = Generator(resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const")
     missing, unexpected = g.load_state_dict(ours, strict=False)
     if unexpected or set(missing) - {"w_avg"}:
@@ -138,7 +140,7 @@ def _rosinality_discriminator(state: Mapping[str, Tensor], path) -> Discriminato
     widths = {resolution: state["convs.0.0.weight"].shape[0]}
     for i in blocks:
         widths[resolution // 2**i] = state[f"convs.{i}.conv2.1.weight"].shape[0]
-    base, cmax = _widths_to_channels(widths, path)
+    base, cmax = widths_to_channels(widths, path)
     d = Discriminator(resolution, base, cmax, mbstd_channels=state["final_conv.0.weight"].shape[1] - widths[4])
     d.load_state_dict(state)
     return d
@@ -235,7 +237,7 @@ def nvlabs_generator_state(g: Record, source: object = "pickle") -> tuple[dict, 
         raise ValueError(f"{source}: mapping activation {fc0.attr('activation')!r}; only 'lrelu' is mapped")
     const = theirs["synthesis.b4.const"]
     widths = {4: const.shape[0]} | {r: theirs[f"synthesis.b{r}.conv0.weight"].shape[0] for r in blocks[1:]}
-    channel_base, channel_max = _widths_to_channels(widths, source)
+    channel_base, channel_max = widths_to_channels(widths, source)
     clamp = _value(g["synthesis.b4.conv1"].attr("conv_clamp", None))
     ours = dict(mapping)
     ours["synthesis.input.input"] = const[None]
@@ -335,7 +337,7 @@ def nvlabs_discriminator_state(d: Record, source: object = "pickle") -> tuple[di
     mbstd = d["b4.mbstd"]
     widths = {resolution: theirs[f"b{resolution}.fromrgb.weight"].shape[0]}
     widths |= {res // 2: theirs[f"b{res}.conv1.weight"].shape[0] for res in blocks}
-    channel_base, channel_max = _widths_to_channels(widths, source)
+    channel_base, channel_max = widths_to_channels(widths, source)
     c4 = widths[4]
     kwargs = dict(
         resolution=resolution,
@@ -350,6 +352,17 @@ def nvlabs_discriminator_state(d: Record, source: object = "pickle") -> tuple[di
         mapping_layers=n_layers or 8,
     )
     return kwargs, ours
+
+
+def fully_connected(layer: Record, prefix: str, ours: EqualLinear) -> dict[str, Tensor]:
+    """An NVlabs ``FullyConnectedLayer`` as the state of an :class:`EqualLinear` (keys ``prefix``
+    + ``weight`` / ``bias``) computing the same map: its weight and bias gains (learning-rate
+    multiplier and ``1/sqrt(fan_in)``) folded into the stored values where ours differ."""
+    theirs = layer.tensors()
+    out = {prefix + "weight": theirs["weight"] * (float(_value(layer.attr("weight_gain"))) / ours.scale)}
+    if "bias" in theirs:
+        out[prefix + "bias"] = theirs["bias"] * (float(_value(layer.attr("bias_gain"))) / ours.lr_mul)
+    return out
 
 
 def _nvlabs_network(content, key: str, path) -> Record:
@@ -393,15 +406,17 @@ def _stylevideo_generator(ckpt: dict, key: str, path) -> Generator:
 def load_generator(path: str | os.PathLike, key: str | None = None) -> tuple[Generator, Tensor]:
     """A released or trained StyleGAN2 generator -> ``(generator in eval mode, w_avg)``.
 
-    Accepts a rosinality ``.pt`` (``key`` default ``g_ema``), an NVlabs ``.pkl`` (``G_ema``)
-    or a stylevideo Lightning checkpoint (``G_ema``). The generator's noise mode is
+    Accepts a rosinality ``.pt`` (``key`` default ``g_ema``), an NVlabs ``.pkl`` (``G_ema``; ``G``
+    in the pickles that hold no ``G_ema``, as StyleInV's stage-2/3 files) or a stylevideo
+    Lightning checkpoint (``G_ema``). The generator's noise mode is
     ``const`` (the file's own noise buffers), so ``generator(z, c=c)`` reproduces NVlabs'
     ``G_ema(z, c, noise_mode='const')`` and ``generator(z, psi=0.7, c=c)`` their
     ``truncation_psi=0.7`` (``w_avg`` is the file's).
     """
     kind, content = read_stylegan2_file(path)
     if kind == "nvlabs":
-        kwargs, state = nvlabs_generator_state(_nvlabs_network(content, key or "G_ema", path), path)
+        key = key or ("G" if isinstance(content, dict) and "G_ema" not in content and "G" in content else "G_ema")
+        kwargs, state = nvlabs_generator_state(_nvlabs_network(content, key, path), path)
         g = Generator(**kwargs, noise_mode="const")
         g.load_state_dict(state, strict=False)  # w_avg absent when tracking was off: zeros
         return g.eval(), g.w_avg.clone()
