@@ -50,20 +50,23 @@ def generated_tensor(name: str, shape, seed: int, std: float = 1.0) -> torch.Ten
     return 0.1 * t + (1.0 if name.endswith("weight") else 0.0)
 
 
-def network_tensors(dump: dict) -> dict[str, torch.Tensor]:
-    """Every tensor of a fixture network: the stored ones and the generated ones."""
-    tensors = dict(dump["tensors"])
-    seed = dump.get("seed", 0)
+def network_tensors(dump: dict, prefixes: tuple[str, ...] = ("",)) -> dict[str, torch.Tensor]:
+    """The tensors of a fixture network whose names start with one of ``prefixes``: the stored
+    ones and the generated ones."""
+    tensors = {k: v for k, v in dump["tensors"].items() if k.startswith(prefixes)}
     for name, spec in dump.get("generated", {}).items():
-        tensors[name] = generated_tensor(name, spec["shape"], seed, spec["std"])
+        if name.startswith(prefixes):
+            tensors[name] = generated_tensor(name, spec["shape"], dump.get("seed", 0), spec["std"])
     return tensors
 
 
-def load_fixture(name: str) -> dict:
-    """A fixture with its generated tensors filled in (``networks[...]["tensors"]`` complete)."""
+def load_fixture(name: str, networks: tuple[str, ...] | None = None) -> dict:
+    """A fixture with the generated tensors of ``networks`` (default: all) filled in
+    (``networks[...]["tensors"]`` complete for those)."""
     fixture = torch.load(FIXTURES / f"{name}.pt", weights_only=True)
-    for dump in fixture.get("networks", {}).values():
-        dump["tensors"] = network_tensors(dump)
+    for key, dump in fixture.get("networks", {}).items():
+        if networks is None or key in networks:
+            dump["tensors"] = network_tensors(dump)
     return fixture
 
 

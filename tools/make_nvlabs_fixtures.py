@@ -429,12 +429,116 @@ def styleinv(path: Path, out: Path, stylegan2_ada: Path | None = None) -> None:
     )
 
 
+# -- pixel2style2pixel: pSp checkpoints, its IR-SE backbone and the ArcFace IR-SE50 ------------------------
+
+
+def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
+    return {name: list(t.shape) for name, t in module.state_dict().items()}
+
+
+def psp(path: Path, out: Path, stylegan2_pytorch: Path | None = None) -> None:
+    """pSp's official checkpoint layout and outputs, its W encoder, the ArcFace backbone.
+
+    pSp's ``models/stylegan2/op`` compiles CUDA kernels when imported; it is replaced by
+    rosinality's ``op`` (the same functions, with CPU reference paths), its kernel build skipped.
+    """
+
+    import torch.utils.cpp_extension
+
+    if stylegan2_pytorch is None:
+        raise SystemExit("--psp needs --stylegan2-pytorch too: its op package runs pSp's decoder on a CPU")
+    sys.modules.setdefault("matplotlib", types.SimpleNamespace(use=lambda backend: None))
+    build = torch.utils.cpp_extension.load
+    torch.utils.cpp_extension.load = lambda *args, **kwargs: None  # rosinality's op: CPU paths only
+    try:
+        with authors_code(stylegan2_pytorch):
+            import op
+        sys.modules["op"] = op
+    finally:
+        torch.utils.cpp_extension.load = build
+    with authors_code(path):
+        sys.modules["models.stylegan2.op"] = op
+        from models import psp as psp_module
+        from models.encoders import helpers, model_irse, psp_encoders
+
+        def opts(output_size, encoder_type):
+            return argparse.Namespace(
+                output_size=output_size,
+                encoder_type=encoder_type,
+                input_nc=3,
+                label_nc=0,
+                start_from_latent_avg=True,
+                learn_in_w=encoder_type == "BackboneEncoderUsingLastLayerIntoW",
+                checkpoint_path=None,
+                device="cpu",
+            )
+
+        # the layouts at full size (meta tensors: names and shapes only)
+        psp_module.pSp.load_weights = lambda self: None  # (reads the ArcFace / StyleGAN2 files)
+        with torch.device("meta"):
+            layouts = {
+                "psp_ffhq_encode": _shapes(psp_module.pSp(opts(1024, "GradualStyleEncoder"))),
+                "psp_w_encoder": _shapes(psp_encoders.BackboneEncoderUsingLastLayerIntoW(50, "ir_se", opts(1024, "x"))),
+                "arcface_ir_se50": _shapes(model_irse.Backbone(112, 50, "ir_se")),
+            }
+
+        # ArcFace IR-SE50 at full size (the released network), weights generated
+        torch.manual_seed(50)
+        arcface = model_irse.Backbone(112, 50, "ir_se").eval()
+        arcface_dump = dump_network(arcface, generate=4096, seed=50)
+        gen = torch.Generator().manual_seed(51)
+        crops = torch.rand(1, 3, 112, 112, generator=gen) * 2 - 1
+        trunk_x = torch.rand(2, 3, 32, 32, generator=gen) * 2 - 1  # the trunk alone is fully convolutional
+        with torch.no_grad():
+            arcface_out = {"embedding": arcface(crops), "body": arcface.body(arcface.input_layer(trunk_x))}
+
+        # pSp's W+ encoder at 16x16 inputs: IR-SE50 (its forward indexes units 6, 20 and 23), the
+        # map2style depths 16/32/64 scaled with the input (pSp's are for 256x256: log2(spatial)
+        # stride-2 convs reach 1x1), output_size 32 (8 styles: 3 coarse, 4 middle, 1 fine)
+        block_init = psp_encoders.GradualStyleBlock.__init__
+        psp_encoders.GradualStyleBlock.__init__ = lambda self, i, o, spatial: block_init(self, i, o, spatial // 16)
+        torch.manual_seed(52)
+        gradual = psp_module.pSp(opts(32, "GradualStyleEncoder")).eval()
+        perturb(gradual, 53)
+        gradual.latent_avg = torch.randn(1, 512, generator=gen).repeat(gradual.opts.n_styles, 1)
+        gradual_dump = dump_network(gradual, generate=4096, seed=53)
+        x = torch.rand(2, 3, 16, 16, generator=gen) * 2 - 1
+        # pSp with a W encoder (BackboneEncoderUsingLastLayerIntoW) and an 8x8 decoder: one IR-SE unit
+        # per stage, small enough to be written as a checkpoint file by the tests
+        psp_encoders.get_blocks = _ir_se_one_unit_per_stage(helpers.Bottleneck)
+        torch.manual_seed(55)
+        w_psp = psp_module.pSp(opts(8, "BackboneEncoderUsingLastLayerIntoW")).eval()
+        perturb(w_psp, 56)
+        w_psp.latent_avg = torch.randn(1, 512, generator=gen)
+        w_dump = dump_network(w_psp, generate=4096, seed=56)
+        outputs = {}
+        with torch.no_grad():
+            for name, net in (("gradual", gradual), ("w", w_psp)):
+                images, codes = net(x, resize=False, randomize_noise=False, return_latents=True)
+                outputs[name] = {"codes": codes, "images": images}
+    save(
+        out,
+        "psp_official",
+        {
+            "networks": {"gradual": gradual_dump, "w": w_dump, "arcface": arcface_dump},
+            "checkpoints": {
+                name: {"opts": vars(net.opts), "latent_avg": net.latent_avg}
+                for name, net in (("gradual", gradual), ("w", w_psp))
+            },
+            "layouts": layouts,
+            "inputs": {"x": x, "crops": crops, "trunk_x": trunk_x},
+            "outputs": outputs | {"arcface": arcface_out},
+        },
+    )
+
+
 SECTIONS = {
     "stylegan2_ada": stylegan2_ada,
     "stylegan_human": stylegan_human,
     "stylegan3": stylegan3,
     "stylegan_v": stylegan_v,
     "styleinv": styleinv,
+    "psp": psp,
 }
 
 
@@ -442,6 +546,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     for name in SECTIONS:
         parser.add_argument("--" + name.replace("_", "-"), type=Path, help=f"checkout of the {name} code")
+    parser.add_argument("--stylegan2-pytorch", type=Path, help="rosinality's stylegan2-pytorch (for --psp)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "fixtures")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -450,6 +555,8 @@ def main() -> None:
         path = getattr(args, name)
         if path is not None and name == "styleinv":
             section(path, args.out, args.stylegan2_ada)
+        elif path is not None and name == "psp":
+            section(path, args.out, args.stylegan2_pytorch)
         elif path is not None:
             section(path, args.out)
 

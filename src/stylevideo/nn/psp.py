@@ -41,6 +41,7 @@ __all__ = [
     "backbone_layout",
     "load_psp_checkpoint",
     "official_psp_encoder",
+    "psp_from_checkpoint",
 ]
 
 
@@ -227,19 +228,29 @@ def backbone_layout(state: dict[str, Tensor], path) -> dict:
     )
 
 
-def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
-    """An official pSp checkpoint -> :class:`PSP` in eval mode.
+#: pSp's GradualStyleEncoder: styles below 3 come from c3, below 7 from p2, the rest from p1.
+PSP_COARSE, PSP_MIDDLE = 3, 7
 
-    The encoder type, input channels, ``learn_in_w``/``start_from_latent_avg`` and the output
-    size come from the checkpoint's ``opts``; the number of styles from the decoder
-    (``2 log2(res) - 2``). Supported encoders: ``GradualStyleEncoder`` (W+) and
-    ``BackboneEncoderUsingLastLayerIntoW`` (W). The decoder's ``w_avg`` is set to
-    ``latent_avg`` (its first row for W+).
-    """
+
+def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
+    """An official pSp checkpoint -> :class:`PSP` in eval mode (:func:`psp_from_checkpoint`)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"pSp checkpoint {path} does not exist")
     with torch.serialization.safe_globals([argparse.Namespace]):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    return psp_from_checkpoint(ckpt, path)
+
+
+def psp_from_checkpoint(ckpt: dict, path: object = "checkpoint") -> PSP:
+    """The content of an official pSp checkpoint (``{'state_dict', 'opts', 'latent_avg'}``) -> :class:`PSP`.
+
+    The encoder type, input channels, ``learn_in_w``/``start_from_latent_avg`` and the output
+    size come from the checkpoint's ``opts``; the number of styles from the decoder
+    (``2 log2(res) - 2``), the map2style depths from the convolutions of each style (pSp's
+    coarse/middle/fine split at styles 3 and 7). Supported encoders: ``GradualStyleEncoder`` (W+)
+    and ``BackboneEncoderUsingLastLayerIntoW`` (W). The decoder's ``w_avg`` is set to
+    ``latent_avg`` (its first row for W+).
+    """
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise KeyError(
             f"{path}: expected a pSp checkpoint with a 'state_dict' entry, found "
@@ -256,16 +267,19 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
             sum(1 for k in encoder_state if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight"))
             for i in range(sum(1 for k in encoder_state if k.startswith("styles.") and k.endswith("linear.weight")))
         ]
-        spatial = sorted(set(convs))
-        if len(spatial) != 3 or convs != sorted(convs):
-            raise ValueError(f"{path}: map2style depths {convs} are not three increasing groups (coarse, middle, fine)")
+        n = len(convs)
+        groups = [convs[:PSP_COARSE], convs[PSP_COARSE:PSP_MIDDLE], convs[PSP_MIDDLE:]]
+        if any(len(set(g)) > 1 for g in groups):
+            raise ValueError(f"{path}: map2style depths {convs} differ within pSp's coarse/middle/fine groups")
+        # a depth of c stride-2 convolutions reaches 1x1 from 2^c pixels (absent groups: pSp's 16/32/64)
+        spatial = [2 ** g[0] if g else default for g, default in zip(groups, (16, 32, 64), strict=True)]
         encoder: nn.Module = GradualStyleEncoder(
-            len(convs),
+            n,
             **layout,
             style_dim=encoder_state["latlayer1.weight"].shape[0],
-            coarse=convs.count(spatial[0]),
-            middle=convs.count(spatial[0]) + convs.count(spatial[1]),
-            spatial=[2**c for c in spatial],
+            coarse=min(PSP_COARSE, n),
+            middle=min(PSP_MIDDLE, n),
+            spatial=spatial,
         )
     elif kind == "BackboneEncoderUsingLastLayerIntoW":
         encoder = PSPEncoderW(encoder_state["linear.weight"].shape[0], **layout)
