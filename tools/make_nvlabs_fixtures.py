@@ -148,16 +148,16 @@ def save(out: Path, name: str, fixture: dict) -> None:
 # -- StyleGAN2-ADA and StyleGAN-Human --------------------------------------------------------------
 
 
-def _stylegan2_pair(networks, resolution: int, square: bool | None, seed: int) -> dict:
-    """A conditional G (with its EMA copy) and D of stylegan2-ada's ``training/networks.py`` (or
-    StyleGAN-Human's fork with ``square``), their outputs for fixed z, c and images."""
+def _stylegan2_pair(networks, resolution: int, square: bool | None, seed: int, c_dim: int) -> dict:
+    """G and D of stylegan2-ada's ``training/networks.py`` (or StyleGAN-Human's fork with
+    ``square``), with ``c_dim`` classes, their outputs for fixed z, c and images."""
     import dnnlib
 
     torch.manual_seed(seed)
     shape = {} if square is None else {"square": square}
     g_kwargs = dnnlib.EasyDict(
         z_dim=8,
-        c_dim=3,
+        c_dim=c_dim,
         w_dim=16,
         img_resolution=resolution,
         img_channels=3,
@@ -168,7 +168,7 @@ def _stylegan2_pair(networks, resolution: int, square: bool | None, seed: int) -
         **shape,
     )
     d_kwargs = dnnlib.EasyDict(
-        c_dim=3,
+        c_dim=c_dim,
         img_resolution=resolution,
         img_channels=3,
         channel_base=256,
@@ -185,7 +185,7 @@ def _stylegan2_pair(networks, resolution: int, square: bool | None, seed: int) -
     perturb(D, seed + 2)
     gen = torch.Generator().manual_seed(seed + 3)
     z = torch.randn(4, 8, generator=gen)
-    c = torch.nn.functional.one_hot(torch.tensor([0, 2, 1, 2]), 3).float()
+    c = torch.nn.functional.one_hot(torch.tensor([0, 2, 1, 2]), 3).float()[:, :c_dim]
     width = resolution if square in (None, True) else resolution // 2
     images = torch.randn(4, 3, resolution, width, generator=gen)
     with torch.no_grad():
@@ -208,7 +208,7 @@ def stylegan2_ada(path: Path, out: Path) -> None:
     with authors_code(path):
         from training import networks
 
-        save(out, "nvlabs_stylegan2_ada", _stylegan2_pair(networks, 32, None, seed=0))
+        save(out, "nvlabs_stylegan2_ada", _stylegan2_pair(networks, 32, None, seed=0, c_dim=3))
 
 
 def stylegan_human(path: Path, out: Path) -> None:
@@ -217,7 +217,8 @@ def stylegan_human(path: Path, out: Path) -> None:
     with authors_code(path / "training_scripts" / "sg2", path):
         from training import networks
 
-        save(out, "nvlabs_stylegan_human", _stylegan2_pair(networks, 32, False, seed=10))
+        # unconditional, as the released StyleGAN-Human networks
+        save(out, "nvlabs_stylegan_human", _stylegan2_pair(networks, 32, False, seed=10, c_dim=0))
 
 
 # -- StyleGAN3 and StyleGAN-V: read by name, refused by load_generator ------------------------------------
