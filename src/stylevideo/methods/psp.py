@@ -195,8 +195,11 @@ class PSPInversion(LightningModule):
                 from stylevideo.features.weights import load_weights
 
                 state = backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights))
-            else:
-                state = load_official_psp(backbone_init)
+            else:  # its W head only where it maps to this generator's w_dim
+                own = self.encoder.state_dict()
+                state = {
+                    k: v for k, v in load_official_psp(backbone_init).items() if k in own and v.shape == own[k].shape
+                }
             missing, _ = self.encoder.load_state_dict(state, strict=False)
             if set(missing) - {"linear.weight", "linear.bias"}:
                 raise ValueError(f"{backbone_init} weights do not cover the encoder backbone (missing {missing[:4]})")

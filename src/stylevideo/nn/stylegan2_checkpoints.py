@@ -330,6 +330,8 @@ def nvlabs_discriminator_state(d: Record, source: object = "pickle") -> tuple[di
         take(f"final_linear.0.{p}", f"b4.fc.{p}")
         take(f"final_linear.1.{p}", f"b4.out.{p}")
     mapping, n_layers = _mapping_state(theirs, "mapping.", "mapping.", used)
+    if n_layers and float(_value(d["mapping.fc0"].attr("bias_gain", 0.01))) != 0.01:
+        raise ValueError(f"{source}: label mapping learning-rate multiplier is not 0.01 (the shared mapping's)")
     ours |= mapping
     _consumed(theirs, used, source)
     if "mbstd" not in d["b4"]:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from nvlabs_lookalike import load_fixture, relative_error, write_pickle
 
-from stylevideo.methods.psp import PSPInversion
+from stylevideo.methods.psp import PSPInversion, load_official_psp
 from stylevideo.methods.psp import load_official_checkpoint as load_stage2
 from stylevideo.methods.styleinv import StyleInV, load_official_checkpoint
 
@@ -102,3 +102,23 @@ def test_missing_stage2_file_and_unsupported_options_are_named(release, tmp_path
         load_official_checkpoint(stage2, psp=stage2)
     with pytest.raises(KeyError, match="not a StyleInV stage-2 pickle"):
         load_stage2(path)
+
+
+def test_an_official_psp_checkpoint_starts_stage_2(stage_ckpts, tmp_path):
+    """pSp's released encoder as the backbone of StyleInV's stage 2 (instead of ArcFace): its
+    IR-SE weights are taken as they are; its W head only where it maps to the generator's w_dim."""
+    fixture = load_fixture("psp_official", networks=("w",))
+    state = fixture["networks"]["w"]["tensors"]
+    torch.save({"state_dict": state, **fixture["checkpoints"]["w"]}, tmp_path / "psp.pt")
+    trunk = ("encoder.input_layer", "encoder.body")
+    backbone = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith(trunk)}
+    assert load_official_psp(tmp_path / "psp.pt").keys() == backbone.keys() | {"linear.weight", "linear.bias"}
+    model = PSPInversion(
+        stage_ckpts[0], widths=(64, 128, 256, 512), units=(1, 1, 1, 1), backbone_init=str(tmp_path / "psp.pt"),
+        lpips_pretrained=False, id_lambda=0.0,
+    )  # fmt: skip
+    ours = model.encoder.state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in backbone.items())
+    assert ours["linear.weight"].shape == (model.G.w_dim, 512)  # a 32-d generator: the head stays initialised
+    with pytest.raises(ValueError, match="backbone_init must be"):
+        PSPInversion(stage_ckpts[0], backbone_init=str(tmp_path / "missing.pt"))
