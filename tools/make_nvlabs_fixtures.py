@@ -3,7 +3,8 @@
     python tools/make_nvlabs_fixtures.py \\
         --stylegan2-ada /work/authors/stylegan2-ada-pytorch --stylegan-human /work/authors/StyleGAN-Human \\
         --stylegan3 /work/authors/stylegan3 --stylegan-v /work/authors/stylegan-v \\
-        --styleinv /work/authors/StyleInV --psp /work/authors/pixel2style2pixel [--out tests/fixtures]
+        --styleinv /work/authors/StyleInV --psp /work/authors/pixel2style2pixel \\
+        --stylegan2-pytorch /work/authors/stylegan2-pytorch [--out tests/fixtures]
 
 Each section imports the authors' code from the given checkout (nothing of it is copied or
 committed), builds small networks with fixed seeds and writes ``<out>/<name>.pt`` holding plain
@@ -379,6 +380,7 @@ def styleinv(path: Path, out: Path, stylegan2_ada: Path | None = None) -> None:
             SI = networks_styleinv.StyleInV(
                 str(checkpoint), mapping_opts, encoder_opts, input_residual=True, clip_len=32, fps=30
             )
+        SI.checkpoint = "pretrained_models/styleinv/psp-stage2.pkl"  # as their configs name it (not the temporary file)
         SI.set_latent_avg(G.mapping.w_avg.detach().clone())
         SI.eval()
         SI_ema = copy.deepcopy(SI)
