@@ -81,6 +81,10 @@ class OneStyle(StyleGAN2Loop):
         sample_chunk: frames per synthesis call when generating long videos.
     """
 
+    #: ``lightning predict`` modes: no ``animate`` (it inverts each clip with its known actor and
+    #: action, section 5.4: ``python -m stylevideo.methods.onestyle.invert`` writes those videos).
+    prediction_modes = ("sample", "long", "fps")
+
     def __init__(
         self,
         resolution: int = 128,
@@ -462,9 +466,10 @@ class OneStyle(StyleGAN2Loop):
         ``0..T-1`` from ``m*`` and those conditions (Fig. 5a compares each real clip with this).
         onestyle has no image encoder: the content is the conditions (``z_c`` for an
         unconditional model), ``source`` is not used, and there is no source pose to keep,
-        so ``relative`` must be False. ``perceptual``: LPIPS (default: the project's AlexNet
-        LPIPS through the weight loader). The optimisation's noise is drawn from ``seed`` (the
-        global random state is left as it was). Works inside ``no_grad``/``inference_mode``.
+        so ``relative`` must be False. ``perceptual``: LPIPS (default: LPIPS-VGG through the
+        weight loader, as the authors' ``projector.py`` and ``invert``). The optimisation's noise
+        is drawn from ``seed`` (the global random state is left as it was). Works inside
+        ``no_grad``/``inference_mode``.
         """
         from stylevideo.methods.onestyle.inversion import invert_motion
 
@@ -491,9 +496,9 @@ class OneStyle(StyleGAN2Loop):
         with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             if perceptual is None:
-                from stylevideo.features.perceptual import lpips_alex
+                from stylevideo.features.lpips_vgg import lpips_vgg
 
-                perceptual = lpips_alex().to(self.device)
+                perceptual = lpips_vgg().to(self.device)
             frames = driving.to(self.device, torch.float32).clone()
             m = torch.stack(
                 [
