@@ -74,7 +74,7 @@ def animate_in_chunks(
 
 class PerVideoMean(Metric):
     """The mean over videos of a score averaged within each video, as LIA's ``evaluation.py``
-    averages L1 and LPIPS (lines 123 and 126: a mean per video; 129-130: ``np.mean`` over videos).
+    averages L1 and LPIPS (lines 123 and 126: a mean per video; 128-129: ``np.mean`` over videos).
 
     ``update(pred, target)`` feeds a part of the current video to ``frames`` (a metric of frame
     pairs, e.g. :class:`~stylevideo.metrics.animation.PixelL1`, built with
