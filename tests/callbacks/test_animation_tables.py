@@ -300,3 +300,17 @@ def test_every_evaluation_config_builds_and_computes_its_tables_columns(name):
         needed = {writer.metric_names.get(m, m) for c in writer.table.columns if c.group in filled for m in c.metrics}
         missing |= needed - logged
     assert missing == LEFT_OUT.get(name, set())
+
+
+def test_metrics_json_goes_to_the_run_folder_when_the_tested_checkpoints_folder_is_read_only(tmp_path, monkeypatch):
+    """``--ckpt_path /shared/weights/vox.pt``: a released file's folder is often read-only."""
+    from stylevideo.callbacks.metric_base import MetricCallback
+
+    ckpt = tmp_path / "weights" / "vox.pt"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"")
+    trainer = SimpleNamespace(ckpt_path=str(ckpt), checkpoint_callback=None, default_root_dir=str(tmp_path / "run"))
+    assert MetricCallback.json_path(trainer) == ckpt.parent / "metrics.json"
+    writable = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != ckpt.parent and writable(path, mode))
+    assert MetricCallback.json_path(trainer) == tmp_path / "run" / "metrics.json"
