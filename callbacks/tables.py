@@ -282,6 +282,8 @@ class TableWriter(Callback):
             or the path of a published-numbers YAML.
         table: the table's key in that file (``table1``, ``fig5a``, ...): the output file stem.
         groups: the column groups our row fills (e.g. ``[VoxCeleb]``); tables without groups: none.
+            Or by data module class, chosen at setup: ``{TaiChiDataModule: [TaichiHD], TEDTalkDataModule:
+            [TED-talks]}`` (one config for datasets of one protocol; another data module is refused).
         name: our row's name (default: the module's class and the tested checkpoint's file).
         metric_names: the YAML's metric key -> the name this run logs (e.g. ``{fvd: fvd2048_36f_subsample3f}``).
         weights: loader names of pretrained files the numbers depend on, besides those of the
@@ -295,7 +297,7 @@ class TableWriter(Callback):
         self,
         paper: str,
         table: str,
-        groups: list[str] | None = None,
+        groups: list[str] | dict[str, list[str]] | None = None,
         name: str | None = None,
         metric_names: dict[str, str] | None = None,
         weights: list[str] | None = None,
@@ -307,16 +309,35 @@ class TableWriter(Callback):
         if table not in tables:
             raise ValueError(f"{path} has no table {table!r}; it has {sorted(tables)}")
         self.table, self.path = tables[table], path
-        known = self.table.groups
-        self.groups = list(groups or [])
-        if known == [""]:
-            if self.groups:
-                raise ValueError(f"{path}: {table} has no column groups; drop groups={self.groups}")
-            self.groups = [""]
-        elif not self.groups or set(self.groups) - set(known):
-            raise ValueError(f"{path}: {table} needs groups from {known} (the columns our row fills), got {groups}")
+        if isinstance(groups, dict):
+            self.groups_by_data = {str(k): self._checked_groups(v) for k, v in groups.items()}
+            self.groups: list[str] = []  # chosen in setup
+        else:
+            self.groups_by_data, self.groups = None, self._checked_groups(groups)
         self.name, self.metric_names = name, dict(metric_names or {})
         self.weights, self.deviations, self.folder = list(weights or []), list(deviations or []), folder
+
+    def _checked_groups(self, groups: list[str] | None) -> list[str]:
+        known, key, chosen = self.table.groups, self.table.key, list(groups or [])
+        if known == [""]:
+            if chosen:
+                raise ValueError(f"{self.path}: {key} has no column groups; drop groups={chosen}")
+            return [""]
+        if not chosen or set(chosen) - set(known):
+            raise ValueError(f"{self.path}: {key} needs groups from {known} (the columns our row fills), got {groups}")
+        return chosen
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Choose the groups of this run's data module (``groups`` given by data module class)."""
+        if self.groups_by_data is None:
+            return
+        data = type(trainer.datamodule).__name__
+        if data not in self.groups_by_data:
+            raise ValueError(
+                f"TableWriter ({self.table.key}): this configuration fills {self.groups_by_data} by data module; "
+                f"this run's data module is {data} (another dataset needs another evaluation config)"
+            )
+        self.groups = self.groups_by_data[data]
 
     # -- when ---------------------------------------------------------------------------------
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:

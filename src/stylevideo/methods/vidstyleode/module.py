@@ -239,7 +239,7 @@ class VidStyleODE(Applications, GANModule):
     def setup(self, stage: str) -> None:
         self.load_pretrained()
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if stage in ("fit", "validate") and self.descriptions is not None and datamodule is not None:
+        if stage in ("fit", "validate", "test") and self.descriptions is not None and datamodule is not None:
             self.descriptions.setup(datamodule)
 
     def losses(self, batch: dict) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -322,13 +322,22 @@ class VidStyleODE(Applications, GANModule):
         self.log("loss", total, prog_bar=True, batch_size=batch["frames"].shape[0])
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        weights = self.loss_weights()
-        losses, _ = self.losses(batch)
-        logs = {f"val/loss/{k}": v for k, v in losses.items()}
-        logs["val/loss/total"] = sum(weights[k] * v for k, v in losses.items())
-        self.log_dict(logs, batch_size=batch["frames"].shape[0], sync_dist=True)
+        self._held_out_losses(batch, "val")
         if batch_idx == 0:
             self._write_samples(batch)
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """The losses on test clips (batches of two or more: the edits take other clips' texts);
+        ``lightning test`` runs the tables' metric callbacks after it."""
+        if len(batch["frames"]) > 1:
+            self._held_out_losses(batch, "test")
+
+    def _held_out_losses(self, batch: dict, stage: str) -> None:
+        weights = self.loss_weights()
+        losses, _ = self.losses(batch)
+        logs = {f"{stage}/loss/{k}": v for k, v in losses.items()}
+        logs[f"{stage}/loss/total"] = sum(weights[k] * v for k, v in losses.items())
+        self.log_dict(logs, batch_size=batch["frames"].shape[0], sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._val_runs += 1
