@@ -20,7 +20,9 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
   callback (per-rank random streams, exactly resumable) and the
   :class:`~stylevideo.checkpoint.AtomicCheckpointIO` plugin (atomic checkpoint writes,
   ``weights_only`` reads) unless its config already has them; ``lightning predict`` does not
-  keep the predicted videos in memory (``--return_predictions`` defaults to false).
+  keep the predicted videos in memory (``--return_predictions`` defaults to false);
+- **batch limits as written**: ``--trainer.limit_val_batches 1`` is one batch (Lightning types
+  the limits ``float | int``, which jsonargparse read as 1.0: all batches; :class:`Trainer`).
 
 ``stylevideo weights list|fetch|verify`` is the pretrained files' command
 (:mod:`stylevideo.weights_cli`); every other first argument goes to LightningCLI.
@@ -45,6 +47,7 @@ import torch
 import yaml
 from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch import Trainer as LightningTrainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
@@ -54,7 +57,7 @@ from stylevideo.checkpoint import AtomicCheckpointIO
 from stylevideo.features import requirements
 from stylevideo.runtime import keep_freed_memory
 
-__all__ = ["ConfigError", "StyleVideoCLI", "config_files", "expand_config_bases", "main"]
+__all__ = ["ConfigError", "StyleVideoCLI", "Trainer", "config_files", "expand_config_bases", "main"]
 
 RUN_DIR_ENV = "STYLEVIDEO_RUN_DIR"
 #: Where the project's own code lives (errors raised there are the user's to read, not a bug's).
@@ -191,12 +194,37 @@ class SaveRunConfig(SaveConfigCallback):
         self.already_saved = trainer.strategy.broadcast(self.already_saved)
 
 
+class Trainer(LightningTrainer):
+    """Lightning's Trainer with the batch limits typed ``int | float``: an integer in a config is a
+    number of batches, a float a fraction (Lightning's ``float | int`` made jsonargparse read
+    ``limit_val_batches: 1`` as 1.0, every batch)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        limit_train_batches: int | float | None = None,
+        limit_val_batches: int | float | None = None,
+        limit_test_batches: int | float | None = None,
+        limit_predict_batches: int | float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            *args,
+            limit_train_batches=limit_train_batches,
+            limit_val_batches=limit_val_batches,
+            limit_test_batches=limit_test_batches,
+            limit_predict_batches=limit_predict_batches,
+            **kwargs,
+        )
+
+
 class StyleVideoCLI(LightningCLI):
     """LightningCLI with subclass mode for model and data, and the stylevideo run folder."""
 
     def __init__(self, args: list[str] | None = None, **kwargs):
         kwargs.setdefault("save_config_callback", SaveRunConfig)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        kwargs.setdefault("trainer_class", Trainer)
         super().__init__(
             LightningModule,
             LightningDataModule,
