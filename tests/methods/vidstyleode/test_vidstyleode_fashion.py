@@ -29,10 +29,31 @@ def test_batch_codes_are_the_content_and_no_inverter_is_needed():
     assert torch.equal(model.batch_content(batch | {"inversion": codes}), codes.mean(1))
     with pytest.raises(ValueError, match="no inverter: its W\\+ codes come with the data"):
         model.batch_content(batch)
-    with pytest.raises(ValueError, match="batch W\\+ codes are"):
+    with pytest.raises(ValueError, match="W\\+ codes are"):
         model.batch_content(batch | {"inversion": codes[..., :3]})
     losses, _ = model.losses(batch | {"inversion": codes})
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_animate_and_edit_take_the_clips_codes_without_an_inverter():
+    """The evaluation callbacks' Fashion path: z_C from the given W+ codes (the source's first
+    code for a still, their mean for Table 6's mean and for editing), dynamics from the frames."""
+    torch.manual_seed(0)
+    model = VidStyleODE(**(stand_ins() | {"inverter": None}), descriptions=ListDescriptions(), **TINY).eval()
+    video = make_batch()["frames"]
+    codes = torch.randn(len(video), video.shape[1], model.G.num_ws, model.G.w_dim)
+    z_d0, t = model.dynamics_code(video)
+
+    def rendered(z_C):
+        return model.render(z_C, model.style(z_C), z_d0, t, t[:, 0])
+
+    assert torch.allclose(model.animate(video[:, 0], video, inversion=codes), rendered(codes[:, 0]), atol=1e-6)
+    assert torch.allclose(
+        model.animate(video[:, 0], video, content="mean", inversion=codes), rendered(codes.mean(1)), atol=1e-6
+    )
+    assert torch.allclose(model.edit(video, None, None, inversion=codes), rendered(codes.mean(1)), atol=1e-6)
+    with pytest.raises(ValueError, match="no inverter: its W\\+ codes come with the data"):
+        model.animate(video[:, 0], video)
 
 
 @pytest.mark.slow

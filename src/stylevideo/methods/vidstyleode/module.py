@@ -173,22 +173,24 @@ class VidStyleODE(Applications, GANModule):
 
     # -- the model --------------------------------------------------------------------------
     @torch.no_grad()
-    def content(self, frames: Tensor, mode: ContentMode | None = None) -> Tensor:
-        """f_C: ``z_C [B, num_ws, w_dim]`` of frames ``[B, K, 3, H, W]``."""
-        return self.f_C(frames, mode)
+    def content(self, frames: Tensor, mode: ContentMode | None = None, inversion: Tensor | None = None) -> Tensor:
+        """f_C: ``z_C [B, num_ws, w_dim]`` of frames ``[B, K, 3, H, W]``, pooled from their W+
+        codes ``inversion [B, K, num_ws, w_dim]`` where given (the authors' Fashion setting: no
+        inverter), else from the inverter's."""
+        if inversion is None:
+            return self.f_C(frames, mode)
+        codes = inversion.to(self.device, torch.float32)
+        if codes.ndim != 4 or codes.shape[-2:] != (self.G.num_ws, self.G.w_dim):
+            raise ValueError(
+                f"W+ codes are {tuple(codes.shape)}; expected [B, K, {self.G.num_ws}, {self.G.w_dim}] (the generator's)"
+            )
+        return self.f_C.pool(codes, mode)
 
     @torch.no_grad()
     def batch_content(self, batch: dict) -> Tensor:
-        """``z_C`` of a batch: pooled from its precomputed W+ codes (``inversion``) if it has them,
-        else from its frames through the inverter."""
-        if "inversion" not in batch:
-            return self.content(batch["frames"])
-        codes = batch["inversion"].float()
-        if codes.shape[-2:] != (self.G.num_ws, self.G.w_dim):
-            raise ValueError(
-                f"batch W+ codes are {tuple(codes.shape)}; the generator takes {self.G.num_ws} x {self.G.w_dim}"
-            )
-        return self.f_C.pool(codes)
+        """``z_C`` of a batch: from its precomputed W+ codes (``inversion``) if it has them, else
+        from its frames through the inverter."""
+        return self.content(batch["frames"], inversion=batch.get("inversion"))
 
     @torch.no_grad()
     def content_embedding(self, z_C: Tensor) -> Tensor:
