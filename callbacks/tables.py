@@ -282,7 +282,14 @@ class TableWriter(Callback):
             or the path of a published-numbers YAML.
         table: the table's key in that file (``table1``, ``fig5a``, ...): the output file stem.
         groups: the column groups our row fills (e.g. ``[VoxCeleb]``); tables without groups: none.
-        name: our row's name (default: the module's class and the tested checkpoint's file).
+        groups_by_data: instead of ``groups``, the groups per data module class name (e.g.
+            ``{TaiChiDataModule: [TaiChi], SkyTimelapseDataModule: [SkyTimelapse]}``; ``[]`` for a
+            table without groups), so one evaluation config serves every dataset of a table; a run
+            on a data module not listed writes no table (a warning says so).
+        name: our row's name (default: the module's class, its ``row_hparams`` and the tested
+            checkpoint's file).
+        row_hparams: hyper-parameters of the module named in our row (e.g. ``[k]`` for onestyle
+            Fig. 5a's rows k = 64, 128, 256).
         metric_names: the YAML's metric key -> the name this run logs (e.g. ``{fvd: fvd2048_36f_subsample3f}``).
         weights: loader names of pretrained files the numbers depend on, besides those of the
             metric callbacks (their ``weights``, and ``required_weights()`` where they declare it),
@@ -296,7 +303,9 @@ class TableWriter(Callback):
         paper: str,
         table: str,
         groups: list[str] | None = None,
+        groups_by_data: dict[str, list[str]] | None = None,
         name: str | None = None,
+        row_hparams: list[str] | None = None,
         metric_names: dict[str, str] | None = None,
         weights: list[str] | None = None,
         deviations: list[str] | None = None,
@@ -307,16 +316,35 @@ class TableWriter(Callback):
         if table not in tables:
             raise ValueError(f"{path} has no table {table!r}; it has {sorted(tables)}")
         self.table, self.path = tables[table], path
-        known = self.table.groups
-        self.groups = list(groups or [])
-        if known == [""]:
-            if self.groups:
-                raise ValueError(f"{path}: {table} has no column groups; drop groups={self.groups}")
-            self.groups = [""]
-        elif not self.groups or set(self.groups) - set(known):
-            raise ValueError(f"{path}: {table} needs groups from {known} (the columns our row fills), got {groups}")
-        self.name, self.metric_names = name, dict(metric_names or {})
+        if groups_by_data is not None and groups is not None:
+            raise ValueError(f"{path}: {table}: give groups or groups_by_data, not both")
+        if groups_by_data is None:
+            self.groups, self.groups_by_data = self._checked_groups(groups), None
+        else:
+            self.groups_by_data = {data: self._checked_groups(g) for data, g in groups_by_data.items()}
+            self.groups = []
+        self.name, self.row_hparams, self.metric_names = name, list(row_hparams or []), dict(metric_names or {})
         self.weights, self.deviations, self.folder = list(weights or []), list(deviations or []), folder
+
+    def _checked_groups(self, groups: list[str] | None) -> list[str]:
+        """``groups`` as the table knows them (``[""]`` for a table without column groups)."""
+        known, groups = self.table.groups, list(groups or [])
+        if known == [""]:
+            if groups:
+                raise ValueError(f"{self.path}: {self.table.key} has no column groups; drop groups={groups}")
+            return [""]
+        if not groups or set(groups) - set(known):
+            raise ValueError(
+                f"{self.path}: {self.table.key} needs groups from {known} (the columns our row fills), got {groups}"
+            )
+        return groups
+
+    def groups_of(self, trainer: Trainer) -> list[str] | None:
+        """The groups our row fills in this run (None: this run's data has no column here)."""
+        if self.groups_by_data is None:
+            return self.groups
+        data = type(trainer.datamodule).__name__ if trainer.datamodule is not None else None
+        return self.groups_by_data.get(data)
 
     # -- when ---------------------------------------------------------------------------------
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -344,8 +372,16 @@ class TableWriter(Callback):
     def row_name(self, trainer: Trainer, pl_module: LightningModule) -> str:
         if self.name:
             return self.name
-        ckpt = Path(str(trainer.ckpt_path)).name if trainer.ckpt_path else "no checkpoint"
-        return f"ours: {type(pl_module).__name__} ({ckpt})"
+        ckpt = self.checkpoint(trainer, pl_module)
+        hparams = "".join(f" {k}={pl_module.hparams.get(k)}" for k in self.row_hparams)
+        return f"ours: {type(pl_module).__name__}{hparams} ({Path(ckpt).name if ckpt else 'no checkpoint'})"
+
+    @staticmethod
+    def checkpoint(trainer: Trainer, pl_module: LightningModule) -> str | None:
+        """The evaluated weights: the tested checkpoint, else the released file the module was
+        built from (its ``official_checkpoint``, e.g. onestyle's ``OfficialOneStyle``)."""
+        ckpt = trainer.ckpt_path or getattr(pl_module, "official_checkpoint", None)
+        return str(ckpt) if ckpt else None
 
     def protocol(self, trainer: Trainer, pl_module: LightningModule) -> list[str]:
         """The protocol lines: the paper's, the data, each metric callback, files and hashes, deviations."""
@@ -354,8 +390,9 @@ class TableWriter(Callback):
             f"Published: {t.paper}, {t.key} (section {t.section}); numbers from {self.path.name}.",
             f"Paper's protocol: {t.protocol}",
         ]
-        if trainer.ckpt_path and Path(str(trainer.ckpt_path)).is_file():
-            lines.append(f"Checkpoint: {trainer.ckpt_path} (sha256 {sha256_file(trainer.ckpt_path)})")
+        ckpt = self.checkpoint(trainer, pl_module)
+        if ckpt and Path(ckpt).is_file():
+            lines.append(f"Checkpoint: {ckpt} (sha256 {sha256_file(ckpt)})")
         dm = trainer.datamodule
         if dm is not None:
             root, resolution = getattr(dm, "root", None), getattr(dm, "resolution", "?")
@@ -409,12 +446,17 @@ class TableWriter(Callback):
         """Write ``<table>.md`` / ``.csv`` (rank 0) and the W&B table; returns the files."""
         if not trainer.is_global_zero:
             return []
+        groups = self.groups_of(trainer)
+        if groups is None:
+            data = type(trainer.datamodule).__name__
+            warnings.warn(f"TableWriter ({self.table.key}): no column for {data}; no table written", stacklevel=2)
+            return []
         results = self.results(trainer, stage)
-        missing = [m for c in self.table.columns if c.group in self.groups for m in c.metrics if m not in results]
+        missing = [m for c in self.table.columns if c.group in groups for m in c.metrics if m not in results]
         if missing:
             warnings.warn(f"TableWriter ({self.table.key}): this run computed no {sorted(set(missing))}", stacklevel=2)
         name = self.row_name(trainer, pl_module)
-        md, flat = render_grids(self.table, name, results, self.groups)
+        md, flat = render_grids(self.table, name, results, groups)
         folder = Path(self.folder or trainer.default_root_dir)
         folder.mkdir(parents=True, exist_ok=True)
         t = self.table
