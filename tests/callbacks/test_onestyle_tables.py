@@ -101,6 +101,25 @@ def test_the_configs_are_the_papers_protocols():
     assert writer["init_args"]["row_hparams"] == ["k"]
 
 
+@pytest.mark.parametrize(
+    ("configs", "expected"),
+    [
+        (
+            ["onestyle_synthetic.yaml", "eval/onestyle_table2.yaml"],
+            ["VideoMetrics", "ActionMetrics", *["TableWriter"] * 2],
+        ),
+        (["onestyle_synthetic.yaml", "eval/onestyle_fig5a.yaml"], ["FaceMetrics", "TableWriter"]),
+        (["eval/utdmhad_skeleton_recognizer.yaml"], ["ModelCheckpoint"]),
+    ],
+)
+def test_the_configs_build_with_an_experiment(configs, expected, tmp_path):
+    argv = [a for c in configs for a in ("--config", str(REPO / "experiments" / c))] + ["--run_dir", str(tmp_path)]
+    cli = StyleVideoCLI(args=expand_config_bases(argv), run=False)
+    assert [type(c).__name__ for c in cli.trainer.callbacks if type(c).__name__ in expected] == expected
+    if configs[0].startswith("eval/"):  # the recogniser of Tables 2-3: 27 UTD-MHAD actions
+        assert (type(cli.model).__name__, cli.model.hparams.num_classes) == ("SkeletonActionModule", 27)
+
+
 # --- Table 1: r_t of one temporal style and different contents ----------------------------
 
 
