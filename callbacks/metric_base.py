@@ -254,9 +254,11 @@ class MetricCallback(Callback, abc.ABC):
 
     @staticmethod
     def json_path(trainer: Trainer) -> Path:
-        """``metrics.json`` next to the checkpoints (or the tested checkpoint)."""
-        if trainer.ckpt_path and Path(trainer.ckpt_path).is_file():
-            return Path(trainer.ckpt_path).parent / "metrics.json"
+        """``metrics.json`` next to the checkpoints (or the tested checkpoint, unless its folder is
+        read-only, e.g. a shared folder of released weights: then next to the run's checkpoints)."""
+        tested = Path(trainer.ckpt_path) if trainer.ckpt_path else None
+        if tested is not None and tested.is_file() and os.access(tested.parent, os.W_OK):
+            return tested.parent / "metrics.json"
         ckpt = trainer.checkpoint_callback
         folder = getattr(ckpt, "dirpath", None) or trainer.default_root_dir
         return Path(folder) / "metrics.json"

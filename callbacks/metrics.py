@@ -75,6 +75,8 @@ class VideoMetrics(MetricCallback):
     takes its frames from the start (styleinv 4: FVD16 uses the first 16 frames of the
     128-frame clips). Real statistics are computed once per run. ``warping_error`` uses the
     first ``warping_frames`` frames of ``warping_videos`` videos and the ``flow`` estimator.
+    ``animate_options``: keywords of ``animate`` in mode ``reconstruct`` (vidstyleode Table 6:
+    ``{content: mean}``).
     """
 
     family = "video"
@@ -85,10 +87,20 @@ class VideoMetrics(MetricCallback):
         flow: str = "dis",
         warping_videos: int = 256,
         warping_frames: int = 16,
+        animate_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ):
         super().__init__(metrics, **kwargs)
         self.flow, self.warping_videos, self.warping_frames = flow, warping_videos, warping_frames
+        self.animate_options = dict(animate_options or {})
+        if self.animate_options and self.mode != "reconstruct":
+            raise ValueError("VideoMetrics: animate_options need mode 'reconstruct'")
+
+    def animated(self, pl_module, batch: dict[str, Any]) -> Tensor:
+        if not self.animate_options:
+            return super().animated(pl_module, batch)
+        clips = batch["frames"].to(pl_module.device)
+        return pl_module.animate(clips[:, 0], clips, relative=False, **self.animate_options)
 
     def check_name(self, name: str) -> str:
         if name != "warping_error":
@@ -472,9 +484,15 @@ class AnimationMetrics(MetricCallback):
     """lia Table 1 / vidstyleode Table 2 scores of animated real clips.
 
     ``reconstruct`` (default): L1, LPIPS, AKD, MKR, AED against the clip itself.
-    ``cross``: AKD/MKR between the animation and its driving clip (vidstyleode AKD_C);
-    L1, LPIPS and AED need the same identity and are refused. ``keypoints``: ``face``
+    ``cross``: AKD/MKR between the animation and its driving clip (vidstyleode AKD_C), the source
+    the first frame of a video of another actor (``cross_identity_sources``); L1, LPIPS and AED
+    need the same identity and are refused. ``keypoints``: ``face``
     (dlib 68 landmarks) or ``body`` (Keypoint R-CNN); ``embedder``: ``dlib`` or ``arcface``.
+    Clips: ``num_clips`` clips of ``num_frames`` frames (``clip_dataloader``). ``whole_videos``
+    (lia Table 1): every video of the split whole (``video_dataloader``; ``num_clips`` caps
+    the count, None: all), its first frame as source, animated ``chunk`` frames at a time; L1
+    and LPIPS averaged per video, then over videos (LIA's ``evaluation.py``), AKD/MKR/AED over
+    all frames.
     """
 
     family = "animation"
@@ -484,21 +502,24 @@ class AnimationMetrics(MetricCallback):
         self,
         metrics: list[str],
         mode: str = "reconstruct",
-        num_clips: int = 64,
+        num_clips: int | None = 64,
         num_frames: int = 32,
         keypoints: str = "face",
         embedder: str = "dlib",
+        whole_videos: bool = False,
+        chunk: int = 64,
         **kwargs: Any,
     ):
         super().__init__(metrics, mode=mode, **kwargs)
-        if mode not in ("reconstruct", "cross"):
-            raise ValueError("AnimationMetrics: mode must be 'reconstruct' or 'cross'")
+        if mode not in ("reconstruct", "cross") or (whole_videos and mode != "reconstruct"):
+            raise ValueError("AnimationMetrics: mode must be 'reconstruct' or 'cross' ('reconstruct' for whole_videos)")
         if mode == "cross" and {"l1", "lpips", "aed"} & set(self.metrics):
             raise ValueError("AnimationMetrics: l1, lpips and aed need mode 'reconstruct'")
         if keypoints not in ("face", "body") or embedder not in ("dlib", "arcface"):
             raise ValueError("AnimationMetrics: keypoints is 'face' or 'body', embedder 'dlib' or 'arcface'")
         self.num_clips, self.num_frames = num_clips, num_frames
         self.keypoints, self.embedder = keypoints, embedder
+        self.whole_videos, self.chunk = whole_videos, chunk
 
     def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
         """AlexNet (LPIPS), Keypoint R-CNN (body keypoints), ArcFace (``embedder: arcface``)."""
@@ -523,50 +544,48 @@ class AnimationMetrics(MetricCallback):
         return FACE_PACKAGES if face or embed else {}
 
     def build(self, trainer) -> dict[str, Metric]:
-        from stylevideo.metrics.animation import (
-            LPIPS,
-            AverageEmbeddingDistance,
-            KeypointDistance,
-            PixelL1,
-        )
+        from stylevideo.features.face import DlibFace
+        from stylevideo.metrics.animation import LPIPS, AverageEmbeddingDistance, KeypointDistance, PixelL1
+        from stylevideo.metrics.animation_protocol import PerVideoMean
 
         wanted, scores = set(self.metrics), {}
+        per_video = {"sync_on_compute": False} if self.whole_videos else {}
         if "l1" in wanted:
-            scores["l1"] = PixelL1()
+            scores["l1"] = PixelL1(**per_video)
         if "lpips" in wanted:
             from stylevideo.features.perceptual import ALEXNET_WEIGHTS
 
-            scores["lpips"] = LPIPS(self.weights.get(ALEXNET_WEIGHTS), net=self.extractors.get("lpips"))
+            net = self.extractors.get("lpips")
+            scores["lpips"] = LPIPS(self.weights.get(ALEXNET_WEIGHTS), net=net, **per_video)
+        if self.whole_videos:
+            scores = {name: PerVideoMean(metric) for name, metric in scores.items()}
+        face_kp = wanted & {"akd", "mkr"} and self.keypoints == "face"
+        aed_face = "aed" in wanted and (self.embedder == "dlib" or "arcface" not in self.extractors)
+        face = self.extractor("face", DlibFace) if face_kp or aed_face else None  # one dlib model for all
         if wanted & {"akd", "mkr"}:
-            scores["keypoints"] = KeypointDistance(self._keypoint_fn())
+            scores["keypoints"] = KeypointDistance(face.landmarks if face_kp else self._pose())
         if "aed" in wanted:
-            scores["aed"] = AverageEmbeddingDistance(self._embed_fn())
+            embed = face.descriptors if self.embedder == "dlib" else self._arcface(face)
+            scores["aed"] = AverageEmbeddingDistance(embed)
         return scores
 
-    def _keypoint_fn(self):
-        if self.keypoints == "face":
-            from stylevideo.features.face import DlibFace
-
-            return self.extractor("face", DlibFace).landmarks
+    def _pose(self):
         from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS, PoseKeypoints
 
         return self.extractor("pose", lambda: PoseKeypoints(self.weights.get(KEYPOINT_RCNN_WEIGHTS)))
 
-    def _embed_fn(self):
-        from stylevideo.features.face import ArcFaceEmbedder, DlibFace
-
-        if self.embedder == "dlib":
-            return self.extractor("face", DlibFace).descriptors
+    def _arcface(self, face):
         from stylevideo.features.arcface import ARCFACE_WEIGHTS
+        from stylevideo.features.face import ArcFaceEmbedder
 
-        return self.extractor("arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS)))
+        return self.extractor("arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS), face=face))
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
-        for batch in self.real_batches(trainer, self.num_frames, self.num_clips):
-            real = batch["frames"].to(pl_module.device)
-            fake = self.animated(pl_module, batch).clamp(-1, 1)
+        for fake, real, last in self._animations(trainer, pl_module):
             for metric in self.scores.values():
                 metric.update(fake, real)
+                if last and hasattr(metric, "close_video"):
+                    metric.close_video()
         suffix = "_cross" if self.mode == "cross" else ""
         out = {}
         for name, metric in self.scores.items():
@@ -574,10 +593,28 @@ class AnimationMetrics(MetricCallback):
             if name == "keypoints":
                 out.update({k + suffix: v for k, v in value.items() if k in self.metrics})
             elif name == "aed":
-                out["aed"], out["aed/missing_frame_rate"] = (
-                    value["aed"],
-                    value["missing_frame_rate"],
-                )
+                out["aed"], out["aed/missing_frame_rate"] = value["aed"], value["missing_frame_rate"]
             else:
                 out[name + suffix] = value
         return out
+
+    def _animations(self, trainer, pl_module):
+        """``(animation, real, last part of its video)``: clips, or parts of whole videos."""
+        from stylevideo.metrics.animation_protocol import animate_in_chunks, cross_identity_sources
+
+        if not self.whole_videos:  # reconstruct: the clip's first frame; cross: another actor's video's
+            sources = (
+                cross_identity_sources(trainer.datamodule, self.split, self.seed) if self.mode == "cross" else None
+            )
+            for batch in self.real_batches(trainer, self.num_frames, self.num_clips):
+                real = batch["frames"].to(pl_module.device)
+                source = real[:, 0] if sources is None else sources(batch["video_id"]).to(real)
+                yield pl_module.animate(source, real, relative=sources is not None).clamp(-1, 1), real, True
+            return
+        rank, world = self._rank(trainer)
+        dm = self._datamodule(trainer, "video_dataloader")
+        for batch in dm.video_dataloader(self.split, self.num_clips, rank, world):
+            video = batch["frames"].to(pl_module.device)
+            parts = -(-video.shape[1] // self.chunk)
+            for i, (part, fake) in enumerate(animate_in_chunks(pl_module.animate, video[:, 0], video, self.chunk)):
+                yield fake.clamp(-1, 1), part, i == parts - 1

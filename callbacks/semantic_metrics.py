@@ -148,9 +148,10 @@ class ManipulationMetrics(MetricCallback):
         num_clips: int = 256,
         num_frames: int = 12,
         clip_name: str = "ViT-B/32",
+        mode: str = "edit",
         **kwargs: Any,
     ):
-        super().__init__(metrics, **{"mode": "edit", **kwargs})
+        super().__init__(metrics, mode=mode, **kwargs)  # keywords jsonargparse can follow to the base
         if self.mode != "edit":
             raise ValueError("ManipulationMetrics judges edits: mode must be 'edit'")
         self.num_clips, self.num_frames, self.clip_name = num_clips, num_frames, clip_name

@@ -282,10 +282,11 @@ class TableWriter(Callback):
             or the path of a published-numbers YAML.
         table: the table's key in that file (``table1``, ``fig5a``, ...): the output file stem.
         groups: the column groups our row fills (e.g. ``[VoxCeleb]``); tables without groups: none.
-        groups_by_data: instead of ``groups``, the groups per data module class name (e.g.
-            ``{TaiChiDataModule: [TaiChi], SkyTimelapseDataModule: [SkyTimelapse]}``; ``[]`` for a
-            table without groups), so one evaluation config serves every dataset of a table; a run
-            on a data module not listed writes no table (a warning says so).
+            Or by data module class, chosen at setup: ``{TaiChiDataModule: [TaichiHD], TEDTalkDataModule:
+            [TED-talks]}`` (one config for the datasets of one protocol).
+        other_data: a run on a data module that ``groups`` (by class) does not list: ``refuse`` it at
+            setup (default), or ``skip`` (no table, a warning; for a table that only some datasets of
+            one evaluation config fill, e.g. styleinv Table 2, DeeperForensics only).
         name: our row's name (default: the module's class, its ``row_hparams`` and the tested
             checkpoint's file).
         row_hparams: hyper-parameters of the module named in our row (e.g. ``[k]`` for onestyle
@@ -302,8 +303,8 @@ class TableWriter(Callback):
         self,
         paper: str,
         table: str,
-        groups: list[str] | None = None,
-        groups_by_data: dict[str, list[str]] | None = None,
+        groups: list[str] | dict[str, list[str]] | None = None,
+        other_data: str = "refuse",
         name: str | None = None,
         row_hparams: list[str] | None = None,
         metric_names: dict[str, str] | None = None,
@@ -316,35 +317,42 @@ class TableWriter(Callback):
         if table not in tables:
             raise ValueError(f"{path} has no table {table!r}; it has {sorted(tables)}")
         self.table, self.path = tables[table], path
-        if groups_by_data is not None and groups is not None:
-            raise ValueError(f"{path}: {table}: give groups or groups_by_data, not both")
-        if groups_by_data is None:
-            self.groups, self.groups_by_data = self._checked_groups(groups), None
+        if isinstance(groups, dict):
+            self.groups_by_data = {str(k): self._checked_groups(v) for k, v in groups.items()}
+            self.groups: list[str] | None = []  # chosen in setup (None: this run fills no column)
         else:
-            self.groups_by_data = {data: self._checked_groups(g) for data, g in groups_by_data.items()}
-            self.groups = []
+            self.groups_by_data, self.groups = None, self._checked_groups(groups)
+        if other_data not in ("refuse", "skip"):
+            raise ValueError(f"TableWriter ({table}): other_data is refuse or skip, not {other_data!r}")
+        self.other_data = other_data
         self.name, self.row_hparams, self.metric_names = name, list(row_hparams or []), dict(metric_names or {})
         self.weights, self.deviations, self.folder = list(weights or []), list(deviations or []), folder
 
     def _checked_groups(self, groups: list[str] | None) -> list[str]:
-        """``groups`` as the table knows them (``[""]`` for a table without column groups)."""
-        known, groups = self.table.groups, list(groups or [])
+        known, key, chosen = self.table.groups, self.table.key, list(groups or [])
         if known == [""]:
-            if groups:
-                raise ValueError(f"{self.path}: {self.table.key} has no column groups; drop groups={groups}")
+            if chosen:
+                raise ValueError(f"{self.path}: {key} has no column groups; drop groups={chosen}")
             return [""]
-        if not groups or set(groups) - set(known):
-            raise ValueError(
-                f"{self.path}: {self.table.key} needs groups from {known} (the columns our row fills), got {groups}"
-            )
-        return groups
+        if not chosen or set(chosen) - set(known):
+            raise ValueError(f"{self.path}: {key} needs groups from {known} (the columns our row fills), got {groups}")
+        return chosen
 
-    def groups_of(self, trainer: Trainer) -> list[str] | None:
-        """The groups our row fills in this run (None: this run's data has no column here)."""
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Choose the groups of this run's data module (``groups`` given by data module class)."""
         if self.groups_by_data is None:
-            return self.groups
-        data = type(trainer.datamodule).__name__ if trainer.datamodule is not None else None
-        return self.groups_by_data.get(data)
+            return
+        data = type(trainer.datamodule).__name__
+        if data not in self.groups_by_data and self.other_data == "skip":
+            self.groups = None
+            warnings.warn(f"TableWriter ({self.table.key}): no column for {data}; no table written", stacklevel=2)
+            return
+        if data not in self.groups_by_data:
+            raise ValueError(
+                f"TableWriter ({self.table.key}): this configuration fills {self.groups_by_data} by data module; "
+                f"this run's data module is {data} (another dataset needs another evaluation config)"
+            )
+        self.groups = self.groups_by_data[data]
 
     # -- when ---------------------------------------------------------------------------------
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -446,10 +454,8 @@ class TableWriter(Callback):
         """Write ``<table>.md`` / ``.csv`` (rank 0) and the W&B table; returns the files."""
         if not trainer.is_global_zero:
             return []
-        groups = self.groups_of(trainer)
+        groups = self.groups
         if groups is None:
-            data = type(trainer.datamodule).__name__
-            warnings.warn(f"TableWriter ({self.table.key}): no column for {data}; no table written", stacklevel=2)
             return []
         results = self.results(trainer, stage)
         missing = [m for c in self.table.columns if c.group in groups for m in c.metrics if m not in results]

@@ -28,6 +28,7 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.util
 import os
@@ -40,6 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch import LightningDataModule, LightningModule
@@ -251,6 +253,13 @@ class StyleVideoCLI(LightningCLI):
             raise requirements.MissingRequirementsError(
                 str(err).replace("<dataset>", dataset) if dataset else str(err)
             ) from None
+
+    def _parse_ckpt_path(self) -> None:
+        """As LightningCLI (a Lightning checkpoint's hyper-parameters update the model's config),
+        for files that also hold argparse namespaces, read without executing anything: the
+        authors' LIA checkpoints keep their ``args`` (``--ckpt_path vox.pt``, OfficialCheckpointIO)."""
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            super()._parse_ckpt_path()
 
     def instantiate_classes(self) -> None:
         """As LightningCLI, with a constructor's refusal (a ValueError, KeyError or OSError raised

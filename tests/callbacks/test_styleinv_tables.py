@@ -36,8 +36,8 @@ def _run(tmp_path, synthetic_root):
         {
             0: {"metrics": list(names.values())[:2], "batch_size": 3},
             1: {"metrics": [f"fid{FID}"], "num_videos": N, "num_frames": LONG, "batch_size": 3},
-            2: {"groups_by_data": {"SyntheticDataModule": ["TaiChi"]}, "metric_names": names},
-            4: {"groups_by_data": {"SyntheticDataModule": ["SkyTimelapse"]}, "metric_names": names},
+            2: {"groups": {"SyntheticDataModule": ["TaiChi"]}, "metric_names": names},
+            4: {"groups": {"SyntheticDataModule": ["SkyTimelapse"]}, "metric_names": names},
         },
         tmp_path / "tiny.yaml",
         model={"class_path": "table_helpers.PerfectVideos", "init_args": {"batch_size": 3, "noise_mode": "none"}},
@@ -56,7 +56,7 @@ def _run(tmp_path, synthetic_root):
         "init_args": {"n": 2},
     }
     tiny.write_text(yaml.safe_dump(config, sort_keys=False))
-    assert maps[2]["init_args"]["groups_by_data"]["TaiChiDataModule"] == ["TaiChi"]
+    assert maps[2]["init_args"]["groups"]["TaiChiDataModule"] == ["TaiChi"]
     argv = ["test", "--config", str(REPO / "experiments" / "styleinv_synthetic.yaml")]
     argv += ["--config", str(EVAL / "styleinv_table1.yaml"), "--config", str(tiny), "--run_dir", str(tmp_path / "run")]
     return StyleVideoCLI(args=expand_config_bases(argv))

@@ -107,7 +107,7 @@ def _styleinv_table1(paper: bool, videos: int, frames: int, fid: int):
 
         model = _model(PAPER if paper else SMOKE, device).eval()
         detectors = _detectors(paper)
-        groups = {"groups_by_data": {"RealClips": ["TaiChi"]}}
+        groups = {"groups": {"RealClips": ["TaiChi"]}}
         names = {"fvd2048_16f": f"fvd{videos}_16f", "fvd2048_128f": f"fvd{videos}_{frames}f", "fid50k": f"fid{fid}"}
         callbacks = eval_callbacks(
             "styleinv_table1",

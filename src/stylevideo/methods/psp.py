@@ -12,6 +12,11 @@ term pSp's latent regularisation (0 for inversion, as in pSp's encoding setting)
 (appendix F) follows pSp's settings (lambda 1 / 0.8 / 0.1, Ranger with gradient centralisation
 at lr 1e-4, the encoder backbone initialised from ArcFace) and turns the identity loss off for TaiChi and SkyTimelapse.
 The generator is frozen and synthesises with constant noise (the authors' ``noise_mode``).
+
+Released files: :func:`load_official_checkpoint` reads StyleInV's stage-2 pickle (``psp-*.pkl``,
+``pSp`` and ``G``) into a :class:`PSPInversion`; :func:`load_official_psp` reads the encoder of an
+official pixel2style2pixel ``.pt`` (e.g. pSp's FFHQ encoder), which ``backbone_init`` accepts as
+the starting point of stage 2 instead of ArcFace.
 """
 
 from __future__ import annotations
@@ -26,10 +31,18 @@ from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
 from stylevideo.methods.styleinv.checkpoints import STAGE_INPUTS, build_generator, load_generator
-from stylevideo.nn.irse import WIDTHS, backbone_state
-from stylevideo.nn.psp import PSPEncoderW
+from stylevideo.nn.irse import UNITS, WIDTHS, backbone_state
+from stylevideo.nn.nvlabs_pickle import Record, read_network_pickle
+from stylevideo.nn.psp import PSPEncoderW, load_psp_checkpoint, official_psp_encoder
 
-__all__ = ["IdentityLoss", "PSPInversion", "lpips_network", "ranger"]
+__all__ = [
+    "IdentityLoss",
+    "PSPInversion",
+    "load_official_checkpoint",
+    "load_official_psp",
+    "lpips_network",
+    "ranger",
+]
 
 
 def lpips_network(pretrained: bool = True, path: str | None = None) -> nn.Module:
@@ -113,7 +126,8 @@ class PSPInversion(LightningModule):
         l2_lambda, lpips_lambda, id_lambda, w_norm_lambda: the loss weights.
         noise_mode: the generator's noise during inversion (``const``; ``none`` for SkyTimelapse).
         backbone_init: ``"arcface"`` initialises the backbone from the ArcFace IR-SE50 weights
-            (``arcface_weights`` path or the weight cache), as pSp does; ``None``: random.
+            (``arcface_weights`` path or the weight cache), as pSp does; the path of an official
+            pSp ``.pt`` initialises it from that encoder (:func:`load_official_psp`); ``None``: random.
         arcface_weights, lpips_weights: explicit weight files (else the weight cache).
         lpips_pretrained: False uses a random AlexNet (CPU smoke runs without weight files).
         generator_arch: filled in from ``generator_ckpt`` and saved, so checkpoints of this
@@ -142,8 +156,10 @@ class PSPInversion(LightningModule):
         super().__init__()
         if optimizer not in ("ranger", "adam"):
             raise ValueError(f"optimizer must be 'ranger' or 'adam', got {optimizer!r}")
-        if backbone_init not in (None, "arcface"):
-            raise ValueError(f"backbone_init must be 'arcface' or None, got {backbone_init!r}")
+        if backbone_init not in (None, "arcface") and not Path(backbone_init).is_file():
+            raise ValueError(
+                f"backbone_init must be 'arcface', None or an official pSp .pt file, got {backbone_init!r}"
+            )
         restoring = generator_arch is not None and (generator_ckpt is None or not Path(generator_ckpt).is_file())
         if restoring:
             self.G = build_generator(generator_arch).eval().requires_grad_(False)
@@ -153,15 +169,20 @@ class PSPInversion(LightningModule):
         self.hparams.generator_arch = generator_arch
         self.encoder = PSPEncoderW(self.G.w_dim, num_layers, "ir_se", 3, widths, units)
         self.register_buffer("w_avg", self.G.w_avg.detach().clone())
-        if backbone_init == "arcface" and not restoring:
-            from stylevideo.features.arcface import ARCFACE_WEIGHTS
-            from stylevideo.features.weights import load_weights
+        if backbone_init is not None and not restoring:
+            if backbone_init == "arcface":
+                from stylevideo.features.arcface import ARCFACE_WEIGHTS
+                from stylevideo.features.weights import load_weights
 
-            missing, _ = self.encoder.load_state_dict(
-                backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights)), strict=False
-            )
-            if set(missing) != {"linear.weight", "linear.bias"}:
-                raise ValueError(f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})")
+                state = backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights))
+            else:  # its W head only where it maps to this generator's w_dim
+                own = self.encoder.state_dict()
+                state = {
+                    k: v for k, v in load_official_psp(backbone_init).items() if k in own and v.shape == own[k].shape
+                }
+            missing, _ = self.encoder.load_state_dict(state, strict=False)
+            if set(missing) - {"linear.weight", "linear.bias"}:
+                raise ValueError(f"{backbone_init} weights do not cover the encoder backbone (missing {missing[:4]})")
         # Loss networks stay out of the state dict (no 100 MB of frozen weights per checkpoint).
         self._lpips = [lpips_network(lpips_pretrained, lpips_weights)] if lpips_lambda > 0 else []
         self._identity = []
@@ -246,3 +267,44 @@ class PSPInversion(LightningModule):
         if hp.optimizer == "ranger":
             return ranger(self.encoder.parameters(), lr=hp.lr)
         return torch.optim.Adam(self.encoder.parameters(), lr=hp.lr)
+
+
+# -- released files -----------------------------------------------------------------------------------
+
+
+def load_official_psp(path: str | Path) -> dict[str, Tensor]:
+    """The encoder of an official pixel2style2pixel checkpoint (``{'state_dict', 'opts',
+    'latent_avg'}``, e.g. pSp's FFHQ encoder) as :class:`~stylevideo.nn.psp.PSPEncoderW` entries:
+    the IR-SE backbone (``input_layer``, ``body``), and ``linear`` when it is a W encoder
+    (pSp's W+ ``GradualStyleEncoder`` has none: StyleInV's W head then starts untrained, as from ArcFace)."""
+    psp = load_psp_checkpoint(path)
+    state = backbone_state(psp.encoder.state_dict())
+    if isinstance(psp.encoder, PSPEncoderW):
+        state |= {k: v for k, v in psp.encoder.state_dict().items() if k.startswith("linear.")}
+    return state
+
+
+def load_official_checkpoint(path: str | Path, **overrides) -> PSPInversion:
+    """StyleInV's stage-2 pickle (``psp-*.pkl`` of ``train_psp.py``: ``pSp`` and the stage-1 ``G``),
+    read without executing it, as a :class:`PSPInversion` in eval mode: ``invert(x)`` is their
+    ``pSp(x)`` (one code per image), ``forward(x)`` their ``G.synthesis(pSp(x), noise_mode='const')``.
+
+    ``overrides`` go to :class:`PSPInversion` (e.g. ``lpips_lambda=0, id_lambda=0`` to read it
+    without the loss networks' weight files); it can be fine-tuned as any stage-2 model.
+    """
+    content = read_network_pickle(path)
+    if not isinstance(content, dict) or not isinstance(content.get("pSp"), Record) or "G" not in content:
+        found = sorted(content) if isinstance(content, dict) else type(content).__name__
+        raise KeyError(f"{path}: not a StyleInV stage-2 pickle (expected 'pSp' and 'G', found {found})")
+    layout, state, latent_avg = official_psp_encoder(content["pSp"], path)
+    if layout["mode"] != "ir_se" or layout["in_channels"] != 3:
+        raise ValueError(
+            f"{path}: a {layout['mode']} encoder of {layout['in_channels']} channels; stage 2 is IR-SE on RGB"
+        )
+    units = tuple(layout["units"])
+    num_layers = next((n for n, u in UNITS.items() if u == units), 50)
+    kwargs = dict(generator_ckpt=str(path), num_layers=num_layers, widths=tuple(layout["widths"]), units=units)
+    model = PSPInversion(**kwargs | {"backbone_init": None} | overrides)
+    model.encoder.load_state_dict(state)
+    model.w_avg.copy_(latent_avg)
+    return model.eval()

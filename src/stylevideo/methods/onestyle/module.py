@@ -85,6 +85,10 @@ class OneStyle(StyleGAN2Loop):
             default ``--step 250``; the paper does not say).
     """
 
+    #: ``lightning predict`` modes: no ``animate`` (it inverts each clip with its known actor and
+    #: action, section 5.4: ``python -m stylevideo.methods.onestyle.invert`` writes those videos).
+    prediction_modes = ("sample", "long", "fps")
+
     def __init__(
         self,
         resolution: int = 128,

@@ -145,7 +145,8 @@ class StyleInV(GANModule):
         noise_mode: G's noise (``const``; ``none`` for SkyTimelapse).
         ema_kimg: half-life of the motion generator's EMA (20 kimg, the authors' 256x256 setting).
         d_channel_base, d_channel_max, mbstd_group, concat_res, num_frames_div_factor, d_const_dim,
-            d_mapping_layers: the discriminator (:class:`SparseVideoDiscriminator`).
+            d_mapping_layers, d_conv_clamp: the discriminator (:class:`SparseVideoDiscriminator`;
+            ``d_conv_clamp`` 256 as the authors' ``train_styleinv.py``).
         num_layers, widths, units, normalize_adain: E's backbone (must match stage 2).
         sample_psi: truncation of ``w0`` in ``sample_videos``.
         animate_align: :meth:`animate` FFHQ-aligns its source images first (:func:`ffhq_aligned`,
@@ -191,6 +192,7 @@ class StyleInV(GANModule):
         num_frames_div_factor: int = 2,
         d_const_dim: int = 256,
         d_mapping_layers: int = 2,
+        d_conv_clamp: float | None = 256.0,
         num_layers: int = 50,
         widths: Sequence[int] = (64, 128, 256, 512),
         units: Sequence[int] | None = None,
@@ -256,6 +258,7 @@ class StyleInV(GANModule):
             d_const_dim,
             d_mapping_layers,
             mbstd_group,
+            d_conv_clamp,
         )
         self.ada = (
             AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)

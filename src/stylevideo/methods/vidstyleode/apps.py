@@ -25,6 +25,8 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
+from stylevideo.methods.vidstyleode.content import ContentMode
+
 __all__ = ["Applications", "box_mask"]
 
 Texts = str | Sequence[str] | None
@@ -116,16 +118,33 @@ class Applications:
         return self.render(z_C, z_S, z_d0, t, t[:, 0])
 
     @torch.no_grad()
-    def animate(self, source: Tensor, driving: Tensor, *, relative: bool = True, t: Tensor | None = None) -> Tensor:
+    def animate(
+        self,
+        source: Tensor,
+        driving: Tensor,
+        *,
+        relative: bool = True,
+        t: Tensor | None = None,
+        content: ContentMode | None = None,
+    ) -> Tensor:
         """Image animation: ``z_C`` of the still ``source [B, 3, H, W]``, dynamics of ``driving``.
 
         VidStyleODE's motion is a direction from the source's own content code whatever
         ``relative`` says (the flag is the interface's; the metric callbacks' same-identity
-        reconstruction passes False), so both values give the same video.
+        reconstruction passes False), so both values give the same video. ``content``
+        (same-identity animation, supplementary 9.2, Table 6): ``z_C`` pooled over the driving
+        video's frames instead, from its ``first`` frame, a ``random`` one or their ``mean``
+        (f_C's pooling; ``source`` then only gives the batch size).
         """
         if source.ndim != 4:
             raise ValueError(f"source must be images [B, 3, H, W], got {tuple(source.shape)}")
-        return self.transfer_motion(source[:, None], driving, t=t)
+        if content is None:
+            return self.transfer_motion(source[:, None], driving, t=t)
+        if len(source) != len(driving):
+            raise ValueError("content and motion videos must come in equal numbers")
+        z_C = self.content(driving, content)
+        z_d0, t = self.dynamics_code(driving, t)
+        return self.render(z_C, self.style(z_C), z_d0, t, t[:, 0])
 
     @torch.no_grad()
     def transfer_motion(

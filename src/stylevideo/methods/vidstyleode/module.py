@@ -60,7 +60,8 @@ class VidStyleODE(Applications, GANModule):
 
     Args:
         generator: the frozen StyleGAN2 (``PretrainedStyleGAN2`` or a stand-in).
-        inverter: the frozen W+ inversion network of f_C (pSp or a stand-in).
+        inverter: the frozen W+ inversion network of f_C (pSp or a stand-in); None: the batches
+            carry the frames' W+ codes (``inversion [B, K, L, D]``, the authors' Fashion setting).
         clip: CLIP_I / CLIP_T (``PretrainedCLIP`` ViT-B/32 or a stand-in).
         splice: the DINO-ViT Splicing descriptors (``PretrainedSpliceViT`` or a stand-in).
         descriptions: where each training video's description comes from (None: the batch's
@@ -89,7 +90,7 @@ class VidStyleODE(Applications, GANModule):
     def __init__(
         self,
         generator: StyleGAN2Wrapper,
-        inverter: nn.Module,
+        inverter: nn.Module | None,
         clip: CLIPModel,
         splice: SpliceViT,
         descriptions: Descriptions | None = None,
@@ -177,6 +178,19 @@ class VidStyleODE(Applications, GANModule):
         return self.f_C(frames, mode)
 
     @torch.no_grad()
+    def batch_content(self, batch: dict) -> Tensor:
+        """``z_C`` of a batch: pooled from its precomputed W+ codes (``inversion``) if it has them,
+        else from its frames through the inverter."""
+        if "inversion" not in batch:
+            return self.content(batch["frames"])
+        codes = batch["inversion"].float()
+        if codes.shape[-2:] != (self.G.num_ws, self.G.w_dim):
+            raise ValueError(
+                f"batch W+ codes are {tuple(codes.shape)}; the generator takes {self.G.num_ws} x {self.G.w_dim}"
+            )
+        return self.f_C.pool(codes)
+
+    @torch.no_grad()
     def content_embedding(self, z_C: Tensor) -> Tensor:
         """``CLIP_I(G(z_C))``, the image part of Eq. 12."""
         return self.clip.encode_image(self.G.synthesize(z_C))
@@ -225,7 +239,7 @@ class VidStyleODE(Applications, GANModule):
     def setup(self, stage: str) -> None:
         self.load_pretrained()
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if stage in ("fit", "validate") and self.descriptions is not None and datamodule is not None:
+        if stage in ("fit", "validate", "test") and self.descriptions is not None and datamodule is not None:
             self.descriptions.setup(datamodule)
 
     def losses(self, batch: dict) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -237,7 +251,7 @@ class VidStyleODE(Applications, GANModule):
                 "VidStyleODE needs batch_size >= 2: target descriptions come from other videos of the batch"
             )
         t = self.ode_time(batch["t"])
-        z_C = self.content(frames)
+        z_C = self.batch_content(batch)
         texts = list(describe(self.descriptions, batch))
         shift = int(torch.randint(1, b, ()))  # the target description: another video's
         e_src = self.clip.encode_text(texts)
@@ -308,13 +322,22 @@ class VidStyleODE(Applications, GANModule):
         self.log("loss", total, prog_bar=True, batch_size=batch["frames"].shape[0])
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        weights = self.loss_weights()
-        losses, _ = self.losses(batch)
-        logs = {f"val/loss/{k}": v for k, v in losses.items()}
-        logs["val/loss/total"] = sum(weights[k] * v for k, v in losses.items())
-        self.log_dict(logs, batch_size=batch["frames"].shape[0], sync_dist=True)
+        self._held_out_losses(batch, "val")
         if batch_idx == 0:
             self._write_samples(batch)
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """The losses on test clips (batches of two or more: the edits take other clips' texts);
+        ``lightning test`` runs the tables' metric callbacks after it."""
+        if len(batch["frames"]) > 1:
+            self._held_out_losses(batch, "test")
+
+    def _held_out_losses(self, batch: dict, stage: str) -> None:
+        weights = self.loss_weights()
+        losses, _ = self.losses(batch)
+        logs = {f"{stage}/loss/{k}": v for k, v in losses.items()}
+        logs[f"{stage}/loss/total"] = sum(weights[k] * v for k, v in losses.items())
+        self.log_dict(logs, batch_size=batch["frames"].shape[0], sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._val_runs += 1
@@ -327,7 +350,7 @@ class VidStyleODE(Applications, GANModule):
             return
         frames, t = batch["frames"], self.ode_time(batch["t"])
         texts = list(describe(self.descriptions, batch))
-        z_C = self.content(frames)
+        z_C = self.batch_content(batch)
         z_dt = self.dynamics.solve(self.dynamics.encode(frames, t), t)
         rows = [frames]
         for z_S, z_d in (
@@ -370,7 +393,8 @@ class VidStyleODE(Applications, GANModule):
 
     # -- checkpoints: pretrained frozen networks come from their files, not the checkpoint ---
     def _file_prefixes(self) -> list[str]:
-        return [f"{name}." for name in _FROZEN if getattr(self.get_submodule(name), "weights_from_file", False)]
+        modules = dict(self.named_modules())
+        return [f"{name}." for name in _FROZEN if getattr(modules.get(name), "weights_from_file", False)]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         prefixes = tuple(self._file_prefixes())
