@@ -19,6 +19,8 @@ Modes (where the evaluated videos come from):
   same-identity reconstruction of lia 4.2 (a) (ground truth: the clip);
 - ``cross``: ``animate(other_clip[:, 0], clip, relative=True)``, the source frame taken
   from the next clip of the batch (cross-identity motion transfer, lia 4.2 (b));
+  in both, ``animate_labels`` (opt-in) passes each clip's labels as keywords (onestyle's
+  inversion needs the clip's actor and emotion, section 5.4; LIA's ``animate`` takes none);
 - ``edit``: ``edit(clip, source_texts, target_texts)``, each clip edited towards the
   description of the next clip of the batch (vidstyleode 4, text-guided manipulation).
   Descriptions: the batch's ``text``, else the module's ``descriptions(batch)``.
@@ -67,11 +69,14 @@ class MetricCallback(Callback, abc.ABC):
         conditions: fixed keyword arguments of ``sample_videos`` (e.g. ``{emotion: 3}``).
         condition_keys: labels drawn per video with the batch's seed and passed to
             ``sample_videos`` (e.g. ``[actor, action]`` for onestyle (C)); a key the caller
-            gives explicitly is never replaced.
+            gives explicitly is never replaced. A module that names the labels it is conditioned
+            on (``condition_labels``; an unconditional onestyle: none) is given only those.
         condition_sampling: ``split`` (default): each generated video takes the labels of a
             uniformly drawn video of ``split``, so only label combinations that exist are
             generated, with their frequency (StyleGAN-V, ``src/metrics/metric_utils.py:306-307``);
             ``uniform``: each key uniformly over its classes, independently.
+        animate_labels: modes ``reconstruct`` and ``cross``: the batch labels passed to
+            ``animate`` as keywords (the driving clip's, e.g. ``[actor, emotion]``); none by default.
         weights: explicit weight files, loader name -> path (else the weight cache).
         prefix: prepended to every logged name.
         extractors: feature extractors replacing the pretrained ones (tests, benchmarks).
@@ -94,6 +99,7 @@ class MetricCallback(Callback, abc.ABC):
         conditions: dict[str, Any] | None = None,
         condition_keys: list[str] | None = None,
         condition_sampling: str = "split",
+        animate_labels: list[str] | None = None,
         weights: dict[str, str] | None = None,
         prefix: str = "",
         extractors: dict[str, Any] | None = None,
@@ -117,6 +123,11 @@ class MetricCallback(Callback, abc.ABC):
         self.conditions = dict(conditions or {})
         self.condition_keys = list(condition_keys or [])
         self.condition_sampling = condition_sampling
+        self.animate_labels = list(animate_labels or [])
+        if self.animate_labels and mode not in ("reconstruct", "cross"):
+            raise ValueError(
+                f"{type(self).__name__}: animate_labels are for the modes reconstruct and cross, not {mode!r}"
+            )
         self.weights = dict(weights or {})
         self.prefix = prefix
         self.extractors = dict(extractors or {})
@@ -318,10 +329,24 @@ class MetricCallback(Callback, abc.ABC):
         """``m`` videos from ``sample_videos``; the ``condition_keys`` not given in ``extra``
         or ``conditions`` are drawn with ``seed`` (see ``condition_sampling``)."""
         conditions = dict(self.conditions, **extra)
-        missing = [k for k in self.condition_keys if k not in conditions]
+        missing = [k for k in self.condition_keys_of(pl_module) if k not in conditions]
         drawn = self.draw_conditions(trainer.datamodule, missing, m, seed)
         conditions.update({k: v.to(pl_module.device) for k, v in drawn.items()})
         return pl_module.sample_videos(m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions)
+
+    def condition_keys_of(self, pl_module: LightningModule) -> list[str]:
+        """The ``condition_keys`` ``pl_module`` takes: those among its ``condition_labels`` where
+        it names them (an unconditional onestyle names none), else all of them."""
+        taken = getattr(pl_module, "condition_labels", None)
+        return list(self.condition_keys) if taken is None else [k for k in self.condition_keys if k in taken]
+
+    def split_labels(self, datamodule, keys: list[str]) -> Tensor:
+        """Label ids ``[videos of split, len(keys)]`` of the videos of ``split``, in index order."""
+        maps = datamodule.label_maps
+        table = torch.tensor([[maps[k][r.labels[k]] for k in keys] for r in datamodule.records(self.split)])
+        if not len(table):
+            raise ValueError(f"{type(self).__name__}: no {self.split!r} videos to draw {keys} from")
+        return table
 
     def draw_conditions(self, datamodule, keys: list[str], m: int, seed: int) -> dict[str, Tensor]:
         """Label ids ``[m]`` for each of ``keys``, drawn with ``seed``."""
@@ -330,22 +355,27 @@ class MetricCallback(Callback, abc.ABC):
         g = torch.Generator().manual_seed(seed)
         if self.condition_sampling == "uniform":
             return {k: torch.randint(datamodule.num_classes(k), (m,), generator=g) for k in keys}
-        maps = datamodule.label_maps
-        table = torch.tensor([[maps[k][r.labels[k]] for k in keys] for r in datamodule.records(self.split)])
-        if not len(table):
-            raise ValueError(f"{type(self).__name__}: no {self.split!r} videos to draw {keys} from")
+        table = self.split_labels(datamodule, keys)
         rows = table[torch.randint(len(table), (m,), generator=g)]
         return {k: rows[:, j] for j, k in enumerate(keys)}
 
     def animated(self, pl_module: LightningModule, batch: dict[str, Any]) -> Tensor:
-        """The module's video for a real ``batch`` in this callback's mode."""
+        """The module's video for a real ``batch`` in this callback's mode (with the clips'
+        ``animate_labels`` as keywords of ``animate``)."""
         clips = batch["frames"].to(pl_module.device)
+        if self.mode == "edit":
+            sources, targets = self.edit_texts(pl_module, batch)
+            return pl_module.edit(clips, sources, targets)
+        missing = [k for k in self.animate_labels if k not in batch]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}: animate_labels {missing} are not labels of the {self.split!r} clips "
+                f"(their batches hold {sorted(batch)})"
+            )
+        labels = {k: batch[k].to(pl_module.device) for k in self.animate_labels}
         if self.mode == "reconstruct":
-            return pl_module.animate(clips[:, 0], clips, relative=False)
-        if self.mode == "cross":
-            return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True)
-        sources, targets = self.edit_texts(pl_module, batch)
-        return pl_module.edit(clips, sources, targets)
+            return pl_module.animate(clips[:, 0], clips, relative=False, **labels)
+        return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True, **labels)
 
     @staticmethod
     def edit_texts(pl_module: LightningModule, batch: dict[str, Any]) -> tuple[list, list]:

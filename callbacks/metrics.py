@@ -349,10 +349,14 @@ class FaceMetrics(MetricCallback):
 
     ``sample`` mode: ``groups`` groups of ``group_size`` videos; a group shares its
     temporal style through the ``sample_videos`` keyword ``group_by`` (given the group's
-    seed) and varies content through ``seed``. ``reconstruct``/``cross``: ``lia_r`` pairs
+    seed) and varies content (5.2: "100 different sequences using different content styles
+    and the same temporal style"): through ``seed`` (an unconditional model's ``z_c``), and
+    for the ``condition_keys`` the module takes, ``group_size`` distinct label combinations of
+    the split's videos (:meth:`group_contents`). ``reconstruct``/``cross``: ``lia_r`` pairs
     each driving clip with its animation (onestyle Fig. 5a pairs a real video with its
-    inversion); identity is measured on the animations. ``embedder``: ``dlib`` (default)
-    or ``arcface`` (the paper's, weights through the loader).
+    inversion; ``animate_labels`` hands onestyle the clip's actor and emotion); identity is
+    measured on the animations. ``embedder``: ``dlib`` (default) or ``arcface`` (the
+    paper's, weights through the loader).
     """
 
     family = "face"
@@ -425,12 +429,31 @@ class FaceMetrics(MetricCallback):
             scores["identity"] = IdentitySimilarity(embed)
         return scores
 
+    def group_contents(self, trainer, pl_module, g: int) -> dict[str, Tensor]:
+        """Group ``g``'s labels: ``group_size`` distinct combinations of the condition keys the
+        module takes, among those of the split's videos, drawn without replacement with the
+        group's seed (two videos of one motion and one content would be the same video and
+        correlate perfectly); none where the module takes no such key."""
+        keys = [k for k in self.condition_keys_of(pl_module) if k not in self.conditions]
+        if not keys:
+            return {}
+        combos = torch.unique(self.split_labels(trainer.datamodule, keys), dim=0)
+        if len(combos) < self.group_size:
+            raise ValueError(
+                f"FaceMetrics: a group of {self.group_size} videos with different contents needs as many "
+                f"distinct {keys} combinations; the {self.split!r} videos have {len(combos)}"
+            )
+        order = torch.randperm(len(combos), generator=torch.Generator().manual_seed(self.seed + g))
+        rows = combos[order[: self.group_size]]
+        return {k: rows[:, j].to(pl_module.device) for j, k in enumerate(keys)}
+
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
         lia, identity = self.scores.get("lia_r"), self.scores.get("identity")
         if self.mode == "sample":
             rank, world = self._rank(trainer)
             for g in range(rank, self.groups, world):
                 extra = {self.group_by: self.seed + g} if self.group_by else {}
+                extra |= self.group_contents(trainer, pl_module, g)
                 videos = self.sample(trainer, pl_module, self.group_size, self.num_frames, self.seed + g, **extra).cpu()
                 if lia is not None:
                     lia.update(videos[None])

@@ -15,7 +15,8 @@ import pytest
 import torch
 from parity import assert_float32_parity
 
-from stylevideo.methods.onestyle import OneStyle, load_official_checkpoint
+from stylevideo.features.requirements import MissingRequirementsError, check, from_config
+from stylevideo.methods.onestyle import OfficialOneStyle, OneStyle, load_official_checkpoint
 from stylevideo.methods.onestyle.official import authors_channels, convert_official_state, official_arguments
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "onestyle_official.pt"
@@ -110,3 +111,24 @@ def test_files_the_generator_cannot_represent_give_errors_naming_the_argument(re
     path = write_their_checkpoint(tmp_path / "extra.pt", broken, args)
     with pytest.raises(ValueError, match="extra.pt: g_ema: unexpected key 'mystery.weight'"):
         load_official_checkpoint(path, g_channels=widths, **SMALL_D)
+
+
+def test_official_onestyle_is_the_released_generator_as_a_lightning_model(reference, tmp_path):
+    """``OfficialOneStyle(checkpoint)``: the same frames as their code, the file declared and kept
+    for the table's protocol, its hyper-parameters OneStyle's (a model of ``lightning test``)."""
+    args = {k: v for k, v in reference["checkpoint"]["args"].items() if k != "channel_multiplier"}
+    path = write_their_checkpoint(tmp_path / "mead.pt", reference["checkpoint"]["g_ema"], args)
+    model = OfficialOneStyle(str(path), action_label="emotion", inversion_steps=7)
+    assert model.official_checkpoint == str(path) and not model.training and model.ramp.item() == 1.0
+    hp = model.hparams
+    assert (hp.resolution, hp.k, hp.num_actors, hp.num_actions, hp.content_fusion) == (64, 8, 3, 4, "sum")
+    assert (hp.action_label, hp.inversion_steps, hp.checkpoint) == ("emotion", 7, str(path))
+    x = reference["inputs"]
+    with torch.no_grad():
+        ours = model.G_ema(x["t"], z_m=x["z_m"], actor=x["actor"], action=x["action"], ramp=x["ramp"])
+    assert_float32_parity(ours, reference["frames"], "OfficialOneStyle g_ema frames")
+    assert model.condition_labels == ("actor", "emotion")
+    config = {"model": {"class_path": "stylevideo.methods.onestyle.OfficialOneStyle", "init_args": {}}}
+    config["model"]["init_args"]["checkpoint"] = str(tmp_path / "gone.pt")
+    with pytest.raises(MissingRequirementsError, match="checkpoint=.*gone.pt does not exist: expected a released"):
+        check(from_config(config, "test"))  # before anything is built

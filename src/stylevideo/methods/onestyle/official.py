@@ -35,6 +35,7 @@ discriminators (``d``, ``d2``) are other architectures than our D_t / D_s and ar
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import pickle
 import re
@@ -44,7 +45,13 @@ import torch
 from stylevideo.methods.onestyle.generator import OneStyleGenerator
 from stylevideo.methods.onestyle.module import OneStyle
 
-__all__ = ["authors_channels", "convert_official_state", "load_official_checkpoint", "official_arguments"]
+__all__ = [
+    "OfficialOneStyle",
+    "authors_channels",
+    "convert_official_state",
+    "load_official_checkpoint",
+    "official_arguments",
+]
 
 #: Their ``args`` entries that set the generator's architecture.
 ARCHITECTURE_ARGS = ("size", "latent", "dyn_size", "num_person", "num_classes", "n_mlp", "channel_multiplier")
@@ -191,17 +198,8 @@ def _load_generator(generator: OneStyleGenerator, g_ema: dict, path, name: str) 
     generator.load_state_dict(state)
 
 
-def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
-    """A released onestyle generator as :class:`OneStyle` (eval mode, action ramp 1).
-
-    ``G_ema(t [B, T], z_m=..., actor=..., action=..., ramp=1, noise_mode="const")`` returns
-    their ``g_ema(actor, z_m, t, class_label=action, transition_factor=1,
-    randomize_noise=False)`` for every frame. ``G`` holds their ``g`` when the file has it
-    (else a copy of ``g_ema``); D_t and D_s are new (their discriminators differ from the
-    paper's). ``overrides`` are further :class:`OneStyle` arguments (discriminator widths,
-    training settings) and replace those read from the file; ``g_channels`` states the widths
-    (then they are not checked against the authors' table for ``args.channel_multiplier``).
-    """
+def _read_official(path: str | os.PathLike) -> tuple[dict, dict | None]:
+    """The authors' checkpoint (``g_ema``, ``g``, ...) and its ``args`` as a dict."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"onestyle checkpoint {path} does not exist")
     try:
@@ -213,10 +211,77 @@ def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
         found = sorted(ckpt)[:8] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(f"{path}: expected the authors' layout {{'g_ema', 'args', ...}}, found {found}")
     args = ckpt.get("args")
-    args = vars(args) if isinstance(args, argparse.Namespace) else args
-    kwargs = official_arguments(ckpt["g_ema"], args, path, check_widths="g_channels" not in overrides) | overrides
-    model = OneStyle(**kwargs)
+    return ckpt, vars(args) if isinstance(args, argparse.Namespace) else args
+
+
+def _load_official(model: OneStyle, ckpt: dict, path) -> None:
+    """Their ``g_ema`` (and ``g``) into ``model``; the action ramp complete."""
     _load_generator(model.G_ema, ckpt["g_ema"], path, "g_ema")
     _load_generator(model.G, ckpt.get("g", ckpt["g_ema"]), path, "g" if "g" in ckpt else "g_ema")
     model.ramp.fill_(1.0)
+
+
+def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
+    """A released onestyle generator as :class:`OneStyle` (eval mode, action ramp 1).
+
+    ``G_ema(t [B, T], z_m=..., actor=..., action=..., ramp=1, noise_mode="const")`` returns
+    their ``g_ema(actor, z_m, t, class_label=action, transition_factor=1,
+    randomize_noise=False)`` for every frame. ``G`` holds their ``g`` when the file has it
+    (else a copy of ``g_ema``); D_t and D_s are new (their discriminators differ from the
+    paper's). ``overrides`` are further :class:`OneStyle` arguments (discriminator widths,
+    training settings) and replace those read from the file; ``g_channels`` states the widths
+    (then they are not checked against the authors' table for ``args.channel_multiplier``).
+    :class:`OfficialOneStyle` is the same model for ``lightning test``.
+    """
+    ckpt, args = _read_official(path)
+    kwargs = official_arguments(ckpt["g_ema"], args, path, check_widths="g_channels" not in overrides) | overrides
+    model = OneStyle(**kwargs)
+    _load_official(model, ckpt, path)
     return model.eval()
+
+
+class OfficialOneStyle(OneStyle):
+    """A released onestyle generator as the model of a ``lightning`` command (no Lightning
+    checkpoint needed), e.g. the tables of docs/metrics.md::
+
+        lightning test --config experiments/onestyle_mead.yaml --config experiments/eval/onestyle_table1.yaml \
+            --model stylevideo.methods.onestyle.OfficialOneStyle \
+            --model.init_args.checkpoint mead_sz128_latent256_dyn128_117k.pt
+
+    The architecture and weights are read from ``checkpoint`` as :func:`load_official_checkpoint`
+    reads them; ``actor_label`` / ``action_label`` name the data's labels (MEAD, RAVDESS:
+    ``emotion``; the experiment configs set them), ``lpips_weights``, ``inversion_steps`` and
+    ``sample_chunk`` are :class:`OneStyle`'s. The table's protocol hashes the file (:attr:`official_checkpoint`).
+    """
+
+    def __init__(
+        self,
+        checkpoint: str,
+        actor_label: str = "actor",
+        action_label: str = "action",
+        lpips_weights: str | None = None,
+        inversion_steps: int = 250,
+        sample_chunk: int = 64,
+    ):
+        ckpt, args = _read_official(checkpoint)
+        kwargs = official_arguments(ckpt["g_ema"], args, checkpoint) | dict(
+            actor_label=actor_label,
+            action_label=action_label,
+            lpips_weights=lpips_weights,
+            inversion_steps=inversion_steps,
+            sample_chunk=sample_chunk,
+        )
+        super().__init__(**kwargs)
+        # OneStyle's hyper-parameters in full (LightningCLI hands save_hyperparameters this
+        # class's arguments only), with the file they come from
+        defaults = inspect.signature(OneStyle.__init__).parameters.values()
+        hparams = {p.name: p.default for p in defaults if p.default is not p.empty} | kwargs
+        self.save_hyperparameters(hparams | {"checkpoint": str(checkpoint)})
+        _load_official(self, ckpt, checkpoint)
+        self.official_checkpoint = str(checkpoint)
+        self.eval()
+
+    @classmethod
+    def required_files(cls, hparams, stage: str | None = None, module=None) -> dict[str, tuple[str | None, str]]:
+        """The released file; see :mod:`stylevideo.features.requirements`."""
+        return {"checkpoint": (hparams.get("checkpoint"), "a released onestyle generator (Zenodo record 7930268)")}
