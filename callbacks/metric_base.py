@@ -19,11 +19,14 @@ Modes (where the evaluated videos come from):
   same-identity reconstruction of lia 4.2 (a) (ground truth: the clip);
 - ``cross``: ``animate(other_clip[:, 0], clip, relative=True)``, the source frame taken
   from the next clip of the batch (cross-identity motion transfer, lia 4.2 (b));
-  in both, ``animate_labels`` (opt-in) passes each clip's labels as keywords (onestyle's
-  inversion needs the clip's actor and emotion, section 5.4; LIA's ``animate`` takes none);
 - ``edit``: ``edit(clip, source_texts, target_texts)``, each clip edited towards the
   description of the next clip of the batch (vidstyleode 4, text-guided manipulation).
   Descriptions: the batch's ``text``, else the module's ``descriptions(batch)``.
+
+In these three, ``animate_inputs`` (opt-in) passes batch entries of each source's clip as
+keywords of ``animate``/``edit`` (onestyle's inversion needs the clip's actor and emotion,
+section 5.4; VidStyleODE's Fashion model the clip's W+ codes ``inversion``; LIA takes none),
+and ``animate_options`` fixed keywords of ``animate`` (vidstyleode Table 6: ``{content: mean}``).
 
 Results are logged under the papers' names to every logger (``pl_module.log``) and
 appended to ``<checkpoint folder>/metrics.json``.
@@ -75,8 +78,10 @@ class MetricCallback(Callback, abc.ABC):
             uniformly drawn video of ``split``, so only label combinations that exist are
             generated, with their frequency (StyleGAN-V, ``src/metrics/metric_utils.py:306-307``);
             ``uniform``: each key uniformly over its classes, independently.
-        animate_labels: modes ``reconstruct`` and ``cross``: the batch labels passed to
-            ``animate`` as keywords (the driving clip's, e.g. ``[actor, emotion]``); none by default.
+        animate_inputs: modes ``reconstruct``, ``cross`` and ``edit``: batch entries passed to
+            ``animate``/``edit`` as keywords, the source's clip's (e.g. ``[actor, emotion]``,
+            ``[inversion]``); none by default.
+        animate_options: mode ``reconstruct``: fixed keywords of ``animate``.
         weights: explicit weight files, loader name -> path (else the weight cache).
         prefix: prepended to every logged name.
         extractors: feature extractors replacing the pretrained ones (tests, benchmarks).
@@ -99,7 +104,8 @@ class MetricCallback(Callback, abc.ABC):
         conditions: dict[str, Any] | None = None,
         condition_keys: list[str] | None = None,
         condition_sampling: str = "split",
-        animate_labels: list[str] | None = None,
+        animate_inputs: list[str] | None = None,
+        animate_options: dict[str, Any] | None = None,
         weights: dict[str, str] | None = None,
         prefix: str = "",
         extractors: dict[str, Any] | None = None,
@@ -123,11 +129,12 @@ class MetricCallback(Callback, abc.ABC):
         self.conditions = dict(conditions or {})
         self.condition_keys = list(condition_keys or [])
         self.condition_sampling = condition_sampling
-        self.animate_labels = list(animate_labels or [])
-        if self.animate_labels and mode not in ("reconstruct", "cross"):
-            raise ValueError(
-                f"{type(self).__name__}: animate_labels are for the modes reconstruct and cross, not {mode!r}"
-            )
+        self.animate_inputs = list(animate_inputs or [])
+        if self.animate_inputs and mode == "sample":
+            raise ValueError(f"{type(self).__name__}: animate_inputs are for real clips' modes, not {mode!r}")
+        self.animate_options = dict(animate_options or {})
+        if self.animate_options and mode != "reconstruct":
+            raise ValueError(f"{type(self).__name__}: animate_options need mode 'reconstruct'")
         self.weights = dict(weights or {})
         self.prefix = prefix
         self.extractors = dict(extractors or {})
@@ -360,22 +367,29 @@ class MetricCallback(Callback, abc.ABC):
         return {k: rows[:, j] for j, k in enumerate(keys)}
 
     def animated(self, pl_module: LightningModule, batch: dict[str, Any]) -> Tensor:
-        """The module's video for a real ``batch`` in this callback's mode (with the clips'
-        ``animate_labels`` as keywords of ``animate``)."""
+        """The module's video for a real ``batch`` in this callback's mode (with the source
+        clips' ``animate_inputs`` and the ``animate_options`` as keywords)."""
         clips = batch["frames"].to(pl_module.device)
+        inputs = self.inputs_of(pl_module, batch)
         if self.mode == "edit":
             sources, targets = self.edit_texts(pl_module, batch)
-            return pl_module.edit(clips, sources, targets)
-        missing = [k for k in self.animate_labels if k not in batch]
+            return pl_module.edit(clips, sources, targets, **inputs)
+        if self.mode == "reconstruct":
+            return pl_module.animate(clips[:, 0], clips, relative=False, **inputs, **self.animate_options)
+        if len(clips) < 2:
+            raise ValueError(f"{type(self).__name__}: mode cross needs batches of 2 clips or more")
+        rolled = {k: v.roll(1, dims=0) for k, v in inputs.items()}
+        return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True, **rolled)
+
+    def inputs_of(self, pl_module: LightningModule, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """The ``animate_inputs`` entries of ``batch`` on the module's device."""
+        missing = [k for k in self.animate_inputs if k not in batch]
         if missing:
             raise ValueError(
-                f"{type(self).__name__}: animate_labels {missing} are not labels of the {self.split!r} clips "
-                f"(their batches hold {sorted(batch)})"
+                f"{type(self).__name__}: animate_inputs {missing} are not entries of the {self.split!r} clips' "
+                f"batches (they hold {sorted(batch)})"
             )
-        labels = {k: batch[k].to(pl_module.device) for k in self.animate_labels}
-        if self.mode == "reconstruct":
-            return pl_module.animate(clips[:, 0], clips, relative=False, **labels)
-        return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True, **labels)
+        return {k: batch[k].to(pl_module.device) for k in self.animate_inputs}
 
     @staticmethod
     def edit_texts(pl_module: LightningModule, batch: dict[str, Any]) -> tuple[list, list]:

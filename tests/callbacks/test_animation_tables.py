@@ -18,7 +18,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from test_metric_protocols import RecordingDetector
 from test_metrics_callbacks import TinyFeatures, _landmarks_from_brightness
 
-from stylevideo.callbacks.metrics import AnimationMetrics, FrameMetrics, VideoMetrics
+from stylevideo.callbacks.animation_metrics import AnimationMetrics
+from stylevideo.callbacks.metrics import FrameMetrics, VideoMetrics
 from stylevideo.callbacks.tables import EVAL_DIR, TableWriter
 from stylevideo.callbacks.video_fid import VideoFIDMetrics
 from stylevideo.data_modules import fashion, ravdess, taichi, ted, voxceleb
@@ -247,6 +248,25 @@ def test_vidstyleode_tables_1_and_6_frames_and_perfect_scores(long_clips, tmp_pa
     assert torch.equal(animations[0].source, clips[:, 0])
     with pytest.raises(ValueError, match="animate_options need mode 'reconstruct'"):
         VideoMetrics(["fvd2_16f"], mode="sample", animate_options={"content": "mean"})
+
+
+def test_animate_inputs_are_the_source_clips_entries_in_every_mode():
+    """vidstyleode's Fashion model (no inverter) gets each clip's W+ codes ``inversion``: its own in
+    reconstruct and edit, in cross the source clip's (the previous of the batch, as its first frame)."""
+    frames, codes = torch.rand(3, 4, 3, RES, RES), torch.randn(3, 4, 2, 5)
+    batch = {"frames": frames, "inversion": codes, "text": ["a", "b", "c"]}
+    model = Animator()
+    model.edit = lambda clips, sources, targets, **inputs: model.calls.append(SimpleNamespace(**inputs)) or clips
+    for mode, expected in (("reconstruct", codes), ("cross", codes[[2, 0, 1]]), ("edit", codes)):
+        VideoMetrics(["fvd2_4f"], mode=mode, animate_inputs=["inversion"]).animated(model, batch)
+        assert torch.equal(model.calls[-1].inversion, expected), mode
+    assert torch.equal(model.calls[1].source, frames[[2, 0, 1], 0]) and model.calls[1].relative is True
+    with pytest.raises(ValueError, match=r"animate_inputs \['actor'\] are not entries"):
+        VideoMetrics(["fvd2_4f"], mode="reconstruct", animate_inputs=["actor"]).animated(model, batch)
+    with pytest.raises(ValueError, match="needs batches of 2 clips or more"):
+        VideoMetrics(["fvd2_4f"], mode="cross").animated(model, {"frames": frames[:1]})
+    with pytest.raises(ValueError, match="animate_inputs are for real clips' modes"):
+        VideoMetrics(["fvd2_4f"], mode="sample", animate_inputs=["inversion"])
 
 
 def test_table_columns_chosen_by_data_module():

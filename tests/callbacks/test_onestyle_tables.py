@@ -90,13 +90,13 @@ def test_the_configs_are_the_papers_protocols():
         "table3",
     ]
     face, writer = _callbacks("onestyle_fig5a")
-    fig = {k: face["init_args"][k] for k in ("mode", "split", "num_frames", "groups", "animate_labels")}
+    fig = {k: face["init_args"][k] for k in ("mode", "split", "num_frames", "groups", "animate_inputs")}
     assert fig == {
         "mode": "reconstruct",
         "split": "test",
         "num_frames": 120,
         "groups": 39,
-        "animate_labels": ["actor", "emotion"],
+        "animate_inputs": ["actor", "emotion"],
     }
     assert writer["init_args"]["row_hparams"] == ["k"]
 
@@ -350,20 +350,20 @@ class Inverter(LightningModule):
 def test_fig5a_inverts_each_clip_with_its_labels(datamodule, tmp_path):
     face = {"face": BrightnessFace()}
     labels = ["actor", "action"]  # the synthetic data's names for MEAD's actor and emotion
-    callback = _built("onestyle_fig5a", 0, num_frames=6, groups=4, batch_size=2, animate_labels=labels, extractors=face)
+    callback = _built("onestyle_fig5a", 0, num_frames=6, groups=4, batch_size=2, animate_inputs=labels, extractors=face)
     model = Inverter()
     _test(model, datamodule, callback)
     assert callback.history[-1]["metrics"]["lia_r"] == pytest.approx(1.0)
     clips = list(datamodule.clip_dataloader(6, split="test", max_clips=4, batch_size=2))
     assert model.labels == [{k: b[k].tolist() for k in labels} for b in clips]  # each clip's own labels
-    with pytest.raises(ValueError, match=r"animate_labels \['emotion'\] are not labels of the 'test' clips"):
+    with pytest.raises(ValueError, match=r"animate_inputs \['emotion'\] are not labels of the 'test' clips"):
         _test(Inverter(), datamodule, _built("onestyle_fig5a", 0, num_frames=6, groups=2, extractors=face))
 
     # onestyle itself: its inversion needs LPIPS-VGG, checked before the run when a callback animates
     torch.manual_seed(0)
     tiny = dict(resolution=16, k=8, style_dim=8, mapping_layers=2, motion_layers=2, channel_base=64, channel_max=8)
     onestyle = OneStyle(**tiny, num_actors=3, num_actions=3, dt_time_dim=8, dt_embed_dim=8, inversion_steps=2)
-    callback = _built("onestyle_fig5a", 0, num_frames=4, groups=2, batch_size=2, animate_labels=labels, extractors=face)
+    callback = _built("onestyle_fig5a", 0, num_frames=4, groups=2, batch_size=2, animate_inputs=labels, extractors=face)
     with pytest.raises(MissingRequirementsError, match=VGG16_WEIGHTS):
         _test(onestyle, datamodule, callback)
     assert not callback.history

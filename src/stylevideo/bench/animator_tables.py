@@ -72,7 +72,7 @@ def _lia(paper: bool):
 
 
 def _lia_table1(paper: bool):
-    from stylevideo.callbacks.metrics import AnimationMetrics
+    from stylevideo.callbacks.animation_metrics import AnimationMetrics
 
     def callbacks():
         args = dict(whole_videos=True, num_clips=None, split="test", extractors={"lpips": _lpips()})
@@ -115,7 +115,8 @@ def _vidstyleode(paper: bool):
 def _vidstyleode_callbacks(table: int, paper: bool):
     from clip.model import CLIP
 
-    from stylevideo.callbacks.metrics import AnimationMetrics, FrameMetrics, VideoMetrics
+    from stylevideo.callbacks.animation_metrics import AnimationMetrics
+    from stylevideo.callbacks.metrics import FrameMetrics, VideoMetrics
     from stylevideo.callbacks.semantic_metrics import ManipulationMetrics
     from stylevideo.features.i3d import I3D
     from stylevideo.methods.vidstyleode.frozen import CLIP_ARCHITECTURES

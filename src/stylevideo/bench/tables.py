@@ -208,7 +208,7 @@ def _onestyle_fig5a(paper: bool, frames: int, steps: int):
         labels = ["actor", "action"]  # the synthetic data's names for MEAD's actor and emotion
         callbacks = eval_callbacks(
             "onestyle_fig5a",
-            {0: {"num_frames": frames, "groups": 1, "animate_labels": labels, "extractors": {"face": DlibFace()}}},
+            {0: {"num_frames": frames, "groups": 1, "animate_inputs": labels, "extractors": {"face": DlibFace()}}},
         )
         return _evaluate(model, _labelled(model.hparams.resolution, 1, 1), callbacks, device)
 

@@ -235,7 +235,7 @@ class LIA(GANModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         """Reconstruction of ``x_d`` from ``x_s``: ``val/l1`` (pixels in [0, 1]; Table 1's protocol
-        is :class:`~stylevideo.callbacks.metrics.AnimationMetrics`' whole-video mode)."""
+        is :class:`~stylevideo.callbacks.animation_metrics.AnimationMetrics`' whole-video mode)."""
         self._pair_l1(batch, "val")
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
