@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,12 @@ def test_the_fashion_experiment_trains_on_codes_with_a_non_square_generator(tmp_
     assert "loss/total" in metrics and "nan" not in metrics
     config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert config["data"]["init_args"]["skip_frames"] == 5 and config["model"]["init_args"]["inverter"] is None
+    # lightning test animates the test clips from their codes (the Fashion eval configs' animate_inputs)
+    options = {"metrics": ["warping_error"], "mode": "reconstruct", "split": "test", "batch_size": 1}
+    options |= {"warping_videos": 1, "warping_frames": 4, "animate_inputs": ["inversion"]}
+    options |= {"animate_options": {"content": "mean"}}
+    video_metrics = {"class_path": "stylevideo.callbacks.metrics.VideoMetrics", "init_args": options}
+    (tmp_path / "eval.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": [video_metrics]}}))
+    main(["test", *argv[1:5], "--config", str(tmp_path / "eval.yaml"), "--run_dir", str(tmp_path / "test")])
+    scores = [json.loads(f.read_text())[-1]["metrics"] for f in (tmp_path / "test").rglob("metrics.json")]
+    assert len(scores) == 1 and np.isfinite(scores[0]["warping_error"])
