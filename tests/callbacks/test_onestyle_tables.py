@@ -356,7 +356,7 @@ def test_fig5a_inverts_each_clip_with_its_labels(datamodule, tmp_path):
     assert callback.history[-1]["metrics"]["lia_r"] == pytest.approx(1.0)
     clips = list(datamodule.clip_dataloader(6, split="test", max_clips=4, batch_size=2))
     assert model.labels == [{k: b[k].tolist() for k in labels} for b in clips]  # each clip's own labels
-    with pytest.raises(ValueError, match=r"animate_inputs \['emotion'\] are not labels of the 'test' clips"):
+    with pytest.raises(ValueError, match=r"animate_inputs \['emotion'\] are not entries of the 'test' clips"):
         _test(Inverter(), datamodule, _built("onestyle_fig5a", 0, num_frames=6, groups=2, extractors=face))
 
     # onestyle itself: its inversion needs LPIPS-VGG, checked before the run when a callback animates
