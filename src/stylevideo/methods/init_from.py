@@ -215,7 +215,11 @@ class InitFrom:
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise ValueError(f"init_from={path}: the file does not match this model's networks: {problems[0]}{more}")
-        fresh = [name for name, child in self.named_children() if name not in held and any(child.parameters())]
+        fresh = [
+            name
+            for name, child in self.named_children()
+            if name not in held and next(child.parameters(), None) is not None
+        ]
         if fresh:
             rank_zero_warn(f"init_from={path}: the file holds no {fresh}; they keep the model's weights as built")
         return state

@@ -41,10 +41,18 @@ import re
 
 import torch
 
+from stylevideo.methods.init_from import Release
 from stylevideo.methods.onestyle.generator import OneStyleGenerator
 from stylevideo.methods.onestyle.module import OneStyle
+from stylevideo.nn.stylegan2 import stylegan2_channels
 
-__all__ = ["authors_channels", "convert_official_state", "load_official_checkpoint", "official_arguments"]
+__all__ = [
+    "authors_channels",
+    "convert_official_state",
+    "load_official_checkpoint",
+    "official_arguments",
+    "official_release",
+]
 
 #: Their ``args`` entries that set the generator's architecture.
 ARCHITECTURE_ARGS = ("size", "latent", "dyn_size", "num_person", "num_classes", "n_mlp", "channel_multiplier")
@@ -191,17 +199,8 @@ def _load_generator(generator: OneStyleGenerator, g_ema: dict, path, name: str) 
     generator.load_state_dict(state)
 
 
-def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
-    """A released onestyle generator as :class:`OneStyle` (eval mode, action ramp 1).
-
-    ``G_ema(t [B, T], z_m=..., actor=..., action=..., ramp=1, noise_mode="const")`` returns
-    their ``g_ema(actor, z_m, t, class_label=action, transition_factor=1,
-    randomize_noise=False)`` for every frame. ``G`` holds their ``g`` when the file has it
-    (else a copy of ``g_ema``); D_t and D_s are new (their discriminators differ from the
-    paper's). ``overrides`` are further :class:`OneStyle` arguments (discriminator widths,
-    training settings) and replace those read from the file; ``g_channels`` states the widths
-    (then they are not checked against the authors' table for ``args.channel_multiplier``).
-    """
+def _read(path: str | os.PathLike) -> tuple[dict, dict | None]:
+    """A file of their ``train.py``: ``(its content, its args as a dict)``."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"onestyle checkpoint {path} does not exist")
     try:
@@ -213,7 +212,48 @@ def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
         found = sorted(ckpt)[:8] if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(f"{path}: expected the authors' layout {{'g_ema', 'args', ...}}, found {found}")
     args = ckpt.get("args")
-    args = vars(args) if isinstance(args, argparse.Namespace) else args
+    return ckpt, vars(args) if isinstance(args, argparse.Namespace) else args
+
+
+#: The :class:`OneStyle` arguments of :func:`official_arguments` that shape the generator.
+GENERATOR_ARGUMENTS = (
+    "resolution", "k", "style_dim", "num_actors", "num_actions", "mapping_layers", "motion_layers", "lr_mlp",
+    "content_fusion", "time2vec_linear_last",
+)  # fmt: skip
+
+
+def official_release(model: OneStyle, path: str | os.PathLike) -> Release:
+    """A released generator as ``model``'s :class:`~stylevideo.methods.init_from.Release`
+    (``init_from``): ``g_ema`` into G_ema, ``g`` (else ``g_ema``) into G, the ramp at 1. The
+    architecture read from the file must be the model's (:data:`GENERATOR_ARGUMENTS` and the
+    widths, ``g_channels``); D_t and D_s are not in their files."""
+    ckpt, args = _read(path)
+    theirs = official_arguments(ckpt["g_ema"], args, path, check_widths=False)
+    hp = model.hparams
+    arguments = {name: (theirs[name], hp[name]) for name in GENERATOR_ARGUMENTS}
+    widths = {int(r): int(w) for r, w in (hp.g_channels or {}).items()} or stylegan2_channels(
+        hp.resolution, hp.channel_base, hp.channel_max
+    )
+    arguments["g_channels"] = (theirs["g_channels"], {r: widths.get(r) for r in theirs["g_channels"]})
+    model.check_init_arguments(str(path), arguments)
+    state = {f"G_ema.{k}": v for k, v in convert_official_state(ckpt["g_ema"], model.G_ema, f"{path}: g_ema").items()}
+    g, name = (ckpt["g"], "g") if "g" in ckpt else (ckpt["g_ema"], "g_ema")
+    state |= {f"G.{k}": v for k, v in convert_official_state(g, model.G, f"{path}: {name}").items()}
+    return Release(state | {"ramp": torch.ones(())}, arguments)
+
+
+def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
+    """A released onestyle generator as :class:`OneStyle` (eval mode, action ramp 1).
+
+    ``G_ema(t [B, T], z_m=..., actor=..., action=..., ramp=1, noise_mode="const")`` returns
+    their ``g_ema(actor, z_m, t, class_label=action, transition_factor=1,
+    randomize_noise=False)`` for every frame. ``G`` holds their ``g`` when the file has it
+    (else a copy of ``g_ema``); D_t and D_s are new (their discriminators differ from the
+    paper's). ``overrides`` are further :class:`OneStyle` arguments (discriminator widths,
+    training settings) and replace those read from the file; ``g_channels`` states the widths
+    (then they are not checked against the authors' table for ``args.channel_multiplier``).
+    """
+    ckpt, args = _read(path)
     kwargs = official_arguments(ckpt["g_ema"], args, path, check_widths="g_channels" not in overrides) | overrides
     model = OneStyle(**kwargs)
     _load_generator(model.G_ema, ckpt["g_ema"], path, "g_ema")
