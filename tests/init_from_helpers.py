@@ -48,3 +48,16 @@ def moved(before: dict[str, torch.Tensor], module: torch.nn.Module, prefix: str)
         not torch.equal(before[f"{prefix}.{name}"], p.detach())
         for name, p in module.get_submodule(prefix).named_parameters()
     )
+
+
+def in_eval(probe: Callable[[LightningModule], Any]) -> Callable[[LightningModule], Any]:
+    """``probe`` run with the module in eval mode (running batch-norm statistics), then back in training mode."""
+
+    def run(module: LightningModule) -> Any:
+        module.eval()
+        try:
+            return probe(module)
+        finally:
+            module.train()
+
+    return run
