@@ -50,6 +50,19 @@ def test_a_missing_data_root_fails_before_anything_is_created(tmp_path):
     assert _created(tmp_path) == []
 
 
+def test_a_missing_init_from_file_fails_before_anything_is_created(tmp_path):
+    missing = tmp_path / "ffhq.pkl"
+    args = ["fit", "--config", str(EXP / "stylegan2_synthetic.yaml"), "--model.init_args.init_from", str(missing)]
+    with pytest.raises(SystemExit) as exit:
+        main(args)
+    assert str(exit.value.code) == (
+        f"error: this run needs 1 missing file(s) or package(s):\n  - init_from={missing} does not exist: expected "
+        "a StyleGAN2 generator/discriminator file: rosinality .pt (g_ema [, g, d]), NVlabs .pkl (G_ema / G [, D]) "
+        "or a Lightning checkpoint of StyleGAN2 [needed by model (StyleGAN2)]"
+    )
+    assert _created(tmp_path) == []
+
+
 def test_missing_stage_checkpoints_are_one_line_each_with_the_pipeline_command(capsys):
     with pytest.raises(SystemExit) as exit:
         main(["fit", "--config", str(EXP / "styleinv_synthetic.yaml")])
