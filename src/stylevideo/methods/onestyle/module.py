@@ -152,6 +152,12 @@ class OneStyle(InitFrom, StyleGAN2Loop):
             raise ValueError("onestyle needs at least one of shuffle_discriminator and time_discriminator")
         if ramp_end < ramp_start:
             raise ValueError(f"ramp_end ({ramp_end}) must not precede ramp_start ({ramp_start})")
+        if init_from is not None and num_actions and ramp_end > 0:
+            raise ValueError(
+                f"init_from={init_from} starts from a trained generator, whose action ramp (section 4.3) is "
+                f"complete: set ramp_start: 0 and ramp_end: 0 (lambda = 1 from the first step), or the action "
+                f"embeddings fade out again until iteration {ramp_end}"
+            )
         if dt_time_points < 1:
             raise ValueError(f"dt_time_points must be >= 1, got {dt_time_points}")
         if not triplet_strides or any(int(s) != s or s < 1 for s in triplet_strides) or stride_every < 1:
@@ -229,12 +235,6 @@ class OneStyle(InitFrom, StyleGAN2Loop):
     def on_fit_start(self) -> None:
         """Start from ``init_from``; check the model's condition vocabularies against the data's label maps."""
         hp = self.hparams
-        if hp.init_from is not None and not self._init_from_done and hp.num_actions and hp.ramp_end > 0:
-            raise ValueError(
-                f"init_from={hp.init_from} starts from a trained generator, whose action ramp (section 4.3) is "
-                f"complete: set ramp_start: 0 and ramp_end: 0 (lambda = 1 from the first step), or the action "
-                f"embeddings fade out again until iteration {hp.ramp_end}"
-            )
         super().on_fit_start()
         dm = getattr(self.trainer, "datamodule", None)
         if dm is None or not hasattr(dm, "num_classes"):
