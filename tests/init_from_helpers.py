@@ -61,3 +61,14 @@ def in_eval(probe: Callable[[LightningModule], Any]) -> Callable[[LightningModul
             module.train()
 
     return run
+
+
+def rosinality_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Our Generator state in rosinality's names (``style.*`` mapping, synthesis at the top)."""
+    out = {}
+    for key, value in state.items():
+        if key.startswith("mapping.layers."):
+            out["style." + key[len("mapping.layers.") :]] = value
+        elif key.startswith("synthesis."):
+            out[key[len("synthesis.") :]] = value
+    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from init_from_helpers import BeforeFirstStep, fit, moved
+from init_from_helpers import BeforeFirstStep, fit, moved, rosinality_state
 from nvlabs_lookalike import load_fixture, relative_error, write_pickle
 
 from stylevideo.features.requirements import MissingRequirementsError, check, from_config
@@ -60,24 +60,15 @@ def trained(tmp_path_factory):
     return model, path
 
 
-def _rosinality(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Our Generator state in rosinality's names (``style.*`` mapping, synthesis at the top)."""
-    out = {}
-    for key, value in state.items():
-        if key.startswith("mapping.layers."):
-            out["style." + key[len("mapping.layers.") :]] = value
-        elif key.startswith("synthesis."):
-            out[key[len("synthesis.") :]] = value
-    return out
-
-
 def test_stylegan2_reads_a_rosinality_file_and_its_own_checkpoints(tmp_path, trained):
     torch.manual_seed(0)
     g = Generator(**{k: TINY[k] for k in ("resolution", "z_dim", "w_dim", "mapping_layers")}, channel_base=128,
                   channel_max=16, noise_mode="const").eval()  # fmt: skip
     d = Discriminator(16, 128, 16, mbstd_group=2).eval()
     latent_avg = torch.randn(8)
-    torch.save({"g_ema": _rosinality(g.state_dict()), "d": d.state_dict(), "latent_avg": latent_avg}, tmp_path / "r.pt")
+    torch.save(
+        {"g_ema": rosinality_state(g.state_dict()), "d": d.state_dict(), "latent_avg": latent_avg}, tmp_path / "r.pt"
+    )
     model = StyleGAN2(**TINY, init_from=str(tmp_path / "r.pt"))
     model.apply_init_from()
     z, x = torch.randn(3, 8), torch.rand(4, 3, 16, 16) * 2 - 1

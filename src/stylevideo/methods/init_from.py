@@ -5,8 +5,10 @@ in the config and in the checkpoint's hyper-parameters)::
 
     lightning fit --config experiments/lia_voxceleb.yaml --model.init_args.init_from vox.pt
 
-The file is read when the run starts (``on_fit_start``; ``on_validation_start``, ``on_test_start``,
-``on_predict_start`` for the other commands) and copied into the module's own networks. A method
+The file is read and checked before a new run creates anything (the CLI calls
+:meth:`InitFrom.check_init_from` when there is no ``--ckpt_path``), and copied into the module's
+own networks when the run starts (``on_fit_start``; ``on_validation_start``, ``on_test_start``,
+``on_predict_start`` for the other commands). A method
 contributes only its format reader (:meth:`InitFrom.read_release`); a Lightning checkpoint of the
 same method is read here (its weights: a new run with new settings, where ``--ckpt_path`` would
 continue the old one). Before anything is copied:
@@ -103,6 +105,8 @@ class InitFrom:
     #: Hyper-parameters that define the networks: equal in a Lightning checkpoint given as ``init_from``.
     architecture: tuple[str, ...] = ()
     _init_from_done = False
+    #: What :meth:`check_init_from` read and checked: ``(release, state)``, until it is copied.
+    _init_from_read: tuple[Release, dict[str, Tensor]] | None = None
 
     @classmethod
     def required_files(cls, hparams, stage: str | None = None, module=None) -> dict[str, tuple[str | None, str]]:
@@ -136,17 +140,29 @@ class InitFrom:
         super().on_predict_start()
 
     # -- what ----------------------------------------------------------------------------------
-    def apply_init_from(self) -> None:
-        """Copy the weights (and optimizer states, while fitting) of ``init_from`` into this
-        module, once, unless its state came from a checkpoint."""
+    def check_init_from(self) -> None:
+        """Read ``init_from`` and check it against this module's networks now (errors before a run
+        creates anything); :meth:`apply_init_from` then copies what was read."""
         path = self.hparams.get("init_from")
-        if path is None or self._init_from_done:
+        if path is None or self._init_from_done or self._init_from_read is not None:
             return
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"init_from={path} does not exist: expected {self.init_from_formats}")
         release = self._read(path)
-        state = self._checked_state(release, path)
+        self._init_from_read = release, self._checked_state(release, path)
+
+    def apply_init_from(self) -> None:
+        """Copy the weights (and optimizer states, while fitting) of ``init_from`` into this
+        module, once, unless its state came from a checkpoint."""
+        if self._init_from_done:
+            self._init_from_read = None
+            return
+        self.check_init_from()
+        if self._init_from_read is None:  # no init_from
+            return
+        (release, state), self._init_from_read = self._init_from_read, None
+        path = os.fspath(self.hparams.init_from)
         self.load_state_dict(state, strict=False)
         trainer = self._trainer
         if release.optimizer_states and trainer is not None and trainer.state.fn == "fit":
