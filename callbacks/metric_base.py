@@ -23,6 +23,11 @@ Modes (where the evaluated videos come from):
   description of the next clip of the batch (vidstyleode 4, text-guided manipulation).
   Descriptions: the batch's ``text``, else the module's ``descriptions(batch)``.
 
+In these three, ``animate_inputs`` (opt-in) passes batch entries of each source's clip as
+keywords of ``animate``/``edit`` (onestyle's inversion needs the clip's actor and emotion,
+section 5.4; VidStyleODE's Fashion model the clip's W+ codes ``inversion``; LIA takes none),
+and ``animate_options`` fixed keywords of ``animate`` (vidstyleode Table 6: ``{content: mean}``).
+
 Results are logged under the papers' names to every logger (``pl_module.log``) and
 appended to ``<checkpoint folder>/metrics.json``.
 """
@@ -67,11 +72,16 @@ class MetricCallback(Callback, abc.ABC):
         conditions: fixed keyword arguments of ``sample_videos`` (e.g. ``{emotion: 3}``).
         condition_keys: labels drawn per video with the batch's seed and passed to
             ``sample_videos`` (e.g. ``[actor, action]`` for onestyle (C)); a key the caller
-            gives explicitly is never replaced.
+            gives explicitly is never replaced. A module that names the labels it is conditioned
+            on (``condition_labels``; an unconditional onestyle: none) is given only those.
         condition_sampling: ``split`` (default): each generated video takes the labels of a
             uniformly drawn video of ``split``, so only label combinations that exist are
             generated, with their frequency (StyleGAN-V, ``src/metrics/metric_utils.py:306-307``);
             ``uniform``: each key uniformly over its classes, independently.
+        animate_inputs: modes ``reconstruct``, ``cross`` and ``edit``: batch entries passed to
+            ``animate``/``edit`` as keywords, the source's clip's (e.g. ``[actor, emotion]``,
+            ``[inversion]``); none by default.
+        animate_options: mode ``reconstruct``: fixed keywords of ``animate``.
         weights: explicit weight files, loader name -> path (else the weight cache).
         prefix: prepended to every logged name.
         extractors: feature extractors replacing the pretrained ones (tests, benchmarks).
@@ -94,6 +104,8 @@ class MetricCallback(Callback, abc.ABC):
         conditions: dict[str, Any] | None = None,
         condition_keys: list[str] | None = None,
         condition_sampling: str = "split",
+        animate_inputs: list[str] | None = None,
+        animate_options: dict[str, Any] | None = None,
         weights: dict[str, str] | None = None,
         prefix: str = "",
         extractors: dict[str, Any] | None = None,
@@ -117,6 +129,12 @@ class MetricCallback(Callback, abc.ABC):
         self.conditions = dict(conditions or {})
         self.condition_keys = list(condition_keys or [])
         self.condition_sampling = condition_sampling
+        self.animate_inputs = list(animate_inputs or [])
+        if self.animate_inputs and mode == "sample":
+            raise ValueError(f"{type(self).__name__}: animate_inputs are for real clips' modes, not {mode!r}")
+        self.animate_options = dict(animate_options or {})
+        if self.animate_options and mode != "reconstruct":
+            raise ValueError(f"{type(self).__name__}: animate_options need mode 'reconstruct'")
         self.weights = dict(weights or {})
         self.prefix = prefix
         self.extractors = dict(extractors or {})
@@ -243,9 +261,11 @@ class MetricCallback(Callback, abc.ABC):
 
     @staticmethod
     def json_path(trainer: Trainer) -> Path:
-        """``metrics.json`` next to the checkpoints (or the tested checkpoint)."""
-        if trainer.ckpt_path and Path(trainer.ckpt_path).is_file():
-            return Path(trainer.ckpt_path).parent / "metrics.json"
+        """``metrics.json`` next to the checkpoints (or the tested checkpoint, unless its folder is
+        read-only, e.g. a shared folder of released weights: then next to the run's checkpoints)."""
+        tested = Path(trainer.ckpt_path) if trainer.ckpt_path else None
+        if tested is not None and tested.is_file() and os.access(tested.parent, os.W_OK):
+            return tested.parent / "metrics.json"
         ckpt = trainer.checkpoint_callback
         folder = getattr(ckpt, "dirpath", None) or trainer.default_root_dir
         return Path(folder) / "metrics.json"
@@ -316,10 +336,24 @@ class MetricCallback(Callback, abc.ABC):
         """``m`` videos from ``sample_videos``; the ``condition_keys`` not given in ``extra``
         or ``conditions`` are drawn with ``seed`` (see ``condition_sampling``)."""
         conditions = dict(self.conditions, **extra)
-        missing = [k for k in self.condition_keys if k not in conditions]
+        missing = [k for k in self.condition_keys_of(pl_module) if k not in conditions]
         drawn = self.draw_conditions(trainer.datamodule, missing, m, seed)
         conditions.update({k: v.to(pl_module.device) for k, v in drawn.items()})
         return pl_module.sample_videos(m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions)
+
+    def condition_keys_of(self, pl_module: LightningModule) -> list[str]:
+        """The ``condition_keys`` ``pl_module`` takes: those among its ``condition_labels`` where
+        it names them (an unconditional onestyle names none), else all of them."""
+        taken = getattr(pl_module, "condition_labels", None)
+        return list(self.condition_keys) if taken is None else [k for k in self.condition_keys if k in taken]
+
+    def split_labels(self, datamodule, keys: list[str]) -> Tensor:
+        """Label ids ``[videos of split, len(keys)]`` of the videos of ``split``, in index order."""
+        maps = datamodule.label_maps
+        table = torch.tensor([[maps[k][r.labels[k]] for k in keys] for r in datamodule.records(self.split)])
+        if not len(table):
+            raise ValueError(f"{type(self).__name__}: no {self.split!r} videos to draw {keys} from")
+        return table
 
     def draw_conditions(self, datamodule, keys: list[str], m: int, seed: int) -> dict[str, Tensor]:
         """Label ids ``[m]`` for each of ``keys``, drawn with ``seed``."""
@@ -328,22 +362,34 @@ class MetricCallback(Callback, abc.ABC):
         g = torch.Generator().manual_seed(seed)
         if self.condition_sampling == "uniform":
             return {k: torch.randint(datamodule.num_classes(k), (m,), generator=g) for k in keys}
-        maps = datamodule.label_maps
-        table = torch.tensor([[maps[k][r.labels[k]] for k in keys] for r in datamodule.records(self.split)])
-        if not len(table):
-            raise ValueError(f"{type(self).__name__}: no {self.split!r} videos to draw {keys} from")
+        table = self.split_labels(datamodule, keys)
         rows = table[torch.randint(len(table), (m,), generator=g)]
         return {k: rows[:, j] for j, k in enumerate(keys)}
 
     def animated(self, pl_module: LightningModule, batch: dict[str, Any]) -> Tensor:
-        """The module's video for a real ``batch`` in this callback's mode."""
+        """The module's video for a real ``batch`` in this callback's mode (with the source
+        clips' ``animate_inputs`` and the ``animate_options`` as keywords)."""
         clips = batch["frames"].to(pl_module.device)
+        inputs = self.inputs_of(pl_module, batch)
+        if self.mode == "edit":
+            sources, targets = self.edit_texts(pl_module, batch)
+            return pl_module.edit(clips, sources, targets, **inputs)
         if self.mode == "reconstruct":
-            return pl_module.animate(clips[:, 0], clips, relative=False)
-        if self.mode == "cross":
-            return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True)
-        sources, targets = self.edit_texts(pl_module, batch)
-        return pl_module.edit(clips, sources, targets)
+            return pl_module.animate(clips[:, 0], clips, relative=False, **inputs, **self.animate_options)
+        if len(clips) < 2:
+            raise ValueError(f"{type(self).__name__}: mode cross needs batches of 2 clips or more")
+        rolled = {k: v.roll(1, dims=0) for k, v in inputs.items()}
+        return pl_module.animate(clips.roll(1, dims=0)[:, 0], clips, relative=True, **rolled)
+
+    def inputs_of(self, pl_module: LightningModule, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """The ``animate_inputs`` entries of ``batch`` on the module's device."""
+        missing = [k for k in self.animate_inputs if k not in batch]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}: animate_inputs {missing} are not entries of the {self.split!r} clips' "
+                f"batches (they hold {sorted(batch)})"
+            )
+        return {k: batch[k].to(pl_module.device) for k in self.animate_inputs}
 
     @staticmethod
     def edit_texts(pl_module: LightningModule, batch: dict[str, Any]) -> tuple[list, list]:

@@ -11,8 +11,8 @@
 - :class:`FrameMetrics`: ``fid<N>[k]`` (``fid50k``) and ``is<N>[k]`` (``is50k``).
 - :class:`FaceMetrics`: ``lia_r`` and ``identity`` (logged as ``dlib_id_sim`` or
   ``arcface_sim``, after the embedder that produced it).
-- :class:`AnimationMetrics`: ``l1``, ``lpips``, ``akd``, ``mkr``, ``aed`` (``_cross``
-  appended in cross-identity mode).
+- :class:`~stylevideo.callbacks.animation_metrics.AnimationMetrics` (its own module): ``l1``,
+  ``lpips``, ``akd``, ``mkr``, ``aed`` (``_cross`` appended in cross-identity mode).
 
 Common options (when, mode, seed, conditions, weights, ...) are :class:`MetricCallback`'s;
 video and frame metrics work in every mode (``edit`` included: vidstyleode's FVD, IS, FID
@@ -32,7 +32,7 @@ from torchmetrics import Metric
 
 from .metric_base import MetricCallback
 
-__all__ = ["AnimationMetrics", "FaceMetrics", "FrameMetrics", "VideoMetrics", "fvd_protocol"]
+__all__ = ["FACE_PACKAGES", "FaceMetrics", "FrameMetrics", "VideoMetrics", "fvd_protocol"]
 
 #: What the dlib-based face metrics import (``features.face``), and how to install it.
 _FACE_EXTRA = "the face metrics need the face extra: pip install -e '.[face]' (make install-face)"
@@ -338,10 +338,14 @@ class FaceMetrics(MetricCallback):
 
     ``sample`` mode: ``groups`` groups of ``group_size`` videos; a group shares its
     temporal style through the ``sample_videos`` keyword ``group_by`` (given the group's
-    seed) and varies content through ``seed``. ``reconstruct``/``cross``: ``lia_r`` pairs
+    seed) and varies content (5.2: "100 different sequences using different content styles
+    and the same temporal style"): through ``seed`` (an unconditional model's ``z_c``), and
+    for the ``condition_keys`` the module takes, ``group_size`` distinct label combinations of
+    the split's videos (:meth:`group_contents`). ``reconstruct``/``cross``: ``lia_r`` pairs
     each driving clip with its animation (onestyle Fig. 5a pairs a real video with its
-    inversion); identity is measured on the animations. ``embedder``: ``dlib`` (default)
-    or ``arcface`` (the paper's, weights through the loader).
+    inversion; ``animate_inputs`` hands onestyle the clip's actor and emotion); identity is
+    measured on the animations. ``embedder``: ``dlib`` (default) or ``arcface`` (the
+    paper's, weights through the loader).
     """
 
     family = "face"
@@ -414,12 +418,31 @@ class FaceMetrics(MetricCallback):
             scores["identity"] = IdentitySimilarity(embed)
         return scores
 
+    def group_contents(self, trainer, pl_module, g: int) -> dict[str, Tensor]:
+        """Group ``g``'s labels: ``group_size`` distinct combinations of the condition keys the
+        module takes, among those of the split's videos, drawn without replacement with the
+        group's seed (two videos of one motion and one content would be the same video and
+        correlate perfectly); none where the module takes no such key."""
+        keys = [k for k in self.condition_keys_of(pl_module) if k not in self.conditions]
+        if not keys:
+            return {}
+        combos = torch.unique(self.split_labels(trainer.datamodule, keys), dim=0)
+        if len(combos) < self.group_size:
+            raise ValueError(
+                f"FaceMetrics: a group of {self.group_size} videos with different contents needs as many "
+                f"distinct {keys} combinations; the {self.split!r} videos have {len(combos)}"
+            )
+        order = torch.randperm(len(combos), generator=torch.Generator().manual_seed(self.seed + g))
+        rows = combos[order[: self.group_size]]
+        return {k: rows[:, j].to(pl_module.device) for j, k in enumerate(keys)}
+
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
         lia, identity = self.scores.get("lia_r"), self.scores.get("identity")
         if self.mode == "sample":
             rank, world = self._rank(trainer)
             for g in range(rank, self.groups, world):
                 extra = {self.group_by: self.seed + g} if self.group_by else {}
+                extra |= self.group_contents(trainer, pl_module, g)
                 videos = self.sample(trainer, pl_module, self.group_size, self.num_frames, self.seed + g, **extra).cpu()
                 if lia is not None:
                     lia.update(videos[None])
@@ -443,119 +466,4 @@ class FaceMetrics(MetricCallback):
             out[name], out[f"{name}_std"] = value["mean"], value["std"]
             out[f"{name}/missing_frame_rate"] = value["missing_frame_rate"]
             out[f"{name}/skipped_videos"] = value["skipped_videos"]
-        return out
-
-
-class AnimationMetrics(MetricCallback):
-    """lia Table 1 / vidstyleode Table 2 scores of animated real clips.
-
-    ``reconstruct`` (default): L1, LPIPS, AKD, MKR, AED against the clip itself.
-    ``cross``: AKD/MKR between the animation and its driving clip (vidstyleode AKD_C);
-    L1, LPIPS and AED need the same identity and are refused. ``keypoints``: ``face``
-    (dlib 68 landmarks) or ``body`` (Keypoint R-CNN); ``embedder``: ``dlib`` or ``arcface``.
-    """
-
-    family = "animation"
-    known = ("l1", "lpips", "akd", "mkr", "aed")
-
-    def __init__(
-        self,
-        metrics: list[str],
-        mode: str = "reconstruct",
-        num_clips: int = 64,
-        num_frames: int = 32,
-        keypoints: str = "face",
-        embedder: str = "dlib",
-        **kwargs: Any,
-    ):
-        super().__init__(metrics, mode=mode, **kwargs)
-        if mode not in ("reconstruct", "cross"):
-            raise ValueError("AnimationMetrics: mode must be 'reconstruct' or 'cross'")
-        if mode == "cross" and {"l1", "lpips", "aed"} & set(self.metrics):
-            raise ValueError("AnimationMetrics: l1, lpips and aed need mode 'reconstruct'")
-        if keypoints not in ("face", "body") or embedder not in ("dlib", "arcface"):
-            raise ValueError("AnimationMetrics: keypoints is 'face' or 'body', embedder 'dlib' or 'arcface'")
-        self.num_clips, self.num_frames = num_clips, num_frames
-        self.keypoints, self.embedder = keypoints, embedder
-
-    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
-        """AlexNet (LPIPS), Keypoint R-CNN (body keypoints), ArcFace (``embedder: arcface``)."""
-        from stylevideo.features.arcface import ARCFACE_WEIGHTS
-        from stylevideo.features.perceptual import ALEXNET_WEIGHTS
-        from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS
-
-        wanted, out = set(self.metrics) if self.runs_in(stage) else set(), {}
-        if "lpips" in wanted and "lpips" not in self.extractors:
-            out[ALEXNET_WEIGHTS] = self.weights.get(ALEXNET_WEIGHTS)
-        if wanted & {"akd", "mkr"} and self.keypoints == "body" and "pose" not in self.extractors:
-            out[KEYPOINT_RCNN_WEIGHTS] = self.weights.get(KEYPOINT_RCNN_WEIGHTS)
-        if "aed" in wanted and self.embedder == "arcface" and "arcface" not in self.extractors:
-            out[ARCFACE_WEIGHTS] = self.weights.get(ARCFACE_WEIGHTS)
-        return out
-
-    def required_packages(self, stage: str | None = None) -> dict[str, str]:
-        """dlib for face keypoints and for both embedders (ArcFace crops dlib's face boxes)."""
-        wanted = set(self.metrics) if self.runs_in(stage) else set()
-        face = wanted & {"akd", "mkr"} and self.keypoints == "face" and "face" not in self.extractors
-        embed = "aed" in wanted and ("face" if self.embedder == "dlib" else "arcface") not in self.extractors
-        return FACE_PACKAGES if face or embed else {}
-
-    def build(self, trainer) -> dict[str, Metric]:
-        from stylevideo.metrics.animation import (
-            LPIPS,
-            AverageEmbeddingDistance,
-            KeypointDistance,
-            PixelL1,
-        )
-
-        wanted, scores = set(self.metrics), {}
-        if "l1" in wanted:
-            scores["l1"] = PixelL1()
-        if "lpips" in wanted:
-            from stylevideo.features.perceptual import ALEXNET_WEIGHTS
-
-            scores["lpips"] = LPIPS(self.weights.get(ALEXNET_WEIGHTS), net=self.extractors.get("lpips"))
-        if wanted & {"akd", "mkr"}:
-            scores["keypoints"] = KeypointDistance(self._keypoint_fn())
-        if "aed" in wanted:
-            scores["aed"] = AverageEmbeddingDistance(self._embed_fn())
-        return scores
-
-    def _keypoint_fn(self):
-        if self.keypoints == "face":
-            from stylevideo.features.face import DlibFace
-
-            return self.extractor("face", DlibFace).landmarks
-        from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS, PoseKeypoints
-
-        return self.extractor("pose", lambda: PoseKeypoints(self.weights.get(KEYPOINT_RCNN_WEIGHTS)))
-
-    def _embed_fn(self):
-        from stylevideo.features.face import ArcFaceEmbedder, DlibFace
-
-        if self.embedder == "dlib":
-            return self.extractor("face", DlibFace).descriptors
-        from stylevideo.features.arcface import ARCFACE_WEIGHTS
-
-        return self.extractor("arcface", lambda: ArcFaceEmbedder(self.weights.get(ARCFACE_WEIGHTS)))
-
-    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
-        for batch in self.real_batches(trainer, self.num_frames, self.num_clips):
-            real = batch["frames"].to(pl_module.device)
-            fake = self.animated(pl_module, batch).clamp(-1, 1)
-            for metric in self.scores.values():
-                metric.update(fake, real)
-        suffix = "_cross" if self.mode == "cross" else ""
-        out = {}
-        for name, metric in self.scores.items():
-            value = metric.compute()
-            if name == "keypoints":
-                out.update({k + suffix: v for k, v in value.items() if k in self.metrics})
-            elif name == "aed":
-                out["aed"], out["aed/missing_frame_rate"] = (
-                    value["aed"],
-                    value["missing_frame_rate"],
-                )
-            else:
-                out[name + suffix] = value
         return out

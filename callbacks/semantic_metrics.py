@@ -27,10 +27,19 @@ class ActionMetrics(MetricCallback):
     """Top-k accuracy of a recogniser on generated videos, the conditioned action as label.
 
     The (``content_label``, ``label``) pairs are those of the clips of ``split`` (onestyle
-    5.3 uses the test split: actor-action pairs never seen together in training);
-    ``videos_per_pair`` videos of ``num_frames`` frames each. ``classifier_ckpt``: an
-    :class:`~stylevideo.metrics.action.ActionRecognizerModule` checkpoint trained on the
-    same datamodule (same label ids), or ``extractors["classifier"]``.
+    5.3 uses the test split: actor-action pairs never seen together in training).
+    ``videos_per_pair``: videos of ``num_frames`` frames generated per pair; ``None`` (the
+    default): one per clip of the pair in the split, so the labels are distributed as the
+    split's (onestyle's six published accuracies of Tables 2-3 are all multiples of 1/108, one
+    video per clip of its UTD-MHAD test set: 27 actions x 4 takes of each action's target subject).
+
+    ``classifier_ckpt``: a recogniser trained on the same datamodule (same label ids), loaded
+    with :func:`~stylevideo.metrics.skeleton_action.load_action_recognizer`: the skeleton-based
+    :class:`~stylevideo.metrics.skeleton_action.SkeletonActionModule` (onestyle's kind of
+    recogniser; its Keypoint R-CNN from ``weights`` or the weight cache, on the module's device)
+    or the RGB :class:`~stylevideo.metrics.action.ActionRecognizerModule`; the table names
+    which. ``extractors["classifier"]`` replaces the recogniser, ``extractors["pose"]`` the pose
+    network of a skeleton one.
     """
 
     family = "action"
@@ -42,7 +51,7 @@ class ActionMetrics(MetricCallback):
         classifier_ckpt: str | os.PathLike | None = None,
         label: str = "action",
         content_label: str | None = "actor",
-        videos_per_pair: int = 8,
+        videos_per_pair: int | None = None,
         num_frames: int = 32,
         split: str = "test",
         **kwargs: Any,
@@ -51,7 +60,11 @@ class ActionMetrics(MetricCallback):
         if self.mode != "sample":
             raise ValueError("ActionMetrics classifies generated videos: mode must be 'sample'")
         if classifier_ckpt is None and "classifier" not in self.extractors:
-            raise ValueError("ActionMetrics needs classifier_ckpt (an ActionRecognizerModule checkpoint)")
+            raise ValueError(
+                "ActionMetrics needs classifier_ckpt (a SkeletonActionModule or ActionRecognizerModule checkpoint)"
+            )
+        if videos_per_pair is not None and videos_per_pair < 1:
+            raise ValueError(f"ActionMetrics: videos_per_pair must be None or >= 1, got {videos_per_pair}")
         self.classifier_ckpt, self.label, self.content_label = classifier_ckpt, label, content_label
         self.videos_per_pair, self.num_frames = videos_per_pair, num_frames
 
@@ -59,33 +72,60 @@ class ActionMetrics(MetricCallback):
         """The recogniser's checkpoint (unless ``extractors["classifier"]`` replaces it)."""
         if not self.runs_in(stage) or "classifier" in self.extractors:
             return {}
-        made_by = "a checkpoint of stylevideo.metrics.action.ActionRecognizerModule trained on this datamodule"
+        made_by = (
+            "a checkpoint of stylevideo.metrics.skeleton_action.SkeletonActionModule (or of the RGB "
+            "stylevideo.metrics.action.ActionRecognizerModule) trained on this datamodule"
+        )
         return {"classifier_ckpt": (None if self.classifier_ckpt is None else str(self.classifier_ckpt), made_by)}
 
-    def pairs(self, datamodule) -> list[tuple[int | None, int]]:
-        """Distinct (content id, action id) pairs of the split's clips, in index order."""
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """Keypoint R-CNN for a skeleton recogniser (unless ``extractors`` replace it)."""
+        from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS
+        from stylevideo.metrics.skeleton_action import SKELETON, recognizer_description
+
+        ckpt = self.classifier_ckpt
+        if not self.runs_in(stage) or {"classifier", "pose"} & set(self.extractors) or not ckpt:
+            return {}
+        if not os.path.isfile(ckpt) or recognizer_description(ckpt) != SKELETON:
+            return {}  # a missing checkpoint is reported by required_files
+        return {KEYPOINT_RCNN_WEIGHTS: self.weights.get(KEYPOINT_RCNN_WEIGHTS)}
+
+    def pairs(self, datamodule) -> dict[tuple[int | None, int], int]:
+        """Distinct (content id, action id) pairs of the split's clips, in index order, with
+        their numbers of clips."""
         maps, seen = datamodule.label_maps, {}
         for record in datamodule.records(self.split):
             content = maps[self.content_label][record.labels[self.content_label]] if self.content_label else None
-            seen[(content, maps[self.label][record.labels[self.label]])] = None
+            pair = (content, maps[self.label][record.labels[self.label]])
+            seen[pair] = seen.get(pair, 0) + 1
         if not seen:
             raise ValueError(f"ActionMetrics: no {self.split!r} clips to take pairs from")
-        return list(seen)
+        return seen
 
     def build(self, trainer) -> dict[str, Metric]:
-        from stylevideo.metrics.action import ActionAccuracy, ActionRecognizerModule
+        from stylevideo.features.pose import KEYPOINT_RCNN_WEIGHTS
+        from stylevideo.metrics.action import ActionAccuracy
+        from stylevideo.metrics.skeleton_action import load_action_recognizer
 
-        classifier = self.extractor("classifier", lambda: ActionRecognizerModule.classifier(self.classifier_ckpt))
+        classifier = self.extractor(
+            "classifier",
+            lambda: load_action_recognizer(
+                self.classifier_ckpt,
+                keypoints=self.extractors.get("pose"),
+                pose_weights=self.weights.get(KEYPOINT_RCNN_WEIGHTS),
+                device=trainer.lightning_module.device,
+            ),
+        )
         num_classes = self._datamodule(trainer, "num_classes").num_classes(self.label)
         return {"accuracy": ActionAccuracy(classifier, num_classes=num_classes, top_k=(1, 3))}
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
         accuracy = self.scores["accuracy"]
         rank, world = self._rank(trainer)
-        pairs = self.pairs(trainer.datamodule)
-        n = self.videos_per_pair
+        pairs = list(self.pairs(trainer.datamodule).items())
         for p in range(rank, len(pairs), world):
-            content, action = pairs[p]
+            (content, action), clips = pairs[p]
+            n = self.videos_per_pair or clips
             labels = torch.full((n,), action, device=pl_module.device)
             conditions = {self.label: labels}
             if self.content_label:
@@ -108,9 +148,10 @@ class ManipulationMetrics(MetricCallback):
         num_clips: int = 256,
         num_frames: int = 12,
         clip_name: str = "ViT-B/32",
+        mode: str = "edit",
         **kwargs: Any,
     ):
-        super().__init__(metrics, **{"mode": "edit", **kwargs})
+        super().__init__(metrics, mode=mode, **kwargs)  # keywords jsonargparse can follow to the base
         if self.mode != "edit":
             raise ValueError("ManipulationMetrics judges edits: mode must be 'edit'")
         self.num_clips, self.num_frames, self.clip_name = num_clips, num_frames, clip_name

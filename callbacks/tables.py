@@ -282,7 +282,15 @@ class TableWriter(Callback):
             or the path of a published-numbers YAML.
         table: the table's key in that file (``table1``, ``fig5a``, ...): the output file stem.
         groups: the column groups our row fills (e.g. ``[VoxCeleb]``); tables without groups: none.
-        name: our row's name (default: the module's class and the tested checkpoint's file).
+            Or by data module class, chosen at setup: ``{TaiChiDataModule: [TaichiHD], TEDTalkDataModule:
+            [TED-talks]}`` (one config for the datasets of one protocol).
+        other_data: a run on a data module that ``groups`` (by class) does not list: ``refuse`` it at
+            setup (default), or ``skip`` (no table, a warning; for a table that only some datasets of
+            one evaluation config fill, e.g. styleinv Table 2, DeeperForensics only).
+        name: our row's name (default: the module's class, its ``row_hparams`` and the tested
+            checkpoint's file).
+        row_hparams: hyper-parameters of the module named in our row (e.g. ``[k]`` for onestyle
+            Fig. 5a's rows k = 64, 128, 256).
         metric_names: the YAML's metric key -> the name this run logs (e.g. ``{fvd: fvd2048_36f_subsample3f}``).
         weights: loader names of pretrained files the numbers depend on, besides those of the
             metric callbacks (their ``weights``, and ``required_weights()`` where they declare it),
@@ -295,8 +303,10 @@ class TableWriter(Callback):
         self,
         paper: str,
         table: str,
-        groups: list[str] | None = None,
+        groups: list[str] | dict[str, list[str]] | None = None,
+        other_data: str = "refuse",
         name: str | None = None,
+        row_hparams: list[str] | None = None,
         metric_names: dict[str, str] | None = None,
         weights: list[str] | None = None,
         deviations: list[str] | None = None,
@@ -307,16 +317,42 @@ class TableWriter(Callback):
         if table not in tables:
             raise ValueError(f"{path} has no table {table!r}; it has {sorted(tables)}")
         self.table, self.path = tables[table], path
-        known = self.table.groups
-        self.groups = list(groups or [])
-        if known == [""]:
-            if self.groups:
-                raise ValueError(f"{path}: {table} has no column groups; drop groups={self.groups}")
-            self.groups = [""]
-        elif not self.groups or set(self.groups) - set(known):
-            raise ValueError(f"{path}: {table} needs groups from {known} (the columns our row fills), got {groups}")
-        self.name, self.metric_names = name, dict(metric_names or {})
+        if isinstance(groups, dict):
+            self.groups_by_data = {str(k): self._checked_groups(v) for k, v in groups.items()}
+            self.groups: list[str] | None = []  # chosen in setup (None: this run fills no column)
+        else:
+            self.groups_by_data, self.groups = None, self._checked_groups(groups)
+        if other_data not in ("refuse", "skip"):
+            raise ValueError(f"TableWriter ({table}): other_data is refuse or skip, not {other_data!r}")
+        self.other_data = other_data
+        self.name, self.row_hparams, self.metric_names = name, list(row_hparams or []), dict(metric_names or {})
         self.weights, self.deviations, self.folder = list(weights or []), list(deviations or []), folder
+
+    def _checked_groups(self, groups: list[str] | None) -> list[str]:
+        known, key, chosen = self.table.groups, self.table.key, list(groups or [])
+        if known == [""]:
+            if chosen:
+                raise ValueError(f"{self.path}: {key} has no column groups; drop groups={chosen}")
+            return [""]
+        if not chosen or set(chosen) - set(known):
+            raise ValueError(f"{self.path}: {key} needs groups from {known} (the columns our row fills), got {groups}")
+        return chosen
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Choose the groups of this run's data module (``groups`` given by data module class)."""
+        if self.groups_by_data is None:
+            return
+        data = type(trainer.datamodule).__name__
+        if data not in self.groups_by_data and self.other_data == "skip":
+            self.groups = None
+            warnings.warn(f"TableWriter ({self.table.key}): no column for {data}; no table written", stacklevel=2)
+            return
+        if data not in self.groups_by_data:
+            raise ValueError(
+                f"TableWriter ({self.table.key}): this configuration fills {self.groups_by_data} by data module; "
+                f"this run's data module is {data} (another dataset needs another evaluation config)"
+            )
+        self.groups = self.groups_by_data[data]
 
     # -- when ---------------------------------------------------------------------------------
     def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -344,8 +380,16 @@ class TableWriter(Callback):
     def row_name(self, trainer: Trainer, pl_module: LightningModule) -> str:
         if self.name:
             return self.name
-        ckpt = Path(str(trainer.ckpt_path)).name if trainer.ckpt_path else "no checkpoint"
-        return f"ours: {type(pl_module).__name__} ({ckpt})"
+        ckpt = self.checkpoint(trainer, pl_module)
+        hparams = "".join(f" {k}={pl_module.hparams.get(k)}" for k in self.row_hparams)
+        return f"ours: {type(pl_module).__name__}{hparams} ({Path(ckpt).name if ckpt else 'no checkpoint'})"
+
+    @staticmethod
+    def checkpoint(trainer: Trainer, pl_module: LightningModule) -> str | None:
+        """The evaluated weights: the tested checkpoint, else the released file the module was
+        built from (its ``official_checkpoint``, e.g. onestyle's ``OfficialOneStyle``)."""
+        ckpt = trainer.ckpt_path or getattr(pl_module, "official_checkpoint", None)
+        return str(ckpt) if ckpt else None
 
     def protocol(self, trainer: Trainer, pl_module: LightningModule) -> list[str]:
         """The protocol lines: the paper's, the data, each metric callback, files and hashes, deviations."""
@@ -354,8 +398,9 @@ class TableWriter(Callback):
             f"Published: {t.paper}, {t.key} (section {t.section}); numbers from {self.path.name}.",
             f"Paper's protocol: {t.protocol}",
         ]
-        if trainer.ckpt_path and Path(str(trainer.ckpt_path)).is_file():
-            lines.append(f"Checkpoint: {trainer.ckpt_path} (sha256 {sha256_file(trainer.ckpt_path)})")
+        ckpt = self.checkpoint(trainer, pl_module)
+        if ckpt and Path(ckpt).is_file():
+            lines.append(f"Checkpoint: {ckpt} (sha256 {sha256_file(ckpt)})")
         dm = trainer.datamodule
         if dm is not None:
             root, resolution = getattr(dm, "root", None), getattr(dm, "resolution", "?")
@@ -409,12 +454,15 @@ class TableWriter(Callback):
         """Write ``<table>.md`` / ``.csv`` (rank 0) and the W&B table; returns the files."""
         if not trainer.is_global_zero:
             return []
+        groups = self.groups
+        if groups is None:
+            return []
         results = self.results(trainer, stage)
-        missing = [m for c in self.table.columns if c.group in self.groups for m in c.metrics if m not in results]
+        missing = [m for c in self.table.columns if c.group in groups for m in c.metrics if m not in results]
         if missing:
             warnings.warn(f"TableWriter ({self.table.key}): this run computed no {sorted(set(missing))}", stacklevel=2)
         name = self.row_name(trainer, pl_module)
-        md, flat = render_grids(self.table, name, results, self.groups)
+        md, flat = render_grids(self.table, name, results, groups)
         folder = Path(self.folder or trainer.default_root_dir)
         folder.mkdir(parents=True, exist_ok=True)
         t = self.table

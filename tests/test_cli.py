@@ -156,6 +156,16 @@ def test_every_run_gets_exactly_one_run_state_and_atomic_checkpoint_io(tmp_path)
         assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicCheckpointIO), config.name
 
 
+def test_an_integer_batch_limit_is_a_number_of_batches_a_float_a_fraction(tmp_path):
+    config = tmp_path / "limits.yaml"
+    config.write_text(f"base: {REPO / 'experiments' / 'stylegan2_synthetic.yaml'}\ntrainer: {{limit_val_batches: 1}}\n")
+    argv = ["--config", str(config), "--run_dir", str(tmp_path), "--trainer.limit_test_batches=0.5"]
+    trainer = StyleVideoCLI(args=expand_config_bases(argv), run=False).trainer
+    assert (trainer.limit_val_batches, type(trainer.limit_val_batches)) == (1, int)  # one batch, not 100%
+    assert (trainer.limit_test_batches, type(trainer.limit_test_batches)) == (0.5, float)
+    assert trainer.limit_train_batches == 1.0  # Lightning's default: every batch
+
+
 def test_a_sweep_agents_run_id_names_the_run_folder_and_the_wandb_run(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SWEEP_ID", "sw1")
     monkeypatch.setenv("WANDB_RUN_ID", "abc123")

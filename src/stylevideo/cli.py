@@ -20,7 +20,9 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
   callback (per-rank random streams, exactly resumable) and the
   :class:`~stylevideo.checkpoint.AtomicCheckpointIO` plugin (atomic checkpoint writes,
   ``weights_only`` reads) unless its config already has them; ``lightning predict`` does not
-  keep the predicted videos in memory (``--return_predictions`` defaults to false).
+  keep the predicted videos in memory (``--return_predictions`` defaults to false);
+- **batch limits as written**: ``--trainer.limit_val_batches 1`` is one batch (Lightning types
+  the limits ``float | int``, which jsonargparse read as 1.0: all batches; :class:`Trainer`).
 
 ``stylevideo weights list|fetch|verify`` is the pretrained files' command
 (:mod:`stylevideo.weights_cli`); every other first argument goes to LightningCLI.
@@ -28,6 +30,7 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.util
 import os
@@ -40,9 +43,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch import Trainer as LightningTrainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
@@ -52,7 +57,7 @@ from stylevideo.checkpoint import AtomicCheckpointIO
 from stylevideo.features import requirements
 from stylevideo.runtime import keep_freed_memory
 
-__all__ = ["ConfigError", "StyleVideoCLI", "config_files", "expand_config_bases", "main"]
+__all__ = ["ConfigError", "StyleVideoCLI", "Trainer", "config_files", "expand_config_bases", "main"]
 
 RUN_DIR_ENV = "STYLEVIDEO_RUN_DIR"
 #: Where the project's own code lives (errors raised there are the user's to read, not a bug's).
@@ -189,12 +194,37 @@ class SaveRunConfig(SaveConfigCallback):
         self.already_saved = trainer.strategy.broadcast(self.already_saved)
 
 
+class Trainer(LightningTrainer):
+    """Lightning's Trainer with the batch limits typed ``int | float``: an integer in a config is a
+    number of batches, a float a fraction (Lightning's ``float | int`` made jsonargparse read
+    ``limit_val_batches: 1`` as 1.0, every batch)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        limit_train_batches: int | float | None = None,
+        limit_val_batches: int | float | None = None,
+        limit_test_batches: int | float | None = None,
+        limit_predict_batches: int | float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            *args,
+            limit_train_batches=limit_train_batches,
+            limit_val_batches=limit_val_batches,
+            limit_test_batches=limit_test_batches,
+            limit_predict_batches=limit_predict_batches,
+            **kwargs,
+        )
+
+
 class StyleVideoCLI(LightningCLI):
     """LightningCLI with subclass mode for model and data, and the stylevideo run folder."""
 
     def __init__(self, args: list[str] | None = None, **kwargs):
         kwargs.setdefault("save_config_callback", SaveRunConfig)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        kwargs.setdefault("trainer_class", Trainer)
         super().__init__(
             LightningModule,
             LightningDataModule,
@@ -251,6 +281,13 @@ class StyleVideoCLI(LightningCLI):
             raise requirements.MissingRequirementsError(
                 str(err).replace("<dataset>", dataset) if dataset else str(err)
             ) from None
+
+    def _parse_ckpt_path(self) -> None:
+        """As LightningCLI (a Lightning checkpoint's hyper-parameters update the model's config),
+        for files that also hold argparse namespaces, read without executing anything: the
+        authors' LIA checkpoints keep their ``args`` (``--ckpt_path vox.pt``, OfficialCheckpointIO)."""
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            super()._parse_ckpt_path()
 
     def instantiate_classes(self) -> None:
         """As LightningCLI, with a constructor's refusal (a ValueError, KeyError or OSError raised

@@ -15,7 +15,8 @@ from test_metrics_semantic import BrightnessClassifier, TwoWordCLIP
 from torch import nn
 from torchmetrics import Metric
 
-from stylevideo.callbacks.metrics import AnimationMetrics, FaceMetrics, FrameMetrics, VideoMetrics, fvd_protocol
+from stylevideo.callbacks.animation_metrics import AnimationMetrics
+from stylevideo.callbacks.metrics import FaceMetrics, FrameMetrics, VideoMetrics, fvd_protocol
 from stylevideo.callbacks.semantic_metrics import ActionMetrics, ManipulationMetrics
 from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.features.i3d import I3D

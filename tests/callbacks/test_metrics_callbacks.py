@@ -14,7 +14,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
-from stylevideo.callbacks.metrics import AnimationMetrics, FaceMetrics, FrameMetrics, VideoMetrics
+from stylevideo.callbacks.animation_metrics import AnimationMetrics
+from stylevideo.callbacks.metrics import FaceMetrics, FrameMetrics, VideoMetrics
 from stylevideo.data_modules.synthetic import SyntheticDataModule
 from stylevideo.features.i3d import I3D
 

@@ -12,7 +12,8 @@ import torch
 from lightning.pytorch import LightningModule, Trainer
 from torch.utils.data import DataLoader
 
-from stylevideo.callbacks.metrics import AnimationMetrics, FaceMetrics, VideoMetrics
+from stylevideo.callbacks.animation_metrics import AnimationMetrics
+from stylevideo.callbacks.metrics import FaceMetrics, VideoMetrics
 from stylevideo.features import requirements, weights
 from stylevideo.features.requirements import MissingRequirementsError, check, from_config, from_trainer
 
@@ -21,7 +22,8 @@ LIA = {"class_path": "stylevideo.methods.lia.LIA", "init_args": {"resolution": 6
 
 
 def _callback(name: str, **init_args) -> dict:
-    return {"class_path": f"stylevideo.callbacks.metrics.{name}", "init_args": {"every_n_steps": 100, **init_args}}
+    module = "animation_metrics" if name == "AnimationMetrics" else "metrics"
+    return {"class_path": f"stylevideo.callbacks.{module}.{name}", "init_args": {"every_n_steps": 100, **init_args}}
 
 
 def _missing_lines(err: pytest.ExceptionInfo) -> list[str]:

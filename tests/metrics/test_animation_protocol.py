@@ -79,13 +79,13 @@ def test_relative_chunks_equal_the_whole_video_animation():
 
 def test_cross_video_pairs_are_seeded_saved_and_reloaded(datamodule, tmp_path):
     records = {r.video_id: r for r in datamodule.records("test")}
-    pairs, path = pair_list(datamodule, "test", seed=0, path=None, folder=tmp_path)
+    pairs, path = pair_list(datamodule, "test", seed=0, path=None, save_to=tmp_path / "pairs_test.csv")
     assert path == tmp_path / "pairs_test.csv" and path.read_text().splitlines()[0] == "source,driving"
     assert sorted(d for _, d in pairs) == sorted(records)  # every test video drives once
     assert all(s != d for s, d in pairs)
-    assert pair_list(datamodule, "test", seed=0, path=None, folder=tmp_path / "again")[0] == pairs
-    assert pair_list(datamodule, "test", seed=1, path=None, folder=tmp_path / "other")[0] != pairs
-    assert pair_list(datamodule, "test", seed=5, path=path, folder=tmp_path / "unused")[0] == pairs  # reloaded
+    assert pair_list(datamodule, "test", seed=0, path=None, save_to=None) == (pairs, None)
+    assert pair_list(datamodule, "test", seed=1, path=None, save_to=None)[0] != pairs
+    assert pair_list(datamodule, "test", seed=5, path=path, save_to=None)[0] == pairs  # reloaded
 
     (source_id, driving_id), *_ = pairs
     batch = next(pair_batches(datamodule, pairs, "test", max_frames=10))
@@ -95,7 +95,7 @@ def test_cross_video_pairs_are_seeded_saved_and_reloaded(datamodule, tmp_path):
 
     bad = tmp_path / "bad.csv"
     bad.write_text(f"source,driving\n{source_id},{driving_id}\n{source_id},nosuchvideo\n")
-    with pytest.raises(ValueError, match=r"bad.csv:3: expected two video ids of the split"):
-        pair_list(datamodule, "test", seed=0, path=bad, folder=tmp_path)
+    with pytest.raises(ValueError, match=r"bad.csv:3: expected a source and a driving video id of the split"):
+        pair_list(datamodule, "test", seed=0, path=bad, save_to=None)
     with pytest.raises(FileNotFoundError, match="missing.csv"):
-        pair_list(datamodule, "test", seed=0, path=tmp_path / "missing.csv", folder=tmp_path)
+        pair_list(datamodule, "test", seed=0, path=tmp_path / "missing.csv", save_to=None)

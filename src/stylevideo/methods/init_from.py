@@ -27,8 +27,9 @@ rate, betas).
 Resuming wins. Lightning's order in ``Trainer.fit`` is ``setup``, ``configure_model``, the restore
 of the module from ``ckpt_path`` (``on_load_checkpoint``, then its state dict),
 ``configure_optimizers``, ``on_fit_start``, the restore of the optimizers and loops. A module whose
-state came from a checkpoint (``--ckpt_path``, ``load_from_checkpoint``) or that was already
-initialised never reads ``init_from``: a resumed run continues from its own checkpoint.
+state came from a checkpoint (a trainer's ``ckpt_path``, ``load_from_checkpoint``: a subclass
+overriding ``on_load_checkpoint`` calls ``super()``) or that was already initialised never reads
+``init_from``: a resumed run continues from its own checkpoint.
 """
 
 from __future__ import annotations
@@ -155,8 +156,8 @@ class InitFrom:
     def apply_init_from(self) -> None:
         """Copy the weights (and optimizer states, while fitting) of ``init_from`` into this
         module, once, unless its state came from a checkpoint."""
-        if self._init_from_done:
-            self._init_from_read = None
+        if self._init_from_done or (self._trainer is not None and self._trainer.ckpt_path is not None):
+            self._init_from_read = None  # restored from a checkpoint
             return
         self.check_init_from()
         if self._init_from_read is None:  # no init_from

@@ -191,16 +191,28 @@ def recognizer_description(checkpoint: str | os.PathLike) -> str:
     return SKELETON if _is_skeleton(checkpoint) else RGB
 
 
-def load_action_recognizer(checkpoint: str | os.PathLike, keypoints: KeypointFn | None = None) -> nn.Module:
+def load_action_recognizer(
+    checkpoint: str | os.PathLike,
+    keypoints: KeypointFn | None = None,
+    *,
+    pose_weights: str | os.PathLike | None = None,
+    device: str | torch.device = "cpu",
+) -> nn.Module:
     """The recogniser of a :class:`SkeletonActionModule` or an RGB
-    :class:`~stylevideo.metrics.action.ActionRecognizerModule` checkpoint, in eval mode, with
-    its ``description`` (which recogniser made a number). ``keypoints`` replaces the pose
-    network of a skeleton recogniser."""
+    :class:`~stylevideo.metrics.action.ActionRecognizerModule` checkpoint, in eval mode on
+    ``device``, with its ``description`` (which recogniser made a number). The pose network of a
+    skeleton recogniser: ``keypoints``, else Keypoint R-CNN from ``pose_weights`` (default: the
+    weight cache, not the path the checkpoint was trained with) at its ``pose_size``, on ``device``."""
     from stylevideo.metrics.action import ActionRecognizerModule
 
     if _is_skeleton(checkpoint):
-        module = SkeletonActionModule.load_from_checkpoint(checkpoint, map_location="cpu", keypoints=keypoints)
-        return module.recognizer()
-    net = ActionRecognizerModule.classifier(checkpoint)
+        module = SkeletonActionModule.load_from_checkpoint(
+            checkpoint,
+            map_location="cpu",
+            keypoints=keypoints,
+            pose_weights=None if pose_weights is None else str(pose_weights),
+        )
+        return module.to(device).recognizer()
+    net = ActionRecognizerModule.classifier(checkpoint).to(device)
     net.description = RGB
     return net

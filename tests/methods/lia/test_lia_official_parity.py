@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 from init_from_helpers import BeforeFirstStep, fit, moved
+from lightning.pytorch import Trainer
 from parity import assert_float32_parity
 
 from stylevideo.methods.lia import LIA, load_official_checkpoint, official_key_map
+from stylevideo.methods.lia.official import OfficialCheckpointIO
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "lia_official.pt"
 
@@ -156,3 +158,30 @@ def test_a_resumed_run_continues_from_its_own_checkpoint_not_from_init_from(refe
     opt_g = first.seen[0]["state"]
     assert {s["step"].item() for s in opt_g.values()} == {3.0}  # their 2 + the first run's 1
     assert torch.equal(opt_g[0]["exp_avg"], saved["optimizer_states"][0]["state"][0]["exp_avg"])
+
+
+def test_lightning_reads_the_authors_file_for_evaluation(reference, tmp_path):
+    """``--ckpt_path vox.pt``: OfficialCheckpointIO gives Lightning the state of the model their file
+    holds (the authors' outputs follow, as above), passes our checkpoints through, and a configured
+    LIA of another architecture is refused with the differing arguments."""
+    path = write_their_checkpoint(reference, tmp_path / "000002.pt")
+    io = OfficialCheckpointIO()
+    ckpt = io.load_checkpoint(path)
+    expected = load_official_checkpoint(path).state_dict()
+    assert ckpt["official_checkpoint"] == str(path) and ckpt["state_dict"].keys() == expected.keys()
+    assert all(torch.equal(ckpt["state_dict"][k], v) for k, v in expected.items())
+    arch = dict(ckpt["hyper_parameters"])
+    driving = reference["inputs"]["driving"]
+    loader = torch.utils.data.DataLoader([{"frames": driving[0, :2]}], batch_size=1)
+    trainer = Trainer(accelerator="cpu", plugins=[io], logger=False, enable_progress_bar=False)
+    model = LIA(**arch)
+    trainer.test(model, loader, ckpt_path=str(path), verbose=False)
+    source = reference["inputs"]["source"]
+    with torch.no_grad():
+        absolute = model.autoencoder.animate(source, driving, relative=False)
+    assert_float32_parity(absolute, reference["outputs"]["absolute"], "absolute transfer after Lightning's restore")
+    ours = tmp_path / "ours.ckpt"
+    torch.save({"state_dict": model.state_dict(), "pytorch-lightning_version": "2.6.0"}, ours)
+    assert io.load_checkpoint(ours).keys() == {"state_dict", "pytorch-lightning_version"}
+    with pytest.raises(ValueError, match=r"another architecture .*motion_dim 4 \(configured: 5\)"):
+        trainer.test(LIA(**(arch | {"motion_dim": 5})), loader, ckpt_path=str(path), verbose=False)

@@ -17,7 +17,8 @@ from init_from_helpers import BeforeFirstStep, fit, moved
 from onestyle_helpers import triplet_batch
 from parity import assert_float32_parity
 
-from stylevideo.methods.onestyle import OneStyle, load_official_checkpoint
+from stylevideo.features.requirements import MissingRequirementsError, check, from_config
+from stylevideo.methods.onestyle import OfficialOneStyle, OneStyle, load_official_checkpoint
 from stylevideo.methods.onestyle.official import authors_channels, convert_official_state, official_arguments
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "onestyle_official.pt"
@@ -156,3 +157,24 @@ def test_init_from_refuses_another_architecture_and_an_unfinished_ramp(reference
         OneStyle(**config | {"g_channels": None}, init_from=str(path)).apply_init_from()
     with pytest.raises(ValueError, match="set ramp_start: 0 and ramp_end: 0"):  # refused before any run
         OneStyle(**config | {"ramp_start": 4000, "ramp_end": 6000}, init_from=str(path))
+
+
+def test_official_onestyle_is_the_released_generator_as_a_lightning_model(reference, tmp_path):
+    """``OfficialOneStyle(checkpoint)``: the same frames as their code, the file declared and kept
+    for the table's protocol, its hyper-parameters OneStyle's (a model of ``lightning test``)."""
+    args = {k: v for k, v in reference["checkpoint"]["args"].items() if k != "channel_multiplier"}
+    path = write_their_checkpoint(tmp_path / "mead.pt", reference["checkpoint"]["g_ema"], args)
+    model = OfficialOneStyle(str(path), action_label="emotion", inversion_steps=7)
+    assert model.official_checkpoint == str(path) and not model.training and model.ramp.item() == 1.0
+    hp = model.hparams
+    assert (hp.resolution, hp.k, hp.num_actors, hp.num_actions, hp.content_fusion) == (64, 8, 3, 4, "sum")
+    assert (hp.action_label, hp.inversion_steps, hp.checkpoint) == ("emotion", 7, str(path))
+    x = reference["inputs"]
+    with torch.no_grad():
+        ours = model.G_ema(x["t"], z_m=x["z_m"], actor=x["actor"], action=x["action"], ramp=x["ramp"])
+    assert_float32_parity(ours, reference["frames"], "OfficialOneStyle g_ema frames")
+    assert model.condition_labels == ("actor", "emotion")
+    config = {"model": {"class_path": "stylevideo.methods.onestyle.OfficialOneStyle", "init_args": {}}}
+    config["model"]["init_args"]["checkpoint"] = str(tmp_path / "gone.pt")
+    with pytest.raises(MissingRequirementsError, match="checkpoint=.*gone.pt does not exist: expected a released"):
+        check(from_config(config, "test"))  # before anything is built

@@ -107,3 +107,21 @@ def test_interpolated_and_extrapolated_timestamps_produce_frames(model, videos):
         model.resample(observed, t, torch.tensor([-1.0, 1.0]))
     with pytest.raises(ValueError, match="strictly increasing"):
         model.resample(observed, torch.tensor([0.0, 4.0, 2.0]), queries)
+
+
+def test_animate_takes_the_content_code_from_the_driving_frames_on_request(model, videos):
+    """Table 6 (supplementary 9.2): same-identity animation with z_C of the first, a random or the
+    mean W+ code of the video's frames."""
+    video, driving = videos
+    codes = model.f_C.invert(driving)  # Z: the W+ code of every driving frame
+    z_d0, t = model.dynamics_code(driving)
+    torch.manual_seed(3)
+    picks = torch.randint(driving.shape[1], (2,))
+    for content, z_C in (("first", codes[:, 0]), ("mean", codes.mean(1)), ("random", codes[torch.arange(2), picks])):
+        torch.manual_seed(3)
+        expected = model.render(z_C, model.style(z_C), z_d0, t, t[:, 0])
+        assert torch.allclose(model.animate(video[:, 0], driving, content=content), expected, atol=1e-6), content
+    first = model.animate(video[:, 0], driving, content="first")
+    # the still of the first frame (inverted alone: batched convolutions round differently)
+    assert torch.allclose(first, model.animate(driving[:, 0], driving), atol=1e-4)
+    assert (model.animate(video[:, 0], driving, content="mean") - first).abs().max() > 1e-2

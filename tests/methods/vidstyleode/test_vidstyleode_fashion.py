@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +30,31 @@ def test_batch_codes_are_the_content_and_no_inverter_is_needed():
     assert torch.equal(model.batch_content(batch | {"inversion": codes}), codes.mean(1))
     with pytest.raises(ValueError, match="no inverter: its W\\+ codes come with the data"):
         model.batch_content(batch)
-    with pytest.raises(ValueError, match="batch W\\+ codes are"):
+    with pytest.raises(ValueError, match="W\\+ codes are"):
         model.batch_content(batch | {"inversion": codes[..., :3]})
     losses, _ = model.losses(batch | {"inversion": codes})
     assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_animate_and_edit_take_the_clips_codes_without_an_inverter():
+    """The evaluation callbacks' Fashion path: z_C from the given W+ codes (the source's first
+    code for a still, their mean for Table 6's mean and for editing), dynamics from the frames."""
+    torch.manual_seed(0)
+    model = VidStyleODE(**(stand_ins() | {"inverter": None}), descriptions=ListDescriptions(), **TINY).eval()
+    video = make_batch()["frames"]
+    codes = torch.randn(len(video), video.shape[1], model.G.num_ws, model.G.w_dim)
+    z_d0, t = model.dynamics_code(video)
+
+    def rendered(z_C):
+        return model.render(z_C, model.style(z_C), z_d0, t, t[:, 0])
+
+    assert torch.allclose(model.animate(video[:, 0], video, inversion=codes), rendered(codes[:, 0]), atol=1e-6)
+    assert torch.allclose(
+        model.animate(video[:, 0], video, content="mean", inversion=codes), rendered(codes.mean(1)), atol=1e-6
+    )
+    assert torch.allclose(model.edit(video, None, None, inversion=codes), rendered(codes.mean(1)), atol=1e-6)
+    with pytest.raises(ValueError, match="no inverter: its W\\+ codes come with the data"):
+        model.animate(video[:, 0], video)
 
 
 @pytest.mark.slow
@@ -95,3 +117,12 @@ def test_the_fashion_experiment_trains_on_codes_with_a_non_square_generator(tmp_
     assert "loss/total" in metrics and "nan" not in metrics
     config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert config["data"]["init_args"]["skip_frames"] == 5 and config["model"]["init_args"]["inverter"] is None
+    # lightning test animates the test clips from their codes (the Fashion eval configs' animate_inputs)
+    options = {"metrics": ["warping_error"], "mode": "reconstruct", "split": "test", "batch_size": 1}
+    options |= {"warping_videos": 1, "warping_frames": 4, "animate_inputs": ["inversion"]}
+    options |= {"animate_options": {"content": "mean"}}
+    video_metrics = {"class_path": "stylevideo.callbacks.metrics.VideoMetrics", "init_args": options}
+    (tmp_path / "eval.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": [video_metrics]}}))
+    main(["test", *argv[1:5], "--config", str(tmp_path / "eval.yaml"), "--run_dir", str(tmp_path / "test")])
+    scores = [json.loads(f.read_text())[-1]["metrics"] for f in (tmp_path / "test").rglob("metrics.json")]
+    assert len(scores) == 1 and np.isfinite(scores[0]["warping_error"])

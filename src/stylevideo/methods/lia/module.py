@@ -254,10 +254,33 @@ class LIA(InitFrom, GANModule):
         self.log_dict(logs, prog_bar=True, batch_size=x_s.shape[0])
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        """Reconstruction of ``x_d`` from ``x_s``: ``val/l1`` (pixels in [0, 1], Table 1)."""
+        """Reconstruction of ``x_d`` from ``x_s``: ``val/l1`` (pixels in [0, 1]; Table 1's protocol
+        is :class:`~stylevideo.callbacks.animation_metrics.AnimationMetrics`' whole-video mode)."""
+        self._pair_l1(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """``test/l1`` as ``val/l1``; ``lightning test`` runs the tables' metric callbacks after it."""
+        self._pair_l1(batch, "test")
+
+    def _pair_l1(self, batch: dict, stage: str) -> None:
         x_s, x_d = self.source_driving(batch)
         x_sd = self.autoencoder(x_s, x_d).clamp(-1, 1)
-        self.log("val/l1", (x_sd - x_d).abs().mean() / 2, batch_size=x_s.shape[0], sync_dist=True)
+        self.log(f"{stage}/l1", (x_sd - x_d).abs().mean() / 2, batch_size=x_s.shape[0], sync_dist=True)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Refuse an official checkpoint (read by ``OfficialCheckpointIO``) of another architecture."""
+        super().on_load_checkpoint(checkpoint)  # restored: init_from is not read
+        official = checkpoint.get("official_checkpoint")
+        if official is None:
+            return
+        differ = {k: (v, self.hparams[k]) for k, v in checkpoint["hyper_parameters"].items() if k != "vgg_scales"}
+        differ = {k: pair for k, pair in differ.items() if pair[0] != pair[1]}
+        if differ:
+            listed = ", ".join(f"{k} {theirs} (configured: {ours})" for k, (theirs, ours) in differ.items())
+            raise ValueError(
+                f"{official} holds a LIA of another architecture than the configured model: {listed}; "
+                "use the experiment config of the checkpoint's dataset or set these model arguments"
+            )
 
     # -- generation interface ---------------------------------------------------------------
     @torch.no_grad()

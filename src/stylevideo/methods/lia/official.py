@@ -32,15 +32,18 @@ import math
 import os
 import re
 
+import lightning
 import torch
 from torch import nn
 
+from stylevideo.checkpoint import AtomicCheckpointIO
 from stylevideo.methods.init_from import Release
 from stylevideo.methods.lia.module import LIA
 from stylevideo.nn.layers import FusedLeakyReLU
 from stylevideo.nn.stylegan2 import stylegan2_channels
 
 __all__ = [
+    "OfficialCheckpointIO",
     "export_official_checkpoint",
     "export_official_state_dict",
     "load_official_checkpoint",
@@ -137,11 +140,20 @@ def export_official_checkpoint(model: LIA, path: str | os.PathLike) -> None:
     torch.save(export_official_state_dict(model), path)
 
 
-def _read(path: str | os.PathLike) -> dict:
+def _load(path: str | os.PathLike) -> object:
+    """The file's content, read without executing anything (tensors, containers, their argparse ``args``)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"LIA checkpoint {path} does not exist")
     with torch.serialization.safe_globals([argparse.Namespace]):
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _read(path: str | os.PathLike) -> dict:
+    return _official(_load(path), path)
+
+
+def _official(ckpt: object, path: str | os.PathLike) -> dict:
+    """``ckpt`` as ``{"gen": ..., ...}`` if it is an official checkpoint (else a ValueError)."""
     if isinstance(ckpt, dict) and "gen" in ckpt:
         return ckpt
     if isinstance(ckpt, dict) and any(str(k).startswith("enc.net_app.") for k in ckpt):
@@ -305,3 +317,37 @@ def load_official_checkpoint(path: str | os.PathLike, *, optimizer_states: bool 
             _optimizer_state(model, ckpt, "dis", d_params, path),
         )
     return model.eval()
+
+
+class OfficialCheckpointIO(AtomicCheckpointIO):
+    """:class:`~stylevideo.checkpoint.AtomicCheckpointIO` that also reads the authors' checkpoints,
+    so that ``lightning test --ckpt_path vox.pt`` evaluates one (``experiments/eval/lia_*.yaml``
+    make it the trainer's checkpoint plugin).
+
+    An official file is read as the Lightning checkpoint of the model it holds: ``state_dict``
+    (their generator and, in training checkpoints, discriminator, mapped as
+    :func:`load_official_checkpoint` maps them), ``hyper_parameters`` (the architecture read from
+    the file; :meth:`LIA.on_load_checkpoint` refuses a configured model of another one) and
+    ``official_checkpoint`` (the path). Lightning checkpoints load as with the parent. For
+    evaluation (``test``, ``validate``, ``predict``): fine-tuning from an official file, with
+    their optimizer states, starts from :func:`load_official_checkpoint`.
+    """
+
+    def load_checkpoint(self, path, map_location=None, weights_only: bool | None = None) -> dict:
+        if not (self.weights_only if weights_only is None else weights_only):
+            return super().load_checkpoint(path, map_location, weights_only)
+        ckpt = _load(path)
+        if isinstance(ckpt, dict) and "state_dict" in ckpt:
+            return ckpt
+        official = _official(ckpt, path)
+        arch = _architecture(official["gen"], path) | {"align_corners": False}
+        model = LIA(**arch)
+        _load_into(model, official["gen"], "gen", path)
+        if "dis" in official:
+            _load_into(model, official["dis"], "dis", path)
+        return {
+            "state_dict": model.state_dict(),
+            "hyper_parameters": arch,
+            "official_checkpoint": str(path),
+            "pytorch-lightning_version": lightning.__version__,
+        }

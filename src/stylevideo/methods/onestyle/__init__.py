@@ -4,10 +4,11 @@
 :mod:`.generator` holds F_t, time2vec, F_c and the synthesis network, :mod:`.discriminators`
 D_s and D_t, :mod:`.inversion` the temporal GAN inversion (Eq. 5) and pivotal tuning,
 ``python -m stylevideo.methods.onestyle.invert`` its command line,
-:func:`load_official_checkpoint` the authors' released generators (:mod:`.official`).
+:func:`load_official_checkpoint` the authors' released generators (:mod:`.official`),
+:class:`OfficialOneStyle` the same as the model of a ``lightning`` command.
 """
 
 from stylevideo.methods.onestyle.module import OneStyle
-from stylevideo.methods.onestyle.official import load_official_checkpoint
+from stylevideo.methods.onestyle.official import OfficialOneStyle, load_official_checkpoint
 
-__all__ = ["OneStyle", "load_official_checkpoint"]
+__all__ = ["OfficialOneStyle", "OneStyle", "load_official_checkpoint"]

@@ -80,6 +80,10 @@ class OneStyle(InitFrom, StyleGAN2Loop):
         ada_target, ada_interval, ada_kimg: optional ADA (off, as in the paper).
         mbstd_group: D_t's minibatch-std group size.
         sample_chunk: frames per synthesis call when generating long videos.
+        lpips_weights: the VGG16 backbone of the LPIPS-VGG that :meth:`animate`'s temporal
+            inversion uses (the authors' ``projector.py``; default: the weight cache).
+        inversion_steps: Adam steps of :meth:`animate`'s inversion (the authors' ``projector.py``
+            default ``--step 250``; the paper does not say).
         init_from: start from one of the authors' released generators (``g_ema`` [, ``g``]; D_t
             and D_s start anew) or a OneStyle Lightning checkpoint
             (:mod:`stylevideo.methods.init_from`); with action labels, the ramp must be complete
@@ -145,6 +149,8 @@ class OneStyle(InitFrom, StyleGAN2Loop):
         ada_kimg: float = 500.0,
         mbstd_group: int = 4,
         sample_chunk: int = 64,
+        lpips_weights: str | None = None,
+        inversion_steps: int = 250,
         init_from: str | None = None,
     ):
         super().__init__()
@@ -207,6 +213,52 @@ class OneStyle(InitFrom, StyleGAN2Loop):
         )
         self.register_buffer("ramp", torch.zeros(()))  # lambda of the action ramp (section 4.3)
         self.register_buffer("mean_path_length", torch.zeros(()))
+        # The inversion's frozen LPIPS stays out of the module tree: not in checkpoints, loaded
+        # by the first `animate` that needs it.
+        object.__setattr__(self, "_perceptual", None)
+
+    @classmethod
+    def required_weights(cls, hparams, stage: str | None = None, module=None) -> dict[str, str | None]:
+        """LPIPS-VGG for :meth:`animate` in a run whose metric callbacks animate (modes
+        ``reconstruct``/``cross``) in ``stage``, unless ``module`` already holds its perceptual
+        network; see :mod:`stylevideo.features.requirements`."""
+        from stylevideo.callbacks.metric_base import MetricCallback
+        from stylevideo.features.lpips_vgg import VGG16_WEIGHTS
+
+        trainer = None if module is None else module._trainer
+        if trainer is None or module._perceptual is not None:
+            return {}
+        animating = [
+            c
+            for c in trainer.callbacks
+            if isinstance(c, MetricCallback) and c.mode in ("reconstruct", "cross") and c.runs_in(stage)
+        ]
+        return {VGG16_WEIGHTS: hparams.get("lpips_weights")} if animating else {}
+
+    @property
+    def condition_labels(self) -> tuple[str, ...]:
+        """The data labels the generator is conditioned on (``actor_label``, ``action_label``;
+        none for an unconditional model): what the metric callbacks draw for it."""
+        hp = self.hparams
+        labels = ((hp.actor_label, hp.num_actors), (hp.action_label, hp.num_actions))
+        return tuple(label for label, count in labels if count)
+
+    def set_perceptual(self, perceptual) -> None:
+        """Use ``perceptual`` (``(fake, real) -> [N]``) as :meth:`animate`'s inversion loss
+        instead of LPIPS-VGG (tests, other LPIPS networks)."""
+        object.__setattr__(self, "_perceptual", perceptual)
+
+    def perceptual(self):
+        """:meth:`animate`'s LPIPS (LPIPS-VGG loaded on first use) on this module's device."""
+        if self._perceptual is None:
+            from stylevideo.features.lpips_vgg import lpips_vgg
+
+            self.set_perceptual(lpips_vgg(self.hparams.lpips_weights))
+        return self._perceptual.to(self.device) if hasattr(self._perceptual, "to") else self._perceptual
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """Nothing per batch: ``lightning test --ckpt_path ...`` evaluates the checkpoint through
+        the metric callbacks at the end of the epoch (docs/metrics.md, the papers' tables)."""
 
     def train(self, mode: bool = True):
         """The EMA generator stays in eval mode."""
@@ -482,7 +534,7 @@ class OneStyle(InitFrom, StyleGAN2Loop):
         action: int | Sequence[int] | torch.Tensor | None = None,
         z_c: torch.Tensor | None = None,
         perceptual=None,
-        steps: int = 250,
+        steps: int | None = None,
         chunk: int | None = 16,
         seed: int = 0,
         **labels,
@@ -490,14 +542,15 @@ class OneStyle(InitFrom, StyleGAN2Loop):
         """Each driving clip ``[B, T, 3, H, W]`` regenerated from its temporal GAN inversion.
 
         Section 5.4: ``m*`` of each clip by Eq. 5 (:func:`~stylevideo.methods.onestyle.inversion.invert_motion`:
-        LPIPS + MSE, only ``m`` optimised, ``steps`` Adam steps) with the clip's known ``actor`` /
+        LPIPS + MSE, only ``m`` optimised, ``steps`` Adam steps, default ``inversion_steps``) with
+        the clip's known ``actor`` /
         ``action`` (ids, or the data's label names, e.g. ``emotion=``), then the clip's frames
         ``0..T-1`` from ``m*`` and those conditions (Fig. 5a compares each real clip with this).
         onestyle has no image encoder: the content is the conditions (``z_c`` for an
         unconditional model), ``source`` is not used, and there is no source pose to keep,
-        so ``relative`` must be False. ``perceptual``: LPIPS (default: LPIPS-VGG through the
-        weight loader, as the authors' ``projector.py`` and ``invert``). The optimisation's noise
-        is drawn from ``seed`` (the global random state is left as it was). Works inside
+        so ``relative`` must be False. ``perceptual``: LPIPS (default :meth:`perceptual`:
+        LPIPS-VGG, as the authors' ``projector.py``). The optimisation's noise is drawn from
+        ``seed`` (the global random state is left as it was). Works inside
         ``no_grad``/``inference_mode``.
         """
         from stylevideo.methods.onestyle.inversion import invert_motion
@@ -524,10 +577,7 @@ class OneStyle(InitFrom, StyleGAN2Loop):
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
-            if perceptual is None:
-                from stylevideo.features.lpips_vgg import lpips_vgg
-
-                perceptual = lpips_vgg().to(self.device)
+            perceptual = self.perceptual() if perceptual is None else perceptual
             frames = driving.to(self.device, torch.float32).clone()
             m = torch.stack(
                 [
@@ -539,7 +589,7 @@ class OneStyle(InitFrom, StyleGAN2Loop):
                         action=None if ids["action"] is None else int(ids["action"][i]),
                         z_c=None if z_c is None else z_c[i],
                         ramp=float(self.ramp),
-                        steps=steps,
+                        steps=hp.inversion_steps if steps is None else steps,
                         chunk=chunk,
                     ).m
                     for i in range(b)

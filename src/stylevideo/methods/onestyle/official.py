@@ -35,6 +35,7 @@ discriminators (``d``, ``d2``) are other architectures than our D_t / D_s and ar
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import pickle
 import re
@@ -47,6 +48,7 @@ from stylevideo.methods.onestyle.module import OneStyle
 from stylevideo.nn.stylegan2 import stylegan2_channels
 
 __all__ = [
+    "OfficialOneStyle",
     "authors_channels",
     "convert_official_state",
     "load_official_checkpoint",
@@ -199,8 +201,8 @@ def _load_generator(generator: OneStyleGenerator, g_ema: dict, path, name: str) 
     generator.load_state_dict(state)
 
 
-def _read(path: str | os.PathLike) -> tuple[dict, dict | None]:
-    """A file of their ``train.py``: ``(its content, its args as a dict)``."""
+def _read_official(path: str | os.PathLike) -> tuple[dict, dict | None]:
+    """The authors' checkpoint (``g_ema``, ``g``, ...) and its ``args`` as a dict."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"onestyle checkpoint {path} does not exist")
     try:
@@ -227,7 +229,7 @@ def official_release(model: OneStyle, path: str | os.PathLike) -> Release:
     (``init_from``): ``g_ema`` into G_ema, ``g`` (else ``g_ema``) into G, the ramp at 1. The
     architecture read from the file must be the model's (:data:`GENERATOR_ARGUMENTS` and the
     widths, ``g_channels``); D_t and D_s are not in their files."""
-    ckpt, args = _read(path)
+    ckpt, args = _read_official(path)
     theirs = official_arguments(ckpt["g_ema"], args, path, check_widths=False)
     hp = model.hparams
     arguments = {name: (theirs[name], hp[name]) for name in GENERATOR_ARGUMENTS}
@@ -242,6 +244,13 @@ def official_release(model: OneStyle, path: str | os.PathLike) -> Release:
     return Release(state | {"ramp": torch.ones(())}, arguments)
 
 
+def _load_official(model: OneStyle, ckpt: dict, path) -> None:
+    """Their ``g_ema`` (and ``g``) into ``model``; the action ramp complete."""
+    _load_generator(model.G_ema, ckpt["g_ema"], path, "g_ema")
+    _load_generator(model.G, ckpt.get("g", ckpt["g_ema"]), path, "g" if "g" in ckpt else "g_ema")
+    model.ramp.fill_(1.0)
+
+
 def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
     """A released onestyle generator as :class:`OneStyle` (eval mode, action ramp 1).
 
@@ -252,11 +261,57 @@ def load_official_checkpoint(path: str | os.PathLike, **overrides) -> OneStyle:
     paper's). ``overrides`` are further :class:`OneStyle` arguments (discriminator widths,
     training settings) and replace those read from the file; ``g_channels`` states the widths
     (then they are not checked against the authors' table for ``args.channel_multiplier``).
+    :class:`OfficialOneStyle` is the same model for ``lightning test``.
     """
-    ckpt, args = _read(path)
+    ckpt, args = _read_official(path)
     kwargs = official_arguments(ckpt["g_ema"], args, path, check_widths="g_channels" not in overrides) | overrides
     model = OneStyle(**kwargs)
-    _load_generator(model.G_ema, ckpt["g_ema"], path, "g_ema")
-    _load_generator(model.G, ckpt.get("g", ckpt["g_ema"]), path, "g" if "g" in ckpt else "g_ema")
-    model.ramp.fill_(1.0)
+    _load_official(model, ckpt, path)
     return model.eval()
+
+
+class OfficialOneStyle(OneStyle):
+    """A released onestyle generator as the model of a ``lightning`` command (no Lightning
+    checkpoint needed), e.g. the tables of docs/metrics.md::
+
+        lightning test --config experiments/onestyle_mead.yaml --config experiments/eval/onestyle_table1.yaml \
+            --model stylevideo.methods.onestyle.OfficialOneStyle \
+            --model.init_args.checkpoint mead_sz128_latent256_dyn128_117k.pt
+
+    The architecture and weights are read from ``checkpoint`` as :func:`load_official_checkpoint`
+    reads them; ``actor_label`` / ``action_label`` name the data's labels (MEAD, RAVDESS:
+    ``emotion``; the experiment configs set them), ``lpips_weights``, ``inversion_steps`` and
+    ``sample_chunk`` are :class:`OneStyle`'s. The table's protocol hashes the file (:attr:`official_checkpoint`).
+    """
+
+    def __init__(
+        self,
+        checkpoint: str,
+        actor_label: str = "actor",
+        action_label: str = "action",
+        lpips_weights: str | None = None,
+        inversion_steps: int = 250,
+        sample_chunk: int = 64,
+    ):
+        ckpt, args = _read_official(checkpoint)
+        kwargs = official_arguments(ckpt["g_ema"], args, checkpoint) | dict(
+            actor_label=actor_label,
+            action_label=action_label,
+            lpips_weights=lpips_weights,
+            inversion_steps=inversion_steps,
+            sample_chunk=sample_chunk,
+        )
+        super().__init__(**kwargs)
+        # OneStyle's hyper-parameters in full (LightningCLI hands save_hyperparameters this
+        # class's arguments only), with the file they come from
+        defaults = inspect.signature(OneStyle.__init__).parameters.values()
+        hparams = {p.name: p.default for p in defaults if p.default is not p.empty} | kwargs
+        self.save_hyperparameters(hparams | {"checkpoint": str(checkpoint)})
+        _load_official(self, ckpt, checkpoint)
+        self.official_checkpoint = str(checkpoint)
+        self.eval()
+
+    @classmethod
+    def required_files(cls, hparams, stage: str | None = None, module=None) -> dict[str, tuple[str | None, str]]:
+        """The released file; see :mod:`stylevideo.features.requirements`."""
+        return {"checkpoint": (hparams.get("checkpoint"), "a released onestyle generator (Zenodo record 7930268)")}

@@ -336,6 +336,10 @@ class StyleInV(InitFrom, GANModule):
         )
         return [opt_si, opt_d]
 
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """Nothing per batch: ``lightning test --ckpt_path ...`` evaluates the checkpoint through
+        the metric callbacks at the end of the epoch (docs/metrics.md, the papers' tables)."""
+
     # -- the generator side ---------------------------------------------------------------------
     def synthesize(self, ws: Tensor, generator: Generator | None = None) -> Tensor:
         """Frames from latents ``[..., w_dim]`` with the frozen generator's constant noise."""

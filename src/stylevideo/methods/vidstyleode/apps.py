@@ -25,6 +25,8 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
+from stylevideo.methods.vidstyleode.content import ContentMode
+
 __all__ = ["Applications", "box_mask"]
 
 Texts = str | Sequence[str] | None
@@ -105,27 +107,56 @@ class Applications:
 
     @torch.no_grad()
     def edit(
-        self, video: Tensor, source_text: Texts, target_text: Texts, alpha: float = 1.0, t: Tensor | None = None
+        self,
+        video: Tensor,
+        source_text: Texts,
+        target_text: Texts,
+        alpha: float = 1.0,
+        t: Tensor | None = None,
+        inversion: Tensor | None = None,
     ) -> Tensor:
         """Text-guided appearance editing: the video's content and dynamics, ``z_S`` of Eq. 12
-        (``alpha`` = 1: the paper's value for its quantitative results)."""
+        (``alpha`` = 1: the paper's value for its quantitative results). ``inversion``: the
+        video's W+ codes ``[B, K, L, D]`` where the model has no inverter (Fashion)."""
         n = video.shape[0]
-        z_C = self.content(video)
+        z_C = self.content(video, inversion=inversion)
         z_S = self.style(z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha)
         z_d0, t = self.dynamics_code(video, t)
         return self.render(z_C, z_S, z_d0, t, t[:, 0])
 
     @torch.no_grad()
-    def animate(self, source: Tensor, driving: Tensor, *, relative: bool = True, t: Tensor | None = None) -> Tensor:
+    def animate(
+        self,
+        source: Tensor,
+        driving: Tensor,
+        *,
+        relative: bool = True,
+        t: Tensor | None = None,
+        content: ContentMode | None = None,
+        inversion: Tensor | None = None,
+    ) -> Tensor:
         """Image animation: ``z_C`` of the still ``source [B, 3, H, W]``, dynamics of ``driving``.
 
         VidStyleODE's motion is a direction from the source's own content code whatever
         ``relative`` says (the flag is the interface's; the metric callbacks' same-identity
-        reconstruction passes False), so both values give the same video.
+        reconstruction passes False), so both values give the same video. ``content``
+        (same-identity animation, supplementary 9.2, Table 6): ``z_C`` pooled over the driving
+        video's frames instead, from its ``first`` frame, a ``random`` one or their ``mean``
+        (f_C's pooling; ``source`` then only gives the batch size). ``inversion``: W+ codes
+        ``[B, K, L, D]`` where the model has no inverter (Fashion): of the clip whose first frame
+        is ``source`` (its first code is the source's), with ``content`` the driving clip's.
         """
         if source.ndim != 4:
             raise ValueError(f"source must be images [B, 3, H, W], got {tuple(source.shape)}")
-        return self.transfer_motion(source[:, None], driving, t=t)
+        if len(source) != len(driving):
+            raise ValueError("content and motion videos must come in equal numbers")
+        if content is None:
+            codes = None if inversion is None else inversion[:, :1]
+            z_C = self.content(source[:, None], inversion=codes)
+        else:
+            z_C = self.content(driving, content, inversion=inversion)
+        z_d0, t = self.dynamics_code(driving, t)
+        return self.render(z_C, self.style(z_C), z_d0, t, t[:, 0])
 
     @torch.no_grad()
     def transfer_motion(

@@ -173,22 +173,24 @@ class VidStyleODE(Applications, GANModule):
 
     # -- the model --------------------------------------------------------------------------
     @torch.no_grad()
-    def content(self, frames: Tensor, mode: ContentMode | None = None) -> Tensor:
-        """f_C: ``z_C [B, num_ws, w_dim]`` of frames ``[B, K, 3, H, W]``."""
-        return self.f_C(frames, mode)
+    def content(self, frames: Tensor, mode: ContentMode | None = None, inversion: Tensor | None = None) -> Tensor:
+        """f_C: ``z_C [B, num_ws, w_dim]`` of frames ``[B, K, 3, H, W]``, pooled from their W+
+        codes ``inversion [B, K, num_ws, w_dim]`` where given (the authors' Fashion setting: no
+        inverter), else from the inverter's."""
+        if inversion is None:
+            return self.f_C(frames, mode)
+        codes = inversion.to(self.device, torch.float32)
+        if codes.ndim != 4 or codes.shape[-2:] != (self.G.num_ws, self.G.w_dim):
+            raise ValueError(
+                f"W+ codes are {tuple(codes.shape)}; expected [B, K, {self.G.num_ws}, {self.G.w_dim}] (the generator's)"
+            )
+        return self.f_C.pool(codes, mode)
 
     @torch.no_grad()
     def batch_content(self, batch: dict) -> Tensor:
-        """``z_C`` of a batch: pooled from its precomputed W+ codes (``inversion``) if it has them,
-        else from its frames through the inverter."""
-        if "inversion" not in batch:
-            return self.content(batch["frames"])
-        codes = batch["inversion"].float()
-        if codes.shape[-2:] != (self.G.num_ws, self.G.w_dim):
-            raise ValueError(
-                f"batch W+ codes are {tuple(codes.shape)}; the generator takes {self.G.num_ws} x {self.G.w_dim}"
-            )
-        return self.f_C.pool(codes)
+        """``z_C`` of a batch: from its precomputed W+ codes (``inversion``) if it has them, else
+        from its frames through the inverter."""
+        return self.content(batch["frames"], inversion=batch.get("inversion"))
 
     @torch.no_grad()
     def content_embedding(self, z_C: Tensor) -> Tensor:
@@ -239,7 +241,7 @@ class VidStyleODE(Applications, GANModule):
     def setup(self, stage: str) -> None:
         self.load_pretrained()
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if stage in ("fit", "validate") and self.descriptions is not None and datamodule is not None:
+        if stage in ("fit", "validate", "test") and self.descriptions is not None and datamodule is not None:
             self.descriptions.setup(datamodule)
 
     def losses(self, batch: dict) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -322,13 +324,22 @@ class VidStyleODE(Applications, GANModule):
         self.log("loss", total, prog_bar=True, batch_size=batch["frames"].shape[0])
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        weights = self.loss_weights()
-        losses, _ = self.losses(batch)
-        logs = {f"val/loss/{k}": v for k, v in losses.items()}
-        logs["val/loss/total"] = sum(weights[k] * v for k, v in losses.items())
-        self.log_dict(logs, batch_size=batch["frames"].shape[0], sync_dist=True)
+        self._held_out_losses(batch, "val")
         if batch_idx == 0:
             self._write_samples(batch)
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        """The losses on test clips (batches of two or more: the edits take other clips' texts);
+        ``lightning test`` runs the tables' metric callbacks after it."""
+        if len(batch["frames"]) > 1:
+            self._held_out_losses(batch, "test")
+
+    def _held_out_losses(self, batch: dict, stage: str) -> None:
+        weights = self.loss_weights()
+        losses, _ = self.losses(batch)
+        logs = {f"{stage}/loss/{k}": v for k, v in losses.items()}
+        logs[f"{stage}/loss/total"] = sum(weights[k] * v for k, v in losses.items())
+        self.log_dict(logs, batch_size=batch["frames"].shape[0], sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._val_runs += 1
