@@ -99,7 +99,8 @@ class VideoMetrics(MetricCallback):
         return name
 
     def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
-        """I3D for FVD; RAFT (from the weight cache) for a warping error with ``flow: raft_*``."""
+        """I3D for FVD; RAFT (``weights: {raft_large: <file>}`` or the weight cache) for a warping
+        error with ``flow: raft_*``."""
         from stylevideo.features.i3d import I3D_WEIGHTS
 
         if not self.runs_in(stage):
@@ -109,7 +110,7 @@ class VideoMetrics(MetricCallback):
             out[I3D_WEIGHTS] = self.weights.get(I3D_WEIGHTS)
         raft = self.flow in ("raft_large", "raft_small") and "flow" not in self.extractors
         if "warping_error" in self.metrics and raft:
-            out[self.flow] = None  # WarpingError builds its estimator from the weight cache
+            out[self.flow] = self.weights.get(self.flow)
         return out
 
     def build(self, trainer) -> dict[str, Metric]:
@@ -120,7 +121,7 @@ class VideoMetrics(MetricCallback):
         scores, detector = {}, self.extractors.get("i3d")
         for name in self.metrics:
             if name == "warping_error":
-                scores[name] = WarpingError(self.extractors.get("flow", self.flow))
+                scores[name] = WarpingError(self.extractors.get("flow", self.flow), self.weights.get(self.flow))
             else:
                 scores[name] = FrechetVideoDistance(
                     detector=detector,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from stylevideo.cli import RUN_DIR_ENV, ConfigError, StyleVideoCLI, expand_config_bases, main
 
@@ -48,6 +49,34 @@ def test_a_missing_data_root_fails_before_anything_is_created(tmp_path):
         + "frame folder (<id>#<start>#<end>.mp4/0000000.png ...) per clip)"
     )
     assert _created(tmp_path) == []
+
+
+def test_a_missing_init_from_file_fails_before_anything_is_created(tmp_path):
+    missing = tmp_path / "ffhq.pkl"
+    args = ["fit", "--config", str(EXP / "stylegan2_synthetic.yaml"), "--model.init_args.init_from", str(missing)]
+    with pytest.raises(SystemExit) as exit:
+        main(args)
+    assert str(exit.value.code) == (
+        f"error: this run needs 1 missing file(s) or package(s):\n  - init_from={missing} does not exist: expected "
+        "a StyleGAN2 generator/discriminator file: rosinality .pt (g_ema [, g, d]), NVlabs .pkl (G_ema / G [, D]) "
+        "or a Lightning checkpoint of StyleGAN2 [needed by model (StyleGAN2)]"
+    )
+    assert _created(tmp_path) == []
+
+
+def test_an_init_from_file_of_another_architecture_fails_before_anything_is_created(tmp_path):
+    from init_from_helpers import rosinality_state
+
+    from stylevideo.nn.stylegan2 import Generator
+
+    torch.save({"g_ema": rosinality_state(Generator(16, 8, 8, 2, 128, 16).state_dict())}, tmp_path / "tiny.pt")
+    args = ["fit", "--config", str(EXP / "stylegan2_synthetic.yaml"), "--model.init_args.init_from", "tiny.pt"]
+    with pytest.raises(SystemExit) as exit:
+        main(args)
+    message = str(exit.value.code)
+    assert message.startswith("error: init_from=tiny.pt: the file's networks are built with other arguments")
+    assert "G.resolution=32 here, 16 in the file" in message and len(message.splitlines()) == 1
+    assert _created(tmp_path) == ["tiny.pt"]
 
 
 def test_missing_stage_checkpoints_are_one_line_each_with_the_pipeline_command(capsys):

@@ -307,7 +307,20 @@ class StyleVideoCLI(LightningCLI):
         except (OSError, ValueError) as err:
             raise ConfigError(f"data ({type(dm).__name__}): {err}") from err
 
-    before_fit = before_validate = before_test = before_predict = check_data
+    def check_init_from(self) -> None:
+        """A new run (no ``--ckpt_path``) reads and checks the model's ``init_from`` before the
+        trainer creates the run folder (:mod:`stylevideo.methods.init_from`)."""
+        from stylevideo.methods.init_from import InitFrom
+
+        if isinstance(self.model, InitFrom) and not self.config[self.subcommand].get("ckpt_path"):
+            with _refusals_as_config_errors():
+                self.model.check_init_from()
+
+    def before_run(self) -> None:
+        self.check_data()
+        self.check_init_from()
+
+    before_fit = before_validate = before_test = before_predict = before_run
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
         """Add RunState and AtomicCheckpointIO where the config has none."""

@@ -251,3 +251,22 @@ def test_configuration_errors_are_explicit():
     cb = AnimationMetrics(["akd"])
     with pytest.raises(TypeError, match="animate"):
         cb.check_module(LightningModule())
+
+
+def test_warping_error_reads_raft_from_the_configured_weights_path(tmp_path, monkeypatch):
+    from torchvision.models.optical_flow import raft_small
+
+    from stylevideo.features.weights import MissingWeightsError
+
+    monkeypatch.setenv("STYLEVIDEO_WEIGHTS", str(tmp_path / "empty_cache"))  # the cache has no RAFT
+    torch.manual_seed(0)
+    released = raft_small(weights=None).state_dict()
+    path = tmp_path / "elsewhere" / "my_raft.pth"
+    path.parent.mkdir()
+    torch.save(released, path)
+    cb = VideoMetrics(["warping_error"], flow="raft_small", weights={"raft_small": str(path)})
+    assert cb.required_weights() == {"raft_small": str(path)}
+    net = cb.build(None)["warping_error"].flow.net
+    assert all(torch.equal(v, released[k]) for k, v in net.state_dict().items())
+    with pytest.raises(MissingWeightsError, match="raft_small"):  # unconfigured: the (empty) cache
+        VideoMetrics(["warping_error"], flow="raft_small").build(None)

@@ -21,6 +21,7 @@ the starting point of stage 2 instead of ArcFace.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,10 +31,18 @@ from einops import rearrange
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
-from stylevideo.methods.styleinv.checkpoints import STAGE_INPUTS, build_generator, load_generator
+from stylevideo.methods.init_from import InitFrom, Release
+from stylevideo.methods.styleinv.checkpoints import (
+    STAGE_INPUTS,
+    build_generator,
+    load_generator,
+    official_inversion_encoder,
+    read_stage2_pickle,
+)
 from stylevideo.nn.irse import UNITS, WIDTHS, backbone_state
-from stylevideo.nn.nvlabs_pickle import Record, read_network_pickle
-from stylevideo.nn.psp import PSPEncoderW, load_psp_checkpoint, official_psp_encoder
+from stylevideo.nn.psp import PSPEncoderW, load_psp_checkpoint
+from stylevideo.nn.stylegan2 import Generator
+from stylevideo.nn.stylegan2_checkpoints import nvlabs_generator_state
 
 __all__ = [
     "IdentityLoss",
@@ -111,7 +120,7 @@ def ranger(params, lr: float = 1e-4) -> torch.optim.Optimizer:
     )
 
 
-class PSPInversion(LightningModule):
+class PSPInversion(InitFrom, LightningModule):
     """Stage 2: a pSp W encoder trained to invert the frozen stage-1 generator on video frames.
 
     Batches are the data layer's dicts; every frame of ``frames [B, T, 3, H, W]`` is one
@@ -132,7 +141,17 @@ class PSPInversion(LightningModule):
         lpips_pretrained: False uses a random AlexNet (CPU smoke runs without weight files).
         generator_arch: filled in from ``generator_ckpt`` and saved, so checkpoints of this
             module rebuild without the stage-1 file.
+        init_from: start from the authors' stage-2 pickle (``psp-*.pkl``: the encoder, its
+            ``latent_avg`` as ``w_avg``, and their G) or a PSPInversion Lightning checkpoint
+            (:mod:`stylevideo.methods.init_from`). An official pSp ``.pt`` starts only the backbone:
+            ``backbone_init``.
     """
+
+    init_from_formats = (
+        "the authors' stage-2 pickle (psp-*.pkl: pSp, G) or a Lightning checkpoint of PSPInversion "
+        "(an official pSp .pt starts the backbone through backbone_init)"
+    )
+    architecture = ("num_layers", "widths", "units", "generator_arch")
 
     def __init__(
         self,
@@ -152,6 +171,7 @@ class PSPInversion(LightningModule):
         lpips_weights: str | None = None,
         lpips_pretrained: bool = True,
         generator_arch: dict | None = None,
+        init_from: str | None = None,
     ):
         super().__init__()
         if optimizer not in ("ranger", "adam"):
@@ -216,10 +236,32 @@ class PSPInversion(LightningModule):
     def required_files(
         cls, hparams, stage: str | None = None, module: PSPInversion | None = None
     ) -> dict[str, tuple[str | None, str]]:
-        """The stage-1 checkpoint (not when restoring from ``generator_arch``)."""
-        if cls._restoring(hparams):
-            return {}
-        return {"generator_ckpt": (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])}
+        """The stage-1 checkpoint (not when restoring from ``generator_arch``) and ``init_from``."""
+        out = super().required_files(hparams, stage, module)
+        if not cls._restoring(hparams):
+            out["generator_ckpt"] = (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])
+        return out
+
+    def read_release(self, path: str) -> Release:
+        """The encoder, ``latent_avg`` (as ``w_avg``) and G of the authors' stage-2 pickle."""
+        if zipfile.is_zipfile(path):
+            raise ValueError(
+                f"init_from={path}: a torch file that is not a PSPInversion checkpoint; an official pSp .pt "
+                f"starts the encoder's backbone: backbone_init: {path}"
+            )
+        content = read_stage2_pickle(path, "init_from")
+        state, arch, latent_avg = official_inversion_encoder(content["pSp"], path)
+        hp = self.hparams
+        units = UNITS[arch["num_layers"]] if arch["units"] is None else arch["units"]
+        ours = UNITS[hp.num_layers] if hp.units is None else tuple(hp.units)
+        arguments = {"widths": (arch["widths"], tuple(hp.widths)), "units": (units, ours)}
+        g_kwargs, g_state = nvlabs_generator_state(content["G"], path)
+        arguments |= {f"G.{k}": (g_kwargs[k], self.G.arch[k]) for k in self.G.arch}
+        self.check_init_arguments(path, arguments)
+        g = Generator(**g_kwargs, noise_mode="const")
+        g.load_state_dict(g_state, strict=False)  # w_avg absent when not tracked
+        state = {f"encoder.{k}": v for k, v in state.items()} | {"w_avg": latent_avg}
+        return Release(state | {f"G.{k}": v for k, v in g.state_dict().items()}, arguments)
 
     def train(self, mode: bool = True):
         """The generator stays in eval mode."""
@@ -292,18 +334,8 @@ def load_official_checkpoint(path: str | Path, **overrides) -> PSPInversion:
     ``overrides`` go to :class:`PSPInversion` (e.g. ``lpips_lambda=0, id_lambda=0`` to read it
     without the loss networks' weight files); it can be fine-tuned as any stage-2 model.
     """
-    content = read_network_pickle(path)
-    if not isinstance(content, dict) or not isinstance(content.get("pSp"), Record) or "G" not in content:
-        found = sorted(content) if isinstance(content, dict) else type(content).__name__
-        raise KeyError(f"{path}: not a StyleInV stage-2 pickle (expected 'pSp' and 'G', found {found})")
-    layout, state, latent_avg = official_psp_encoder(content["pSp"], path)
-    if layout["mode"] != "ir_se" or layout["in_channels"] != 3:
-        raise ValueError(
-            f"{path}: a {layout['mode']} encoder of {layout['in_channels']} channels; stage 2 is IR-SE on RGB"
-        )
-    units = tuple(layout["units"])
-    num_layers = next((n for n, u in UNITS.items() if u == units), 50)
-    kwargs = dict(generator_ckpt=str(path), num_layers=num_layers, widths=tuple(layout["widths"]), units=units)
+    state, arch, latent_avg = official_inversion_encoder(read_stage2_pickle(path, "path")["pSp"], path)
+    kwargs = dict(generator_ckpt=str(path), num_layers=arch["num_layers"], widths=arch["widths"], units=arch["units"])
     model = PSPInversion(**kwargs | {"backbone_init": None} | overrides)
     model.encoder.load_state_dict(state)
     model.w_avg.copy_(latent_avg)

@@ -6,6 +6,10 @@ pretrained generators of the other methods come from here. Defaults are config-f
 Adam lr 0.002, betas (0, 0.99); R1 gamma 10 every 16 iterations; path length weight 2
 every 4 iterations on half the batch; style mixing 0.9; G EMA with a 10 kimg half-life.
 ADA (``ada_target``, off by default as in StyleGAN2; StyleInV's code base uses 0.6).
+
+``init_from`` starts the run from a released generator/discriminator (rosinality ``.pt``, NVlabs
+``.pkl`` read without executing it, or a Lightning checkpoint of this module;
+:mod:`stylevideo.methods.init_from`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import torch
 from einops import rearrange, repeat
 
 from stylevideo.methods.gan import StyleGAN2Loop
+from stylevideo.methods.init_from import InitFrom, Release
 from stylevideo.nn.ada import AdaptiveAugment, AugmentPipe
 from stylevideo.nn.gan_losses import (
     d_logistic_loss,
@@ -21,18 +26,35 @@ from stylevideo.nn.gan_losses import (
     lazy_regularization_adam,
     r1_penalty,
 )
-from stylevideo.nn.stylegan2 import Discriminator, Generator, NoiseMode
+from stylevideo.nn.nvlabs_pickle import Record
+from stylevideo.nn.stylegan2 import Discriminator, Generator, NoiseMode, load_discriminator
+from stylevideo.nn.stylegan2_checkpoints import (
+    generator_from_rosinality_state,
+    nvlabs_discriminator_state,
+    nvlabs_generator_state,
+    read_stylegan2_file,
+)
 
 __all__ = ["StyleGAN2"]
 
 
-class StyleGAN2(StyleGAN2Loop):
+class StyleGAN2(InitFrom, StyleGAN2Loop):
     """StyleGAN2 G + residual D with lazy R1 / path-length regularisation, EMA and ADA.
 
     Batches are the data layer's dicts; every frame of ``frames [B,T,3,H,W]`` is one
     training image. ``sample_videos`` returns still videos (the EMA generator's image
     repeated), so the whole generation interface works from the image model.
+    ``conv_clamp`` and ``aspect_ratio`` (width / height) are G's and D's, as in the NVlabs
+    releases (``conv_clamp`` 256 there); ``init_from``: see the module docstring.
     """
+
+    init_from_formats = (
+        "a StyleGAN2 generator/discriminator file: rosinality .pt (g_ema [, g, d]), NVlabs .pkl "
+        "(G_ema / G [, D]) or a Lightning checkpoint of StyleGAN2"
+    )
+    architecture = (
+        "resolution", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "conv_clamp", "aspect_ratio"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -58,11 +80,17 @@ class StyleGAN2(StyleGAN2Loop):
         ada_kimg: float = 500.0,
         mbstd_group: int = 4,
         sample_psi: float = 1.0,
+        conv_clamp: float | None = None,
+        aspect_ratio: float = 1.0,
+        init_from: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.G = Generator(resolution, z_dim, w_dim, mapping_layers, channel_base, channel_max, noise_mode=noise_mode)
-        self.D = Discriminator(resolution, channel_base, channel_max, mbstd_group=mbstd_group)
+        arch = dict(aspect_ratio=aspect_ratio, conv_clamp=conv_clamp)
+        self.G = Generator(
+            resolution, z_dim, w_dim, mapping_layers, channel_base, channel_max, noise_mode=noise_mode, **arch
+        )
+        self.D = Discriminator(resolution, channel_base, channel_max, mbstd_group=mbstd_group, **arch)
         self.G_ema = self.make_ema(self.G)
         self.ada = (
             AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
@@ -76,6 +104,46 @@ class StyleGAN2(StyleGAN2Loop):
         super().train(mode)
         self.G_ema.eval()
         return self
+
+    def read_release(self, path: str) -> Release:
+        """G, G_ema and D of a rosinality ``.pt`` (``g``, ``g_ema``, ``d``) or an NVlabs ``.pkl``
+        (``G``, ``G_ema``, ``D``); a file with one generator gives it to both G and G_ema."""
+        kind, content = read_stylegan2_file(path)
+        if not isinstance(content, dict):
+            raise ValueError(f"init_from={path}: not a StyleGAN2 file (a {type(content).__name__})")
+        nets: dict[str, Generator | Discriminator] = {}
+        if kind == "nvlabs":
+            for name in ("G", "G_ema"):
+                if isinstance(content.get(name), Record):
+                    kwargs, state = nvlabs_generator_state(content[name], path)
+                    nets[name] = Generator(**kwargs, noise_mode="const")
+                    nets[name].load_state_dict(state, strict=False)  # w_avg absent when not tracked
+            if isinstance(content.get("D"), Record):
+                kwargs, state = nvlabs_discriminator_state(content["D"], path)
+                nets["D"] = Discriminator(**kwargs)
+                nets["D"].load_state_dict(state)
+        else:
+            for name, key in (("G", "g"), ("G_ema", "g_ema")):
+                if key in content:
+                    nets[name] = generator_from_rosinality_state(content[key], path)
+            if "G_ema" in nets and torch.is_tensor(content.get("latent_avg")) and content["latent_avg"].ndim == 1:
+                nets["G_ema"].w_avg.copy_(content["latent_avg"])
+            if "d" in content:
+                nets["D"] = load_discriminator(path)
+        if not {"G", "G_ema"} & set(nets):
+            raise ValueError(f"init_from={path}: no generator (G_ema / G or g_ema / g) in the file")
+        nets.setdefault("G", nets.get("G_ema"))
+        nets.setdefault("G_ema", nets["G"])
+        state = {f"{name}.{k}": v for name, net in nets.items() for k, v in net.state_dict().items()}
+        arguments = {f"G.{k}": (nets["G_ema"].arch[k], self.G.arch[k]) for k in self.G.arch}
+        if "D" in nets:
+            arguments |= {
+                f"D.{k}": (theirs, ours)
+                for k, theirs, ours in zip(
+                    _D_ARGUMENTS, discriminator_arguments(nets["D"]), discriminator_arguments(self.D), strict=True
+                )
+            }
+        return Release(state, arguments)
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -139,3 +207,11 @@ class StyleGAN2(StyleGAN2Loop):
         z = torch.randn(n, self.hparams.z_dim, device=self.device, generator=gen)
         images = self.G_ema(z, psi=self.hparams.sample_psi, noise_mode="const").clamp(-1, 1)
         return repeat(images, "n c h w -> n t c h w", t=num_frames)
+
+
+_D_ARGUMENTS = ("resolution", "aspect_ratio", "conv_clamp", "c_dim", "mbstd_channels")
+
+
+def discriminator_arguments(d: Discriminator) -> tuple:
+    """The values of :data:`_D_ARGUMENTS` a built :class:`Discriminator` has."""
+    return d.resolution, d.aspect_ratio, d.final_conv[-1].clamp, d.c_dim, d.mbstd_channels

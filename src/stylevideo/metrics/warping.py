@@ -82,18 +82,18 @@ class WarpingError(Metric):
     """Mean warping error over videos; ``update(videos [B, T, 3, H, W])`` in [-1, 1].
 
     ``flow`` is an estimator name (``"dis"``, ``"farneback"``, ``"raft_large"``,
-    ``"raft_small"``) or a callable with the same contract. ``compute`` returns
-    ``{"warping_error", "occluded_pairs"}``.
+    ``"raft_small"``) or a callable with the same contract; ``flow_weights`` the RAFT weight
+    file (``None``: the weight cache). ``compute`` returns ``{"warping_error", "occluded_pairs"}``.
     """
 
     higher_is_better = False
     is_differentiable = False
     full_state_update = False
 
-    def __init__(self, flow: str | FlowFn = "dis", **kwargs):
+    def __init__(self, flow: str | FlowFn = "dis", flow_weights: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.flow_name = flow if isinstance(flow, str) else getattr(flow, "__name__", "custom")
-        self.flow = flow_estimator(flow) if isinstance(flow, str) else flow
+        self.flow = flow_estimator(flow, flow_weights) if isinstance(flow, str) else flow
         self.add_state("error_sum", torch.zeros((), dtype=torch.float64), "sum")
         self.add_state("videos", torch.zeros((), dtype=torch.float64), "sum")
         self.add_state("occluded_pairs", torch.zeros((), dtype=torch.float64), "sum")

@@ -448,6 +448,8 @@ def load_discriminator(path: str | os.PathLike, key: str | None = None) -> Discr
             hparams.get("channel_base", 32768),
             hparams.get("channel_max", 512),
             mbstd_group=hparams.get("mbstd_group", 4),
+            aspect_ratio=hparams.get("aspect_ratio", 1.0),
+            conv_clamp=hparams.get("conv_clamp"),
         )
         d.load_state_dict(state)
         return d.eval()

@@ -1,5 +1,5 @@
 """Parity with the authors' LIA code: their checkpoint layout loaded here reproduces their outputs,
-and training continues from their optimizer states.
+and training continues from their optimizer states (``load_official_checkpoint`` and ``init_from``).
 
 ``tests/fixtures/lia_official.pt`` holds a checkpoint their code (wyhsirius/LIA@2a5bbfa, narrowed
 64-fold: 32x32, widths 8, N = 8, M = 4) wrote after two iterations of their trainer, with their
@@ -9,10 +9,12 @@ animations and discriminator logits (``tools/make_lia_fixtures.py``).
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 import pytest
 import torch
+from init_from_helpers import BeforeFirstStep, fit, moved
 from lightning.pytorch import Trainer
 from parity import assert_float32_parity
 
@@ -55,7 +57,7 @@ def their_adam_step(state: dict, order: list[str], optim_state: dict, grads: dic
     (recorded from their modules), resumed from their optimizer state: what their trainer does next."""
     params = [state[key].clone().requires_grad_(True) for key in order]
     adam = torch.optim.Adam(params)
-    adam.load_state_dict(optim_state)  # their lr, betas and moments
+    adam.load_state_dict(copy.deepcopy(optim_state))  # their lr, betas and moments (Adam steps them in place)
     for key, p in zip(order, params, strict=True):
         p.grad = grads.get(key)  # None for their unused to_rgb1 and noise strengths
     adam.step()
@@ -105,6 +107,57 @@ def test_optimizer_state_import_is_optional_and_checked(reference, tmp_path):
     torch.save(ckpt, tmp_path / "cut.pt")
     with pytest.raises(ValueError, match="cut.pt: 'g_optim' does not match 'gen'"):
         load_official_checkpoint(tmp_path / "cut.pt")
+
+
+#: The fixture's architecture (their code narrowed 64-fold), as a run's config states it.
+ARCH = dict(resolution=32, latent_dim=8, motion_dim=4, channel_base=256, channel_max=8, lambda_vgg=0.0)
+
+
+def pairs(n: int = 2, seed: int = 0) -> list[dict]:
+    g = torch.Generator().manual_seed(seed)
+    return [{"frames": torch.rand(4, 2, 3, 32, 32, generator=g) * 2 - 1} for _ in range(n)]
+
+
+def test_init_from_starts_training_from_their_networks_and_optimizer_states(reference, tmp_path):
+    path = write_their_checkpoint(reference, tmp_path / "000002.pt")
+    model = LIA(**ARCH, lr=1e-3, init_from=str(path))  # the run's lr, their moments
+    source, driving = reference["inputs"]["source"], reference["inputs"]["driving"]
+
+    def probe(m):
+        opt_g, opt_d = (copy.deepcopy(opt.state_dict()) for opt in m.trainer.optimizers)  # Adam steps in place
+        outputs = m.autoencoder.animate(source, driving, relative=False), m.D(driving.flatten(0, 1))
+        return outputs, opt_g, opt_d
+
+    first = BeforeFirstStep(probe)
+    fit(model, pairs(), 1, first)
+    (absolute, logits), opt_g, opt_d = first.seen
+    assert_float32_parity(absolute, reference["outputs"]["absolute"], "absolute transfer before the first step")
+    assert_float32_parity(logits, reference["outputs"]["dis_logits"], "discriminator logits before the first step")
+    theirs = reference["checkpoint"]["g_optim"]
+    named = dict(model.optimized_parameters()[0])
+    ours_index = list(named).index("D_m.weight")
+    their_index = reference["parameter_order"]["gen"].index("dec.direction.weight")
+    assert torch.equal(opt_g["state"][ours_index]["exp_avg"], theirs["state"][their_index]["exp_avg"])
+    assert {s["step"].item() for s in opt_g["state"].values()} == {2.0}  # their two iterations
+    assert len(opt_d["state"]) == len(reference["checkpoint"]["d_optim"]["state"])
+    assert opt_g["param_groups"][0]["lr"] == pytest.approx(1e-3 * 4 / 5)  # configured, not their 0.0016
+    assert moved(first.state, model, "autoencoder") and moved(first.state, model, "D")
+
+
+def test_a_resumed_run_continues_from_its_own_checkpoint_not_from_init_from(reference, tmp_path):
+    path = write_their_checkpoint(reference, tmp_path / "000002.pt")
+    trainer = fit(LIA(**ARCH, init_from=str(path)), pairs(), 1)
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=True)
+    path.unlink()  # the released file is not read again: a resumed run does not need it
+    first = BeforeFirstStep(lambda m: [copy.deepcopy(opt.state_dict()) for opt in m.trainer.optimizers])
+    resumed = LIA(**ARCH, init_from=str(path))
+    fit(resumed, pairs(seed=1), 2, first, ckpt_path=tmp_path / "last.ckpt")
+    assert first.state.keys() == saved["state_dict"].keys()
+    assert all(torch.equal(first.state[k], v) for k, v in saved["state_dict"].items())
+    opt_g = first.seen[0]["state"]
+    assert {s["step"].item() for s in opt_g.values()} == {3.0}  # their 2 + the first run's 1
+    assert torch.equal(opt_g[0]["exp_avg"], saved["optimizer_states"][0]["state"][0]["exp_avg"])
 
 
 def test_lightning_reads_the_authors_file_for_evaluation(reference, tmp_path):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from init_from_helpers import BeforeFirstStep, fit, moved
+from onestyle_helpers import triplet_batch
 from parity import assert_float32_parity
 
 from stylevideo.features.requirements import MissingRequirementsError, check, from_config
@@ -111,6 +113,50 @@ def test_files_the_generator_cannot_represent_give_errors_naming_the_argument(re
     path = write_their_checkpoint(tmp_path / "extra.pt", broken, args)
     with pytest.raises(ValueError, match="extra.pt: g_ema: unexpected key 'mystery.weight'"):
         load_official_checkpoint(path, g_channels=widths, **SMALL_D)
+
+
+def released_config(reference: dict) -> dict:
+    """The OneStyle arguments of the fixture's generator, as a run's config states them."""
+    return dict(
+        resolution=64, k=8, style_dim=8, num_actors=3, num_actions=4, mapping_layers=8, content_fusion="sum",
+        g_channels=narrowed_widths(reference), time2vec_linear_last=True, ramp_start=0, ramp_end=0, **SMALL_D,
+    )  # fmt: skip
+
+
+def test_init_from_starts_training_from_their_generator_and_a_resumed_run_continues_from_its_own(reference, tmp_path):
+    path = write_their_checkpoint(tmp_path / "mead.pt", **reference["checkpoint"])
+    model = OneStyle(**released_config(reference), init_from=str(path))
+    x = reference["inputs"]
+    cond = dict(z_m=x["z_m"], actor=x["actor"], action=x["action"], ramp=x["ramp"])
+    first = BeforeFirstStep(lambda m: (m.G_ema(x["t"], noise_mode="const", **cond), m.ramp.clone()))
+    batches = [triplet_batch(res=64, seed=i) for i in range(2)]
+    with pytest.warns(UserWarning, match=r"holds no \['D_t', 'D_s'\]"):  # their discriminators are not ours
+        trainer = fit(model, batches, 1, first)
+    frames, ramp = first.seen
+    assert_float32_parity(frames, reference["frames"], "g_ema frames before the first step")
+    assert ramp.item() == 1.0  # their training is past the action ramp
+    g_state = {k[2:]: v for k, v in first.state.items() if k.startswith("G.")}
+    assert all(torch.equal(g_state[k], first.state[f"G_ema.{k}"]) for k in g_state)  # no "g" in the file
+    assert moved(first.state, model, "G") and moved(first.state, model, "D_t")
+
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=True)["state_dict"]
+    path.unlink()  # a resumed run does not read the released file again (reading it would fail)
+    resumed = OneStyle(**released_config(reference), init_from=str(path))
+    fit(resumed, batches, 1, ckpt_path=tmp_path / "last.ckpt")  # restored at step 1 of 1: no step left
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in saved.items() if torch.is_tensor(v))
+
+
+def test_init_from_refuses_another_architecture_and_an_unfinished_ramp(reference, tmp_path):
+    path = write_their_checkpoint(tmp_path / "mead.pt", **reference["checkpoint"])
+    config = released_config(reference)
+    with pytest.raises(ValueError, match=r"mead.pt: .*content_fusion='concat' here, 'sum' in the file"):
+        OneStyle(**config | {"content_fusion": "concat"}, init_from=str(path)).apply_init_from()
+    widths = r"g_channels=\{4: 16, 8: 16, 16: 16, 32: 8, 64: 4\} here, \{4: 8, 8: 16, 16: 16, 32: 32, 64: 16\} in"
+    with pytest.raises(ValueError, match=r"mead.pt: .*" + widths):
+        OneStyle(**config | {"g_channels": None}, init_from=str(path)).apply_init_from()
+    with pytest.raises(ValueError, match="set ramp_start: 0 and ramp_end: 0"):  # refused before any run
+        OneStyle(**config | {"ramp_start": 4000, "ramp_end": 6000}, init_from=str(path))
 
 
 def test_official_onestyle_is_the_released_generator_as_a_lightning_model(reference, tmp_path):

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from stylevideo.cli import RUN_DIR_ENV, ConfigError
+from stylevideo.methods.styleinv import pipeline
 from stylevideo.methods.styleinv.pipeline import STAGES, stage_experiments
 
 EXPERIMENTS = Path(__file__).resolve().parents[3] / "experiments"
@@ -36,9 +38,38 @@ def test_stage_configs_are_found_and_unknown_experiments_refused(tmp_path):
     assert [p.name for p in configs.values()] == [f"{s}_synthetic.yaml" for s in STAGES]
     with pytest.raises(ValueError, match="styleinv_<dataset>"):
         stage_experiments("stylegan2_synthetic", EXPERIMENTS)
-    with pytest.raises(FileNotFoundError, match="psp_nowhere"):
+    with pytest.raises(ConfigError, match="psp_nowhere"):
         (tmp_path / "styleinv_nowhere.yaml").write_text("{}")
         stage_experiments("styleinv_nowhere", tmp_path)
+
+
+def test_default_root_dir_is_the_root_of_the_pipeline_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEVIDEO_RUN_ID", "r7")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    fits = []
+    monkeypatch.setattr(pipeline, "_fit", lambda config, run_dir, args: fits.append(run_dir) or run_dir / "final.ckpt")
+    exp = ["styleinv_synthetic", "--experiments_dir", str(EXPERIMENTS)]
+    pipeline.main([*exp, "--trainer.default_root_dir", str(tmp_path / "out")])
+    assert fits == [tmp_path / "out" / "styleinv_synthetic" / "r7" / s for s in STAGES]
+    fits.clear()
+    pipeline.main([*exp, "--", f"--trainer.default_root_dir={tmp_path / 'after'}"])  # with every stage's arguments
+    assert fits == [tmp_path / "after" / "styleinv_synthetic" / "r7" / s for s in STAGES]
+
+
+def test_errors_are_one_line_as_the_cli_reports_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("PL_GLOBAL_SEED", "0")
+    monkeypatch.setenv(RUN_DIR_ENV, "")  # restored after: the CLI sets them
+    with pytest.raises(SystemExit) as exit:
+        pipeline.main(["stylegan2_synthetic", "--experiments_dir", str(EXPERIMENTS)])
+    assert str(exit.value.code) == "error: the pipeline runs styleinv_<dataset> experiments, got 'stylegan2_synthetic'"
+    missing = tmp_path / "ffhq.pkl"
+    args = ["styleinv_synthetic", "--experiments_dir", str(EXPERIMENTS), "--trainer.default_root_dir", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit:  # stage 1's run checks its files first
+        pipeline.main([*args, "--stage", f"stylegan2=--model.init_args.init_from {missing}"])
+    assert str(exit.value.code).startswith(
+        f"error: this run needs 1 missing file(s) or package(s):\n  - init_from={missing} does not exist"
+    )
+    assert not (tmp_path / "styleinv_synthetic").exists()  # nothing created
 
 
 @pytest.mark.slow

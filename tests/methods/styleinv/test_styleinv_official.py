@@ -9,9 +9,11 @@ motion codes of 16, kernel 11 of which 6 taps act, D ``conv_clamp`` 0.5 so that 
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 import torch
+from init_from_helpers import BeforeFirstStep, fit, in_eval, moved
 from nvlabs_lookalike import load_fixture, relative_error, write_pickle
 
 from stylevideo.methods.psp import PSPInversion, load_official_psp
@@ -122,3 +124,69 @@ def test_an_official_psp_checkpoint_starts_stage_2(stage_ckpts, tmp_path):
     assert ours["linear.weight"].shape == (model.G.w_dim, 512)  # a 32-d generator: the head stays initialised
     with pytest.raises(ValueError, match="backbone_init must be"):
         PSPInversion(stage_ckpts[0], backbone_init=str(tmp_path / "missing.pt"))
+
+
+# -- init_from: fine-tuning starts from these files ---------------------------------------------
+def test_init_from_their_stage2_pickle_starts_and_trains_psp_inversion_and_resuming_wins(release, tmp_path):
+    fixture, stage2, _ = release
+    x, out = fixture["inputs"]["x"], fixture["outputs"]["stage2"]
+    model = PSPInversion(
+        str(stage2), widths=(64, 128, 256, 512), units=(1, 1, 1, 1), backbone_init=None, lpips_pretrained=False,
+        id_lambda=0.0, optimizer="adam", init_from=str(stage2),
+    )  # fmt: skip
+    first = BeforeFirstStep(in_eval(lambda m: (m.invert(x), m(x))))  # the encoder's batch norms
+    trainer = fit(model, [{"frames": x[:, None]}], 1, first)
+    codes, images = first.seen
+    assert relative_error(codes, out["codes"][:, 0]) <= PARITY  # their pSp before the first step
+    assert relative_error(images, out["images"]) <= PARITY
+    assert moved(first.state, model, "encoder") and not moved(first.state, model, "G")  # G stays frozen
+
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=True)["state_dict"]
+    resumed = PSPInversion(**dict(model.hparams) | {"init_from": str(tmp_path / "gone.pkl")})
+    fit(resumed, [{"frames": x[:, None]}], 1, ckpt_path=tmp_path / "last.ckpt")  # no step left; no file read
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in saved.items())
+
+
+def _stage3_config(stage3, generator_ckpt, encoder_ckpt, init_from) -> dict:
+    """The snapshot's StyleInV arguments, as a run's config states them."""
+    hp = dict(stage3.hparams)
+    return hp | dict(
+        generator_ckpt=str(generator_ckpt), encoder_ckpt=str(encoder_ckpt), generator_arch=None,
+        encoder_arch=None, init_from=str(init_from), ema_kimg=0.01,
+    )  # fmt: skip
+
+
+def clips(n: int = 2, seed: int = 0) -> list[dict]:
+    g = torch.Generator().manual_seed(seed)
+    return [
+        {"frames": torch.rand(2, 4, 3, 32, 32, generator=g) * 2 - 1, "t": torch.tensor([[0.0, 2, 3, 6]] * 2)}
+        for _ in range(n)
+    ]
+
+
+def test_init_from_a_stage3_snapshot_starts_trains_and_a_resumed_run_continues_from_its_own(release, stage3, tmp_path):
+    fixture, stage2, snapshot = release
+    released = tmp_path / "network-snapshot-000100.pkl"
+    shutil.copy(snapshot, released)
+    i, out = fixture["inputs"], fixture["outputs"]["stage3"]
+
+    def probe(m):
+        x0 = m.synthesize(i["w0"])
+        return m.SI(x0, i["w0"], i["t"], i["z"])[0], m.latents(i["w0"], i["t"], z=i["z"]), m.D(i["frames"], i["t_d"])
+
+    first = BeforeFirstStep(in_eval(probe))
+    trainer = fit(StyleInV(**_stage3_config(stage3, snapshot, stage2, released)), clips(), 1, first)
+    si, si_ema, d = first.seen
+    assert relative_error(si, out["SI"]) <= PARITY  # their SI, SI_ema and D before the first step
+    assert relative_error(si_ema, out["SI_ema"]) <= PARITY
+    assert relative_error(d, out["D"]) <= PARITY
+    assert moved(first.state, trainer.lightning_module, "SI") and moved(first.state, trainer.lightning_module, "D")
+
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=True)["state_dict"]
+    released.unlink()  # a resumed run does not read the released file again (reading it would fail)
+    resumed = StyleInV(**_stage3_config(stage3, snapshot, stage2, released))
+    fit(resumed, clips(), 1, ckpt_path=tmp_path / "last.ckpt")  # restored at step 1 of 1: no step left
+    ours = resumed.state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in saved.items() if torch.is_tensor(v))  # its own, not the file's

@@ -19,6 +19,7 @@ from torch import nn
 
 from stylevideo.features.vgg import PERCEPTUAL_LAYERS, VGG19_WEIGHTS, vgg19_features
 from stylevideo.methods.gan import GANModule
+from stylevideo.methods.init_from import InitFrom, Release
 from stylevideo.methods.lia.augment import PairAugment
 from stylevideo.methods.lia.autoencoder import LIAAutoencoder
 from stylevideo.methods.lia.losses import PerceptualLoss, reconstruction_loss
@@ -33,7 +34,7 @@ from stylevideo.nn.stylegan2 import Discriminator
 __all__ = ["LIA"]
 
 
-class LIA(GANModule):
+class LIA(InitFrom, GANModule):
     """Latent Image Animator (Wang et al., ICLR 2022).
 
     Args:
@@ -64,7 +65,19 @@ class LIA(GANModule):
         animate_chunk: frames decoded at once by :meth:`animate`.
         channels_last: train with channels-last convolutions (None: on the CPU only, where
             oneDNN runs them about 20% faster; the grouped modulated convs stay as they are).
+        init_from: start from an official checkpoint (``vox.pt``, ``taichi.pt``, ``ted.pt``: E,
+            the MLP, D_m, G, and D and the Adam states where the file has them) or a LIA
+            Lightning checkpoint (:mod:`stylevideo.methods.init_from`).
     """
+
+    init_from_formats = (
+        "an official LIA checkpoint (vox.pt, taichi.pt, ted.pt: 'gen' [, 'dis', 'g_optim', 'd_optim']) "
+        "or a Lightning checkpoint of LIA"
+    )
+    architecture = (
+        "resolution", "latent_dim", "motion_dim", "motion_dictionary", "mlp_layers", "mlp_activation",
+        "channel_base", "channel_max", "align_corners",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -93,6 +106,7 @@ class LIA(GANModule):
         mbstd_group: int = 4,
         animate_chunk: int = 16,
         channels_last: bool | None = None,
+        init_from: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -147,7 +161,13 @@ class LIA(GANModule):
             self.set_vgg(vgg19_features(PERCEPTUAL_LAYERS, self.hparams.vgg_weights))
         return self._perceptual.to(self.device)
 
+    def read_release(self, path: str) -> Release:
+        from stylevideo.methods.lia.official import official_release
+
+        return official_release(self, path)
+
     def on_fit_start(self) -> None:
+        super().on_fit_start()  # init_from
         if self.hparams.lambda_vgg > 0:
             self.perceptual_loss()  # a missing VGG19 file fails here, before any step
         self.apply_memory_format()
@@ -249,6 +269,7 @@ class LIA(GANModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Refuse an official checkpoint (read by ``OfficialCheckpointIO``) of another architecture."""
+        super().on_load_checkpoint(checkpoint)  # restored: init_from is not read
         official = checkpoint.get("official_checkpoint")
         if official is None:
             return

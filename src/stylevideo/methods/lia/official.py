@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from stylevideo.checkpoint import AtomicCheckpointIO
+from stylevideo.methods.init_from import Release
 from stylevideo.methods.lia.module import LIA
 from stylevideo.nn.layers import FusedLeakyReLU
 from stylevideo.nn.stylegan2 import stylegan2_channels
@@ -47,6 +48,7 @@ __all__ = [
     "export_official_state_dict",
     "load_official_checkpoint",
     "official_key_map",
+    "official_release",
 ]
 
 #: Keys of the authors' generator that its forward pass never uses (``Synthesis.to_rgb1``).
@@ -194,6 +196,12 @@ def _architecture(gen: dict[str, torch.Tensor], path) -> dict:
 
 def _load_into(model: LIA, official: dict[str, torch.Tensor], prefix: str, path) -> None:
     module: nn.Module = model.autoencoder if prefix == "gen" else model.D
+    module.load_state_dict(_official_state(model, official, prefix, path), strict=True)
+
+
+def _official_state(model: LIA, official: dict[str, torch.Tensor], prefix: str, path) -> dict[str, torch.Tensor]:
+    """The authors' ``gen`` / ``dis`` state dict as the state of ``model.autoencoder`` / ``model.D``."""
+    module: nn.Module = model.autoencoder if prefix == "gen" else model.D
     mapping = {k[len(prefix) + 1 :]: v for k, v in official_key_map(model).items() if k.startswith(prefix + ".")}
     ignored = set(UNUSED_OFFICIAL_KEYS) if prefix == "gen" else set()
     missing = sorted(set(mapping) - set(official))
@@ -211,7 +219,7 @@ def _load_into(model: LIA, official: dict[str, torch.Tensor], prefix: str, path)
                 raise ValueError(f"{path}: {prefix}.{key} is not the FIR kernel [1, 3, 3, 1] this LIA uses")
             continue
         state[ours] = value.reshape(-1) if kind == "bias4d" else value
-    module.load_state_dict(state, strict=True)
+    return state
 
 
 def _optimizer_state(
@@ -251,6 +259,27 @@ def _optimizer_state(
             }
     group = {k: v for k, v in groups[0].items() if k != "params"} | {"params": list(range(len(named_params)))}
     return {"state": state, "param_groups": [group]}
+
+
+def official_release(model: LIA, path: str | os.PathLike) -> Release:
+    """An official checkpoint as ``model``'s :class:`~stylevideo.methods.init_from.Release`
+    (``init_from``): ``gen`` into the autoencoder, ``dis`` into D, ``g_optim`` / ``d_optim`` into
+    the optimizers. The architecture read from the file must be the model's; their warping is
+    ``align_corners=False``, their magnitude MLP has no activation."""
+    ckpt = _read(path)
+    hp = model.hparams
+    arch = {k: v for k, v in _architecture(ckpt["gen"], path).items() if k != "vgg_scales"}
+    arch |= {"align_corners": False, "motion_dictionary": True, "mlp_activation": None}
+    model.check_init_arguments(str(path), {k: (v, hp[k]) for k, v in arch.items()})
+    state = {f"autoencoder.{k}": v for k, v in _official_state(model, ckpt["gen"], "gen", path).items()}
+    if "dis" in ckpt:
+        state |= {f"D.{k}": v for k, v in _official_state(model, ckpt["dis"], "dis", path).items()}
+    g_params, d_params = model.optimized_parameters()
+    optimizers = (
+        _optimizer_state(model, ckpt, "gen", g_params, path),
+        _optimizer_state(model, ckpt, "dis", d_params, path),
+    )
+    return Release(state, optimizer_states=optimizers if any(optimizers) else ())
 
 
 def load_official_checkpoint(path: str | os.PathLike, *, optimizer_states: bool = True, **overrides) -> LIA:

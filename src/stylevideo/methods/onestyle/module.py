@@ -22,6 +22,7 @@ from typing import Literal
 import torch
 
 from stylevideo.methods.gan import StyleGAN2Loop
+from stylevideo.methods.init_from import InitFrom, Release
 from stylevideo.methods.onestyle.conditions import (
     action_ramp,
     condition_ids,
@@ -46,7 +47,7 @@ from stylevideo.nn.stylegan2 import NoiseMode
 __all__ = ["OneStyle"]
 
 
-class OneStyle(StyleGAN2Loop):
+class OneStyle(InitFrom, StyleGAN2Loop):
     """onestyle (Manandhar & Genovesio, WACV 2024): one temporal style ``m`` per video.
 
     Args (paper values as defaults):
@@ -83,7 +84,22 @@ class OneStyle(StyleGAN2Loop):
             inversion uses (the authors' ``projector.py``; default: the weight cache).
         inversion_steps: Adam steps of :meth:`animate`'s inversion (the authors' ``projector.py``
             default ``--step 250``; the paper does not say).
+        init_from: start from one of the authors' released generators (``g_ema`` [, ``g``]; D_t
+            and D_s start anew) or a OneStyle Lightning checkpoint
+            (:mod:`stylevideo.methods.init_from`); with action labels, the ramp must be complete
+            (``ramp_start = ramp_end = 0``).
     """
+
+    init_from_formats = (
+        "a released onestyle generator of the authors (train.py's {'g_ema', 'args', ...}, e.g. "
+        "mead_sz128_latent128_dyn64_120k.pt) or a Lightning checkpoint of OneStyle"
+    )
+    architecture = (
+        "resolution", "k", "style_dim", "num_actors", "num_actions", "mapping_layers", "motion_layers",
+        "channel_base", "channel_max", "lr_mlp", "content_fusion", "g_channels", "time2vec_linear_last",
+        "shuffle_discriminator", "time_discriminator", "dt_time_points", "dt_time_dim", "dt_embed_dim",
+        "dt_feature_channels",
+    )  # fmt: skip
 
     #: ``lightning predict`` modes: no ``animate`` (it inverts each clip with its known actor and
     #: action, section 5.4: ``python -m stylevideo.methods.onestyle.invert`` writes those videos).
@@ -135,12 +151,19 @@ class OneStyle(StyleGAN2Loop):
         sample_chunk: int = 64,
         lpips_weights: str | None = None,
         inversion_steps: int = 250,
+        init_from: str | None = None,
     ):
         super().__init__()
         if not (shuffle_discriminator or time_discriminator):
             raise ValueError("onestyle needs at least one of shuffle_discriminator and time_discriminator")
         if ramp_end < ramp_start:
             raise ValueError(f"ramp_end ({ramp_end}) must not precede ramp_start ({ramp_start})")
+        if init_from is not None and num_actions and ramp_end > 0:
+            raise ValueError(
+                f"init_from={init_from} starts from a trained generator, whose action ramp (section 4.3) is "
+                f"complete: set ramp_start: 0 and ramp_end: 0 (lambda = 1 from the first step), or the action "
+                f"embeddings fade out again until iteration {ramp_end}"
+            )
         if dt_time_points < 1:
             raise ValueError(f"dt_time_points must be >= 1, got {dt_time_points}")
         if not triplet_strides or any(int(s) != s or s < 1 for s in triplet_strides) or stride_every < 1:
@@ -256,12 +279,18 @@ class OneStyle(StyleGAN2Loop):
         )
         return [opt_g, opt_d]
 
+    def read_release(self, path: str) -> Release:
+        from stylevideo.methods.onestyle.official import official_release
+
+        return official_release(self, path)
+
     def on_fit_start(self) -> None:
-        """Check the model's condition vocabularies against the data's label maps."""
+        """Start from ``init_from``; check the model's condition vocabularies against the data's label maps."""
+        hp = self.hparams
+        super().on_fit_start()
         dm = getattr(self.trainer, "datamodule", None)
         if dm is None or not hasattr(dm, "num_classes"):
             return
-        hp = self.hparams
         for count, label, arg in (
             (hp.num_actors, hp.actor_label, "num_actors"),
             (hp.num_actions, hp.action_label, "num_actions"),

@@ -42,8 +42,10 @@ import re
 
 import torch
 
+from stylevideo.methods.init_from import Release
 from stylevideo.methods.onestyle.generator import OneStyleGenerator
 from stylevideo.methods.onestyle.module import OneStyle
+from stylevideo.nn.stylegan2 import stylegan2_channels
 
 __all__ = [
     "OfficialOneStyle",
@@ -51,6 +53,7 @@ __all__ = [
     "convert_official_state",
     "load_official_checkpoint",
     "official_arguments",
+    "official_release",
 ]
 
 #: Their ``args`` entries that set the generator's architecture.
@@ -212,6 +215,33 @@ def _read_official(path: str | os.PathLike) -> tuple[dict, dict | None]:
         raise ValueError(f"{path}: expected the authors' layout {{'g_ema', 'args', ...}}, found {found}")
     args = ckpt.get("args")
     return ckpt, vars(args) if isinstance(args, argparse.Namespace) else args
+
+
+#: The :class:`OneStyle` arguments of :func:`official_arguments` that shape the generator.
+GENERATOR_ARGUMENTS = (
+    "resolution", "k", "style_dim", "num_actors", "num_actions", "mapping_layers", "motion_layers", "lr_mlp",
+    "content_fusion", "time2vec_linear_last",
+)  # fmt: skip
+
+
+def official_release(model: OneStyle, path: str | os.PathLike) -> Release:
+    """A released generator as ``model``'s :class:`~stylevideo.methods.init_from.Release`
+    (``init_from``): ``g_ema`` into G_ema, ``g`` (else ``g_ema``) into G, the ramp at 1. The
+    architecture read from the file must be the model's (:data:`GENERATOR_ARGUMENTS` and the
+    widths, ``g_channels``); D_t and D_s are not in their files."""
+    ckpt, args = _read_official(path)
+    theirs = official_arguments(ckpt["g_ema"], args, path, check_widths=False)
+    hp = model.hparams
+    arguments = {name: (theirs[name], hp[name]) for name in GENERATOR_ARGUMENTS}
+    widths = {int(r): int(w) for r, w in (hp.g_channels or {}).items()} or stylegan2_channels(
+        hp.resolution, hp.channel_base, hp.channel_max
+    )
+    arguments["g_channels"] = (theirs["g_channels"], {r: widths.get(r) for r in theirs["g_channels"]})
+    model.check_init_arguments(str(path), arguments)
+    state = {f"G_ema.{k}": v for k, v in convert_official_state(ckpt["g_ema"], model.G_ema, f"{path}: g_ema").items()}
+    g, name = (ckpt["g"], "g") if "g" in ckpt else (ckpt["g_ema"], "g_ema")
+    state |= {f"G.{k}": v for k, v in convert_official_state(g, model.G, f"{path}: {name}").items()}
+    return Release(state | {"ramp": torch.ones(())}, arguments)
 
 
 def _load_official(model: OneStyle, ckpt: dict, path) -> None:

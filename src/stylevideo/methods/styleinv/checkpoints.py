@@ -7,7 +7,8 @@
   (``g_ema``) or an NVlabs pickle (the authors' stage-1 snapshots: ``G_ema``; their stage-2/3
   pickles: ``G``), all through :func:`stylevideo.nn.stylegan2.load_generator`.
 - Stage 2 -> 3: the W inversion encoder and its ``w_avg``, from a Lightning checkpoint of
-  :class:`~stylevideo.methods.psp.PSPInversion`.
+  :class:`~stylevideo.methods.psp.PSPInversion` or the authors' stage-2 pickle (``psp-*.pkl``:
+  its ``pSp``, read without executing it).
 
 The architecture of what is loaded is returned as a plain dict, which the next stage keeps
 in its hyper-parameters, so its own checkpoints rebuild without the earlier files.
@@ -17,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import zipfile
 from pathlib import Path
 
 import torch
 
 from stylevideo.nn import stylegan2
-from stylevideo.nn.nvlabs_pickle import RefusedGlobal
+from stylevideo.nn.irse import UNITS
+from stylevideo.nn.nvlabs_pickle import Record, RefusedGlobal, read_network_pickle
+from stylevideo.nn.psp import official_psp_encoder
 from stylevideo.nn.stylegan2 import Generator
 
 __all__ = [
@@ -32,7 +36,9 @@ __all__ = [
     "build_generator",
     "load_generator",
     "load_inversion_encoder",
+    "official_inversion_encoder",
     "read_checkpoint",
+    "read_stage2_pickle",
 ]
 
 _PIPELINE = (
@@ -43,7 +49,8 @@ _PIPELINE = (
 STAGE_INPUTS = {
     "generator_ckpt": "the checkpoint of stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) "
     f"or a rosinality StyleGAN2 or NVlabs pickle; {_PIPELINE}",
-    "encoder_ckpt": f"the checkpoint of stage 2 (lightning fit --config experiments/psp_<dataset>.yaml); {_PIPELINE}",
+    "encoder_ckpt": "the checkpoint of stage 2 (lightning fit --config experiments/psp_<dataset>.yaml) "
+    f"or the authors' stage-2 pickle (psp-*.pkl); {_PIPELINE}",
 }
 
 #: The :class:`Generator` constructor arguments that define its architecture.
@@ -93,10 +100,39 @@ def load_generator(path: str | os.PathLike | None, key: str = "generator_ckpt") 
     return g.eval().requires_grad_(False), dict(g.arch)
 
 
+def read_stage2_pickle(path: str | os.PathLike, key: str = "encoder_ckpt") -> dict:
+    """The content of the authors' stage-2 pickle (``psp-*.pkl``: ``pSp`` and ``G``), read as data."""
+    content = read_network_pickle(path)
+    if not isinstance(content, dict) or not all(isinstance(content.get(k), Record) for k in ("pSp", "G")):
+        found = sorted(content) if isinstance(content, dict) else type(content).__name__
+        raise KeyError(f"{key}={path}: not a StyleInV stage-2 pickle (expected 'pSp' and 'G', found {found})")
+    return content
+
+
+def official_inversion_encoder(psp: Record, source: object = "pSp") -> tuple[dict, dict, torch.Tensor]:
+    """Their pickled ``pSp`` -> ``(state of a PSPEncoderW, its architecture, latent_avg)``; the
+    architecture's ``units`` is ``None`` when it is the standard one of its ``num_layers``."""
+    layout, state, latent_avg = official_psp_encoder(psp, source)
+    if layout["mode"] != "ir_se" or layout["in_channels"] != 3:
+        raise ValueError(f"{source}: a {layout['mode']} encoder of {layout['in_channels']} channels; stage 2 is IR-SE")
+    units = tuple(layout["units"])
+    num_layers = next((n for n, u in UNITS.items() if u == units), 50)
+    arch = {
+        "num_layers": num_layers,
+        "widths": tuple(layout["widths"]),
+        "units": None if units == UNITS[num_layers] else units,
+        "w_dim": layout["w_dim"],
+    }
+    return state, arch, latent_avg
+
+
 def load_inversion_encoder(
     path: str | os.PathLike | None, key: str = "encoder_ckpt"
 ) -> tuple[dict, dict, torch.Tensor]:
-    """The stage-2 encoder: ``(state of its PSPEncoderW, its architecture, w_avg)``."""
+    """The stage-2 encoder: ``(state of its PSPEncoderW, its architecture, w_avg)``, from a
+    PSPInversion checkpoint or the authors' stage-2 pickle (:func:`official_inversion_encoder`)."""
+    if path is not None and Path(path).is_file() and not zipfile.is_zipfile(path):
+        return official_inversion_encoder(read_stage2_pickle(path, key)["pSp"], f"{key}={path}")
     ckpt = read_checkpoint(path, key, "stage 2 (lightning fit --config experiments/psp_<dataset>.yaml)")
     state, hparams = ckpt.get("state_dict", {}), ckpt.get("hyper_parameters", {})
     encoder = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}

@@ -97,7 +97,9 @@ class StyleTransferFinetune(StyleGAN2):
                 "(no D.*): "
                 "fine-tuning needs the parent's generator and discriminator"
             )
-        arch = {k: parent[k] for k in GENERATOR_ARCH}
+        arch = {k: parent[k] for k in GENERATOR_ARCH} | {
+            k: parent[k] for k in ("conv_clamp", "aspect_ratio") if k in parent
+        }
         super().__init__(
             **arch,
             lr=lr,

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylevideo.methods.gan import GANModule, ema_beta
+from stylevideo.methods.init_from import InitFrom, Release
 from stylevideo.methods.styleinv.checkpoints import (
     STAGE_INPUTS,
     build_generator,
@@ -120,7 +121,7 @@ def sample_sparse_times(
     return torch.cat([torch.zeros(batch, 1, device=device), sparse.sort(dim=1).values], dim=1)
 
 
-class StyleInV(GANModule):
+class StyleInV(InitFrom, GANModule):
     """StyleInV: ``x_t = G(E(G(w0), s_t) + w0)`` (Eq. 2) over a frozen stage-1 generator.
 
     Args:
@@ -154,7 +155,19 @@ class StyleInV(GANModule):
         generation_chunk: frames per generator call when generating long videos.
         generator_arch, encoder_arch: filled in from the checkpoints and saved, so a
             StyleInV checkpoint rebuilds without the stage-1/2 files.
+        init_from: start from the authors' stage-3 snapshot (``network-snapshot-*.pkl``: G, SI,
+            SI_ema and D) or a StyleInV Lightning checkpoint (:mod:`stylevideo.methods.init_from`).
     """
+
+    init_from_formats = (
+        "the authors' stage-3 snapshot (network-snapshot-*.pkl: G, D, SI, SI_ema) or a Lightning checkpoint of StyleInV"
+    )
+    architecture = (
+        "motion_z_dim", "v_dim", "delta_z", "kernel_size", "min_period", "max_period", "first_frame_aware",
+        "use_encoder", "first_frame_in_d", "clip_length", "num_sparse", "d_channel_base", "d_channel_max",
+        "concat_res", "num_frames_div_factor", "d_const_dim", "d_mapping_layers", "d_conv_clamp", "num_layers",
+        "widths", "units", "normalize_adain", "generator_arch", "encoder_arch",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -202,6 +215,7 @@ class StyleInV(GANModule):
         generation_chunk: int = 16,
         generator_arch: dict | None = None,
         encoder_arch: dict | None = None,
+        init_from: str | None = None,
     ):
         super().__init__()
         if noise_mode not in ("const", "none"):
@@ -272,18 +286,24 @@ class StyleInV(GANModule):
         cls, hparams, stage: str | None = None, module: StyleInV | None = None
     ) -> dict[str, tuple[str | None, str]]:
         """The stage checkpoints the constructor reads (none when their architectures are given and
-        the files absent: a StyleInV checkpoint being restored); :mod:`stylevideo.features.requirements`."""
+        the files absent: a StyleInV checkpoint being restored) and ``init_from``;
+        :mod:`stylevideo.features.requirements`."""
 
         def restoring(key: str, arch: str) -> bool:
             path = hparams[key]
             return hparams[arch] is not None and (path is None or not Path(path).is_file())
 
-        out = {}
+        out = super().required_files(hparams, stage, module)
         if not restoring("generator_ckpt", "generator_arch"):
             out["generator_ckpt"] = (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])
         if not restoring("encoder_ckpt", "encoder_arch") and (hparams["encoder_ckpt"] or hparams["use_encoder"]):
             out["encoder_ckpt"] = (hparams["encoder_ckpt"], STAGE_INPUTS["encoder_ckpt"])
         return out
+
+    def read_release(self, path: str) -> Release:
+        from stylevideo.methods.styleinv.official import official_release
+
+        return official_release(self, path)
 
     @staticmethod
     def _generator(path: str | None, arch: dict | None) -> tuple[Generator, dict]:

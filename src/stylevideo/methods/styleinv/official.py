@@ -26,15 +26,16 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from stylevideo.methods.init_from import Release
+from stylevideo.methods.styleinv.checkpoints import official_inversion_encoder, read_stage2_pickle
 from stylevideo.methods.styleinv.discriminator import SparseVideoDiscriminator
 from stylevideo.methods.styleinv.encoder import StyleInVNet
 from stylevideo.methods.styleinv.model import StyleInV
-from stylevideo.nn.irse import UNITS
 from stylevideo.nn.nvlabs_pickle import Record, plain, read_network_pickle
-from stylevideo.nn.psp import official_psp_encoder
-from stylevideo.nn.stylegan2_checkpoints import fully_connected, widths_to_channels
+from stylevideo.nn.stylegan2 import Generator
+from stylevideo.nn.stylegan2_checkpoints import fully_connected, nvlabs_generator_state, widths_to_channels
 
-__all__ = ["load_official_checkpoint", "official_d_state", "official_si_state"]
+__all__ = ["load_official_checkpoint", "official_d_state", "official_release", "official_si_state"]
 
 
 def _motion_options(si: Record, source) -> dict:
@@ -173,6 +174,48 @@ def _d_options(d: Record, source) -> dict:
     )
 
 
+def _snapshot(path: str | Path) -> dict:
+    content = read_network_pickle(path)
+    missing = [
+        k for k in ("G", "D", "SI", "SI_ema") if not isinstance(content, dict) or not isinstance(content.get(k), Record)
+    ]
+    if missing:
+        raise KeyError(f"{path}: not a StyleInV stage-3 snapshot (no {missing})")
+    return content
+
+
+def official_release(model: StyleInV, path: str | Path) -> Release:
+    """A stage-3 snapshot as ``model``'s :class:`~stylevideo.methods.init_from.Release`
+    (``init_from``): ``G``, ``SI``, ``SI_ema`` and ``D`` into the same networks; the inversion
+    encoder is the model's own (``encoder_ckpt``). The hyper-parameters the snapshot's configs
+    hold (motion codes, periods, kernel, clip length, D) and its G must be the model's (the
+    minibatch-std group, a training choice, is not compared)."""
+    content = _snapshot(path)
+    hp = model.hparams
+    options = _motion_options(content["SI"], path) | _d_options(content["D"], path)
+    options.pop("mbstd_group")
+    ours = dict(hp) | {
+        "min_period": float(hp.delta_z if hp.min_period is None else hp.min_period),
+        "max_period": float(8 * hp.delta_z if hp.max_period is None else hp.max_period),
+    }
+    g_kwargs, g_state = nvlabs_generator_state(content["G"], path)
+    arguments = {k: (v, ours[k]) for k, v in options.items()}
+    arguments |= {f"G.{k}": (g_kwargs[k], model.G.arch[k]) for k in model.G.arch}
+    model.check_init_arguments(str(path), arguments)
+    g = Generator(**g_kwargs, noise_mode="const")
+    g.load_state_dict(g_state, strict=False)  # w_avg absent when not tracked
+    try:
+        state = {f"SI.{k}": v for k, v in official_si_state(content["SI"], model.SI, path).items()}
+        state |= {f"SI_ema.{k}": v for k, v in official_si_state(content["SI_ema"], model.SI_ema, path).items()}
+        state |= {f"D.{k}": v for k, v in official_d_state(content["D"], model.D, path).items()}
+    except KeyError as e:
+        raise ValueError(
+            f"init_from={path}: the snapshot's networks do not match this model's (no {e}); its motion "
+            "generator's encoder must have this model's num_layers / widths / units"
+        ) from None
+    return Release(state | {f"G.{k}": v for k, v in g.state_dict().items()}, arguments)
+
+
 def load_official_checkpoint(path: str | Path, psp: str | Path | None = None, **overrides) -> StyleInV:
     """A StyleInV stage-3 snapshot -> :class:`StyleInV` (eval mode) with their ``G`` (frozen),
     ``SI``, ``SI_ema`` and ``D``; ``latents(w0, t, z=z)`` is their ``SI_ema(G(w0), w0, z, t / (L-1))``.
@@ -181,32 +224,21 @@ def load_official_checkpoint(path: str | Path, psp: str | Path | None = None, **
     :meth:`StyleInV.animate`; default: the file the snapshot names (``SI.checkpoint``).
     ``overrides``: other :class:`StyleInV` arguments (loss weights, ``noise_mode``, ...).
     """
-    content = read_network_pickle(path)
-    missing = [
-        k for k in ("G", "D", "SI", "SI_ema") if not isinstance(content, dict) or not isinstance(content.get(k), Record)
-    ]
-    if missing:
-        raise KeyError(f"{path}: not a StyleInV stage-3 snapshot (no {missing})")
+    content = _snapshot(path)
     si = content["SI"]
     psp = Path(psp if psp is not None else si.attr("checkpoint", ""))
     if not psp.is_file():
         raise FileNotFoundError(
             f"{path}: the stage-2 pickle {psp} (pSp + G, psp-*.pkl) holds the inversion encoder; pass psp=<file>"
         )
-    psp_content = read_network_pickle(psp)
-    if not isinstance(psp_content, dict) or "pSp" not in psp_content:
-        raise KeyError(f"{psp}: not a StyleInV stage-2 pickle (no 'pSp')")
-    layout, encoder_state, latent_avg = official_psp_encoder(psp_content["pSp"], psp)
-    units = tuple(layout["units"])
-    num_layers = next((n for n, u in UNITS.items() if u == units), 50)
-    arch = {"num_layers": num_layers, "widths": tuple(layout["widths"]), "units": units, "w_dim": layout["w_dim"]}
+    encoder_state, arch, latent_avg = official_inversion_encoder(read_stage2_pickle(psp, "psp")["pSp"], psp)
     options = _motion_options(si, path) | _d_options(content["D"], path)
     model = StyleInV(
         generator_ckpt=str(path),
         encoder_arch=arch,
-        num_layers=num_layers,
+        num_layers=arch["num_layers"],
         widths=arch["widths"],
-        units=units,
+        units=arch["units"],
         **options | overrides,
     )
     model.SI.load_state_dict(official_si_state(si, model.SI, path))

@@ -6,10 +6,11 @@
 For ``styleinv_<dataset>`` the stages are the experiments ``stylegan2_<dataset>`` (stage 1,
 the image generator), ``psp_<dataset>`` (stage 2, the inversion encoder) and
 ``styleinv_<dataset>`` (stage 3), each an ordinary ``lightning fit`` of its config (the same
-CLI, run folder, loggers and callbacks). Each stage's final checkpoint is handed to the
+CLI, run folder, loggers, callbacks and one-line errors). Each stage's final checkpoint is handed to the
 next through its config keys (``--model.init_args.generator_ckpt`` for stages 2 and 3,
 ``--model.init_args.encoder_ckpt`` for stage 3). Everything goes to
-``DIR/{stylegan2,psp,styleinv}`` (default ``runs/<experiment>/<run id>``); a stage whose
+``DIR/{stylegan2,psp,styleinv}`` (default ``<root>/<experiment>/<run id>``, ``<root>`` the
+``--trainer.default_root_dir`` given before or after ``--``, else ``runs``); a stage whose
 ``checkpoints/final.ckpt`` exists is not trained again, so an interrupted pipeline continues
 with ``--run_dir`` of the first attempt. ``--stage psp="--trainer.max_steps 100"`` adds
 arguments to one stage; arguments after ``--`` go to every stage.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from pathlib import Path
 
 from stylevideo.runtime import keep_freed_memory
@@ -34,18 +34,22 @@ STAGES = ("stylegan2", "psp", "styleinv")
 #: Default extra arguments per stage of ``styleinv_synthetic`` (the lead's stylegan2_synthetic
 #: trains 1500 iterations on its own; as stage 1 of the CPU pipeline it is cut short).
 SMOKE_STAGE_ARGS = {"styleinv_synthetic": {"stylegan2": ["--trainer.max_steps", "500"]}}
+#: The CLI's option for the root of the run folders (given to the pipeline or after ``--``).
+ROOT_OPTION = "--trainer.default_root_dir"
 
 
 def stage_experiments(experiment: str, experiments_dir: str | Path = "experiments") -> dict[str, Path]:
     """``styleinv_<dataset>`` -> the config file of each stage, checked to exist."""
+    from stylevideo.cli import ConfigError
+
     if not experiment.startswith("styleinv_"):
-        raise ValueError(f"the pipeline runs styleinv_<dataset> experiments, got {experiment!r}")
+        raise ConfigError(f"the pipeline runs styleinv_<dataset> experiments, got {experiment!r}")
     dataset = experiment[len("styleinv_") :]
     configs = {stage: Path(experiments_dir) / f"{stage}_{dataset}.yaml" for stage in STAGES}
     configs["styleinv"] = Path(experiments_dir) / f"{experiment}.yaml"
     missing = [str(p) for p in configs.values() if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"pipeline {experiment}: missing stage configs {missing}")
+        raise ConfigError(f"pipeline {experiment}: missing stage configs {missing}")
     return configs
 
 
@@ -67,14 +71,18 @@ def run_pipeline(
     stage_args: dict[str, list[str]] | None = None,
     common_args: list[str] = (),
     experiments_dir: str | Path = "experiments",
+    root: str | Path = "runs",
 ) -> dict[str, Path]:
-    """Train the stages that have no final checkpoint yet; return every stage's checkpoint."""
+    """Train the stages that have no final checkpoint yet; return every stage's checkpoint.
+    ``run_dir`` defaults to a new run folder under ``root`` (as the CLI's)."""
+    from stylevideo.cli import ConfigError, resolve_run_dir
+
     configs = stage_experiments(experiment, experiments_dir)
-    run_dir = Path(run_dir) if run_dir else Path("runs") / experiment / time.strftime("%Y%m%d-%H%M%S")
+    run_dir = resolve_run_dir(experiment, run_dir and str(run_dir), None, root=str(root))
     stage_args = {**SMOKE_STAGE_ARGS.get(experiment, {}), **(stage_args or {})}
     unknown = set(stage_args) - set(STAGES)
     if unknown:
-        raise ValueError(f"unknown stages {sorted(unknown)}; the stages are {STAGES}")
+        raise ConfigError(f"unknown stages {sorted(unknown)}; the stages are {STAGES}")
     ckpts: dict[str, Path] = {}
     for stage in STAGES:
         final = run_dir / stage / "checkpoints" / "final.ckpt"
@@ -111,14 +119,29 @@ def main(argv: list[str] | None = None) -> None:
         help="extra lightning arguments for one stage (stylegan2, psp, styleinv)",
     )
     parser.add_argument("--experiments_dir", default="experiments")
+    parser.add_argument(ROOT_OPTION, dest="root", default=None, help="root of the run folders (default runs)")
     ns = parser.parse_args(argv)
+    root = ns.root or _root_in(common) or "runs"
     stage_args = {}
     for item in ns.stage:
         name, sep, value = item.partition("=")
         if not sep:
             parser.error(f"--stage expects STAGE=ARGS, got {item!r}")
         stage_args[name] = shlex.split(value)
-    run_pipeline(ns.experiment, ns.run_dir, stage_args, common, ns.experiments_dir)
+    from stylevideo.cli import ConfigError
+    from stylevideo.features.requirements import MissingRequirementsError
+
+    try:
+        run_pipeline(ns.experiment, ns.run_dir, stage_args, common, ns.experiments_dir, root)
+    except (MissingRequirementsError, ConfigError) as err:  # as the CLI reports them
+        raise SystemExit(f"error: {err}") from None
+
+
+def _root_in(args: list[str]) -> str | None:
+    """``--trainer.default_root_dir`` among the arguments for every stage, if there."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(ROOT_OPTION, dest="root")
+    return parser.parse_known_args(args)[0].root
 
 
 if __name__ == "__main__":
