@@ -18,8 +18,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e ".[dev]"
 	touch $@
 
-# The face extra (dlib builds from source once; pip's wheel cache keeps it).
+# The face extra: dlib-bin's prebuilt dlib where it has a wheel, else dlib built from source
+# (once; pip's wheel cache keeps it). Both install the module dlib: remove either first, so
+# that a venv from before the switch never holds both.
 $(VENV)/.installed-face: $(VENV)/.installed
+	$(BIN)/pip uninstall -y -q dlib dlib-bin
 	$(BIN)/pip install -e ".[dev,face]"
 	touch $@
 

@@ -2,11 +2,15 @@
 are published.
 
 Videos come only from the module's generation interface (``sample_videos`` or
-``animate``) and real clips only from the datamodule's ``clip_dataloader``, so every
-method gets every metric. Work is split across DDP ranks by batch index (generated batch
-``i`` is made by rank ``i % world_size`` with seed ``seed + i``; real clips are sharded
-the same way), so the result does not depend on the number of ranks, and each metric's
-states are summed across ranks when it is computed.
+``animate``) and real data only from the datamodule's ``clip_dataloader`` (clips) and
+``frame_dataloader`` (frames drawn over whole videos), so every method gets every metric.
+Work is split across DDP ranks by batch index (generated batch ``i`` is made by rank
+``i % world_size`` with seed ``seed + i``; real batches are sharded the same way), so the
+result does not depend on the number of ranks, and each metric's states are summed across
+ranks when it is computed. The metrics are built in ``setup`` (before the first step) and
+their states live on the LightningModule's device, as the process group that gathers them
+(NCCL on GPUs) requires; extractors that run on the CPU (dlib, OpenCV flow) feed them
+numbers.
 
 Modes (where the evaluated videos come from):
 
@@ -39,6 +43,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
+from torchmetrics import Metric
 
 __all__ = ["MODES", "MetricCallback"]
 
@@ -46,7 +51,7 @@ MODES = ("sample", "reconstruct", "cross", "edit")
 
 
 class MetricCallback(Callback, abc.ABC):
-    """Base of the metric families; subclasses implement :meth:`evaluate`.
+    """Base of the metric families; subclasses implement :meth:`build` and :meth:`evaluate`.
 
     Args:
         metrics: metric names of the family (see the subclass).
@@ -60,8 +65,13 @@ class MetricCallback(Callback, abc.ABC):
         split: datamodule split of the real clips.
         fps_scale: passed to ``sample_videos``.
         conditions: fixed keyword arguments of ``sample_videos`` (e.g. ``{emotion: 3}``).
-        condition_keys: labels drawn per video, uniformly over classes with the batch's seed,
-            and passed to ``sample_videos`` (e.g. ``[actor, action]`` for onestyle (C)).
+        condition_keys: labels drawn per video with the batch's seed and passed to
+            ``sample_videos`` (e.g. ``[actor, action]`` for onestyle (C)); a key the caller
+            gives explicitly is never replaced.
+        condition_sampling: ``split`` (default): each generated video takes the labels of a
+            uniformly drawn video of ``split``, so only label combinations that exist are
+            generated, with their frequency (StyleGAN-V, ``src/metrics/metric_utils.py:306-307``);
+            ``uniform``: each key uniformly over its classes, independently.
         weights: explicit weight files, loader name -> path (else the weight cache).
         prefix: prepended to every logged name.
         extractors: feature extractors replacing the pretrained ones (tests, benchmarks).
@@ -83,6 +93,7 @@ class MetricCallback(Callback, abc.ABC):
         fps_scale: float = 1.0,
         conditions: dict[str, Any] | None = None,
         condition_keys: list[str] | None = None,
+        condition_sampling: str = "split",
         weights: dict[str, str] | None = None,
         prefix: str = "",
         extractors: dict[str, Any] | None = None,
@@ -99,17 +110,47 @@ class MetricCallback(Callback, abc.ABC):
             on_test,
         )
         self.seed, self.batch_size, self.split, self.fps_scale = seed, batch_size, split, fps_scale
+        if condition_sampling not in ("split", "uniform"):
+            raise ValueError(
+                f"{type(self).__name__}: condition_sampling is 'split' or 'uniform', got {condition_sampling!r}"
+            )
         self.conditions = dict(conditions or {})
         self.condition_keys = list(condition_keys or [])
+        self.condition_sampling = condition_sampling
         self.weights = dict(weights or {})
         self.prefix = prefix
         self.extractors = dict(extractors or {})
         self.history: list[dict[str, Any]] = []
+        self.scores: dict[str, Metric] = {}
 
     def check_name(self, name: str) -> str:
         if name not in self.known:
             raise ValueError(f"{type(self).__name__}: unknown metric {name!r}; known: {self.known}")
         return name
+
+    # --- what a run needs (stylevideo.features.requirements) ----------------------------
+
+    def runs_in(self, stage: str | None) -> bool:
+        """Whether this callback evaluates during ``stage`` (``None``: any stage)."""
+        if stage is None:
+            return True
+        if stage == "fit":
+            return self.every_n_steps > 0 or self.every_n_epochs > 0
+        return stage in ("validate", "test") and self.on_test
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """Registered weight files the family loads (loader name -> configured path); none here."""
+        return {}
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Before the first step: every file and package the run needs (model, data, every
+        callback) is there, or one error lists all that are missing; then this family's
+        metrics are built on the module's device (in the stages it evaluates in)."""
+        from stylevideo.features.requirements import check, from_trainer
+
+        check(from_trainer(trainer, pl_module, stage))
+        if self.runs_in(stage):
+            self.prepare(trainer, pl_module)
 
     # --- when -------------------------------------------------------------------------
 
@@ -134,11 +175,26 @@ class MetricCallback(Callback, abc.ABC):
     # --- what -------------------------------------------------------------------------
 
     @abc.abstractmethod
+    def build(self, trainer: Trainer) -> dict[str, Metric]:
+        """The family's metrics (feature extractors resolved), by name."""
+
+    @abc.abstractmethod
     def evaluate(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Tensor]:
-        """The family's numbers, computed (synced) on every rank."""
+        """The family's numbers from freshly reset :attr:`scores`, computed (synced) on every rank."""
+
+    def prepare(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Build the metrics once and put their states on the module's device (Lightning sets
+        ``pl_module.device`` to the run's device before ``setup``)."""
+        if not self.scores:
+            self.scores = self.build(trainer)
+        for metric in self.scores.values():
+            metric.to(pl_module.device)
 
     def run(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> dict[str, float]:
         self.check_module(pl_module)
+        self.prepare(trainer, pl_module)
+        for metric in self.scores.values():
+            metric.reset()
         was_training = pl_module.training
         pl_module.eval()
         try:
@@ -200,23 +256,42 @@ class MetricCallback(Callback, abc.ABC):
     def _rank(trainer: Trainer) -> tuple[int, int]:
         return trainer.global_rank, max(1, trainer.world_size)
 
-    def real_batches(self, trainer: Trainer, num_frames: int, max_clips: int | None) -> Iterator[dict[str, Any]]:
-        """This rank's share of real clip batches (``frames [B, num_frames, 3, H, W]``, labels,
-        text..., and ``index``: each clip's global index), one clip per video."""
+    def _datamodule(self, trainer: Trainer, loader: str):
         dm = trainer.datamodule
-        if dm is None or not hasattr(dm, "clip_dataloader"):
-            raise TypeError(f"{type(self).__name__} needs a datamodule with clip_dataloader()")
-        loader = dm.clip_dataloader(num_frames, split=self.split, max_clips=max_clips, batch_size=self.batch_size)
+        if dm is None or not hasattr(dm, loader):
+            raise TypeError(f"{type(self).__name__} needs a datamodule with {loader}()")
+        return dm
+
+    def _shard(self, trainer: Trainer, loader: DataLoader) -> DataLoader:
+        """This rank's items of ``loader`` (items ``rank``, ``rank + world``, ...)."""
         rank, world = self._rank(trainer)
-        if world > 1:
-            indices = list(range(rank, len(loader.dataset), world))
-            loader = DataLoader(
-                Subset(loader.dataset, indices),
-                batch_size=loader.batch_size,
-                collate_fn=loader.collate_fn,
-                num_workers=loader.num_workers,
-            )
-        yield from loader
+        if world == 1:
+            return loader
+        return DataLoader(
+            Subset(loader.dataset, list(range(rank, len(loader.dataset), world))),
+            batch_size=loader.batch_size,
+            collate_fn=loader.collate_fn,
+            num_workers=loader.num_workers,
+        )
+
+    def real_batches(
+        self, trainer: Trainer, num_frames: int, max_clips: int | None, stride: int = 1
+    ) -> Iterator[dict[str, Any]]:
+        """This rank's share of real clip batches (``frames [B, num_frames, 3, H, W]``, every
+        ``stride``-th frame, labels, text..., and ``index``: each clip's global index), one
+        clip per video."""
+        dm = self._datamodule(trainer, "clip_dataloader")
+        loader = dm.clip_dataloader(
+            num_frames, split=self.split, max_clips=max_clips, batch_size=self.batch_size, stride=stride
+        )
+        yield from self._shard(trainer, loader)
+
+    def real_frame_batches(self, trainer: Trainer, num_samples: int) -> Iterator[dict[str, Any]]:
+        """This rank's share of ``num_samples`` real frames drawn over whole videos of the split
+        (``frames [N, 3, H, W]``, ``index``: each frame's draw number)."""
+        dm = self._datamodule(trainer, "frame_dataloader")
+        loader = dm.frame_dataloader(num_samples, split=self.split, batch_size=self.batch_size)
+        yield from self._shard(trainer, loader)
 
     def real_clips(self, trainer: Trainer, num_frames: int, max_clips: int | None) -> Iterator[Tensor]:
         """The frames of :meth:`real_batches`."""
@@ -238,13 +313,27 @@ class MetricCallback(Callback, abc.ABC):
             yield torch.arange(start, start + m), videos
 
     def sample(self, trainer, pl_module, m: int, num_frames: int, seed: int, **extra) -> Tensor:
+        """``m`` videos from ``sample_videos``; the ``condition_keys`` not given in ``extra``
+        or ``conditions`` are drawn with ``seed`` (see ``condition_sampling``)."""
         conditions = dict(self.conditions, **extra)
-        if self.condition_keys:
-            g = torch.Generator().manual_seed(seed)
-            for key in self.condition_keys:
-                classes = trainer.datamodule.num_classes(key)
-                conditions[key] = torch.randint(classes, (m,), generator=g).to(pl_module.device)
+        missing = [k for k in self.condition_keys if k not in conditions]
+        drawn = self.draw_conditions(trainer.datamodule, missing, m, seed)
+        conditions.update({k: v.to(pl_module.device) for k, v in drawn.items()})
         return pl_module.sample_videos(m, num_frames, fps_scale=self.fps_scale, seed=seed, **conditions)
+
+    def draw_conditions(self, datamodule, keys: list[str], m: int, seed: int) -> dict[str, Tensor]:
+        """Label ids ``[m]`` for each of ``keys``, drawn with ``seed``."""
+        if not keys:
+            return {}
+        g = torch.Generator().manual_seed(seed)
+        if self.condition_sampling == "uniform":
+            return {k: torch.randint(datamodule.num_classes(k), (m,), generator=g) for k in keys}
+        maps = datamodule.label_maps
+        table = torch.tensor([[maps[k][r.labels[k]] for k in keys] for r in datamodule.records(self.split)])
+        if not len(table):
+            raise ValueError(f"{type(self).__name__}: no {self.split!r} videos to draw {keys} from")
+        rows = table[torch.randint(len(table), (m,), generator=g)]
+        return {k: rows[:, j] for j, k in enumerate(keys)}
 
     def animated(self, pl_module: LightningModule, batch: dict[str, Any]) -> Tensor:
         """The module's video for a real ``batch`` in this callback's mode."""

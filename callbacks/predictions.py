@@ -30,7 +30,8 @@ MODES = GENERATION_MODES + ("animate",)
 class VideoPredictions(BasePredictionWriter):
     """What ``lightning predict --config ... --ckpt_path ...`` generates, and where it goes.
 
-    Modes (``modes=None``: every mode the module supports):
+    Modes (``modes=None``: every mode the module supports; a module's ``prediction_modes``
+    narrows them):
 
     - ``sample``: ``num_videos`` videos of ``num_frames`` frames per seed (``sample_videos``);
     - ``long``: the same with ``long_frames`` frames;
@@ -86,6 +87,7 @@ class VideoPredictions(BasePredictionWriter):
     # -- requests -------------------------------------------------------------------------------
     def active_modes(self, module: LightningModule) -> list[str]:
         supported = [m for m in MODES if hasattr(module, "animate" if m == "animate" else "sample_videos")]
+        supported = [m for m in supported if m in getattr(module, "prediction_modes", MODES)]
         if self.modes is None:
             return supported
         missing = [m for m in self.modes if m not in supported]

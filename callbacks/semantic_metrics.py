@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torchmetrics import Metric
 
 from .metric_base import MetricCallback
 
@@ -53,7 +54,13 @@ class ActionMetrics(MetricCallback):
             raise ValueError("ActionMetrics needs classifier_ckpt (an ActionRecognizerModule checkpoint)")
         self.classifier_ckpt, self.label, self.content_label = classifier_ckpt, label, content_label
         self.videos_per_pair, self.num_frames = videos_per_pair, num_frames
-        self.accuracy = None
+
+    def required_files(self, stage: str | None = None) -> dict[str, tuple[str | None, str]]:
+        """The recogniser's checkpoint (unless ``extractors["classifier"]`` replaces it)."""
+        if not self.runs_in(stage) or "classifier" in self.extractors:
+            return {}
+        made_by = "a checkpoint of stylevideo.metrics.action.ActionRecognizerModule trained on this datamodule"
+        return {"classifier_ckpt": (None if self.classifier_ckpt is None else str(self.classifier_ckpt), made_by)}
 
     def pairs(self, datamodule) -> list[tuple[int | None, int]]:
         """Distinct (content id, action id) pairs of the split's clips, in index order."""
@@ -65,13 +72,15 @@ class ActionMetrics(MetricCallback):
             raise ValueError(f"ActionMetrics: no {self.split!r} clips to take pairs from")
         return list(seen)
 
-    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
-        if self.accuracy is None:
-            from stylevideo.metrics.action import ActionAccuracy, ActionRecognizerModule
+    def build(self, trainer) -> dict[str, Metric]:
+        from stylevideo.metrics.action import ActionAccuracy, ActionRecognizerModule
 
-            classifier = self.extractor("classifier", lambda: ActionRecognizerModule.classifier(self.classifier_ckpt))
-            self.accuracy = ActionAccuracy(classifier, top_k=(1, 3)).to(pl_module.device)
-        self.accuracy.reset()
+        classifier = self.extractor("classifier", lambda: ActionRecognizerModule.classifier(self.classifier_ckpt))
+        num_classes = self._datamodule(trainer, "num_classes").num_classes(self.label)
+        return {"accuracy": ActionAccuracy(classifier, num_classes=num_classes, top_k=(1, 3))}
+
+    def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
+        accuracy = self.scores["accuracy"]
         rank, world = self._rank(trainer)
         pairs = self.pairs(trainer.datamodule)
         n = self.videos_per_pair
@@ -82,8 +91,8 @@ class ActionMetrics(MetricCallback):
             if self.content_label:
                 conditions[self.content_label] = torch.full((n,), content, device=pl_module.device)
             videos = self.sample(trainer, pl_module, n, self.num_frames, self.seed + p, **conditions)
-            self.accuracy.update(videos, labels)
-        out = self.accuracy.compute()
+            accuracy.update(videos, labels)
+        out = accuracy.compute()
         return {f"action_{k}": v for k, v in out.items() if f"action_{k}" in self.metrics}
 
 
@@ -105,21 +114,27 @@ class ManipulationMetrics(MetricCallback):
         if self.mode != "edit":
             raise ValueError("ManipulationMetrics judges edits: mode must be 'edit'")
         self.num_clips, self.num_frames, self.clip_name = num_clips, num_frames, clip_name
-        self.accuracy = None
+
+    def build(self, trainer) -> dict[str, Metric]:
+        from stylevideo.features.clip import CLIP_MODELS
+        from stylevideo.metrics.manipulation import ManipulationAccuracy
+
+        weights = self.weights.get(CLIP_MODELS[self.clip_name][0])
+        return {"manipulation_acc": ManipulationAccuracy(self.extractors.get("clip"), self.clip_name, weights)}
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """CLIP ``clip_name`` (unless ``extractors["clip"]`` replaces it)."""
+        from stylevideo.features.clip import CLIP_MODELS
+
+        if not self.runs_in(stage) or "clip" in self.extractors:
+            return {}
+        name = CLIP_MODELS[self.clip_name][0]
+        return {name: self.weights.get(name)}
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
-        if self.accuracy is None:
-            from stylevideo.features.clip import CLIP_MODELS
-            from stylevideo.metrics.manipulation import ManipulationAccuracy
-
-            self.accuracy = ManipulationAccuracy(
-                self.extractors.get("clip"),
-                self.clip_name,
-                self.weights.get(CLIP_MODELS[self.clip_name][0]),
-            ).to(pl_module.device)
-        self.accuracy.reset()
+        accuracy = self.scores["manipulation_acc"]
         for batch in self.real_batches(trainer, self.num_frames, self.num_clips):
             sources, targets = self.edit_texts(pl_module, batch)
             edited = self.animated(pl_module, batch)
-            self.accuracy.update(edited, targets, sources)
-        return {"manipulation_acc": self.accuracy.compute()}
+            accuracy.update(edited, targets, sources)
+        return {"manipulation_acc": accuracy.compute()}

@@ -20,6 +20,7 @@ checkpoints, so a run resumed mid-epoch continues with the next unseen batch.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,7 @@ __all__ = [
     "ResumableDataLoader",
     "VideoClipDataset",
     "VideoDataModule",
+    "VideoFrameDataset",
     "VideoSampler",
     "item_rng",
 ]
@@ -57,6 +59,8 @@ class ClipRecord:
     strings (actor, action, emotion, intensity, ...); ``keypoints`` names
     per-frame point arrays (``.npy``, ``[num_frames, P, 2]`` (x, y) in the video's pixel
     coordinates, pixel ``i`` spanning ``[i, i + 1)``), e.g. ``{"mouth": path}``.
+    ``mirrored``: the video is served flipped horizontally (every frame, and its keypoints,
+    alike): the second half of a dataset doubled by ``mirror``.
     """
 
     path: Path
@@ -65,6 +69,7 @@ class ClipRecord:
     labels: dict[str, str] = field(default_factory=dict)
     split: str = "train"
     keypoints: dict[str, Path] = field(default_factory=dict)
+    mirrored: bool = False
 
 
 class ClipKey(NamedTuple):
@@ -141,6 +146,8 @@ class VideoClipDataset(Dataset):
         record = self.records[video]
         indices, t = self.sampler(record.num_frames, rng)
         frames = read_frames(record.path, indices)
+        if record.mirrored:
+            frames = frames.flip(2)  # [T, H, W, C]: one flip for all frames of the video
         item = {
             "frames": frames_to_tensor(frames, self.resolution),
             "t": torch.from_numpy(t),
@@ -157,7 +164,48 @@ class VideoClipDataset(Dataset):
             points = np.load(record.keypoints[name], mmap_mode="r")
             if len(points) != record.num_frames:
                 raise ValueError(f"{record.keypoints[name]} has {len(points)} frames, its video {record.num_frames}")
-            item[name] = torch.from_numpy(np.asarray(points[indices], dtype=np.float32) * scale)
+            points = np.asarray(points[indices], dtype=np.float32)
+            if record.mirrored:  # pixel i spans [i, i + 1): x -> W - x
+                points = points * np.array([-1, 1], dtype=np.float32) + np.array([frames.shape[2], 0], np.float32)
+            item[name] = torch.from_numpy(points * scale)
+        return item
+
+
+class VideoFrameDataset(Dataset):
+    """Single frames drawn from whole videos (draw ``i``: frame ``frames[i]`` of video
+    ``videos[i]``), grouped by video: an item holds up to ``chunk`` draws of one video,
+    decoded in one call, ``{"frames": [k, 3, H, W], "index": [k] draw numbers,
+    "video_id": str, <label>: [k]}``.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[ClipRecord],
+        videos: np.ndarray,
+        frames: np.ndarray,
+        resolution: tuple[int, int],
+        label_maps: dict[str, dict[str, int]],
+        chunk: int,
+    ):
+        self.records, self.frames = list(records), np.asarray(frames)
+        self.resolution, self.label_maps = resolution, label_maps
+        order = np.argsort(videos, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(videos[order])) + 1) if len(order) else []
+        self.items = [(int(videos[g[0]]), g[i : i + chunk]) for g in groups for i in range(0, len(g), chunk)]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        video, draws = self.items[i]
+        record = self.records[video]
+        item = {
+            "frames": frames_to_tensor(read_frames(record.path, self.frames[draws]), self.resolution),
+            "index": torch.from_numpy(draws),
+            "video_id": record.video_id,
+        }
+        for name, ids in self.label_maps.items():
+            item[name] = torch.full((len(draws),), ids[record.labels[name]])
         return item
 
 
@@ -285,6 +333,8 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         val_videos: size of the deterministic validation subset.
         strict: raise on a short or unreadable clip instead of skipping it with a warning.
         seed: seed of all sampling.
+        mirror: double the training set with horizontally flipped videos (the same flip for
+            every frame of a video; StyleGAN2-ADA's ``--mirror``, StyleInV's ``mirror: true``).
     """
 
     #: Human-readable expected layout, quoted in errors.
@@ -302,6 +352,7 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         val_videos: int = 64,
         strict: bool = False,
         seed: int = 0,
+        mirror: bool = False,
     ):
         super().__init__()
         self.root = None if root is None else Path(root).expanduser()
@@ -310,6 +361,7 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.class_aware, self.samples_per_epoch = class_aware, samples_per_epoch
         self.val_videos, self.strict, self.seed = val_videos, strict, seed
+        self.mirror = mirror
         self.keypoints: tuple[str, ...] = ()
         self._records: list[ClipRecord] | None = None
         self._label_maps: dict[str, dict[str, int]] | None = None
@@ -455,8 +507,15 @@ class VideoDataModule(LightningDataModule, abc.ABC):
             raise ValueError(f"{type(self).__name__} at {self.root} has no {split!r} clips")
         return records
 
-    def train_dataloader(self) -> DataLoader:
+    def train_records(self) -> list[ClipRecord]:
+        """The training clips, followed by their mirrored copies with ``mirror``."""
         records = self.records("train")
+        if self.mirror:
+            records = records + [dataclasses.replace(r, mirrored=True) for r in records]
+        return records
+
+    def train_dataloader(self) -> DataLoader:
+        records = self.train_records()
         if not records:
             raise ValueError(f"{type(self).__name__} at {self.root} has no 'train' clips")
         weights = None if self.class_aware else np.array([r.num_frames for r in records], dtype=np.float64)
@@ -475,6 +534,26 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         """All ``test`` clips (the ``val`` clips where a dataset has no test split)."""
         return self._loader(self.dataset(self._eval_records("test")), batch_size=self.batch_size, shuffle=False)
 
+    def video_dataloader(
+        self, split: str = "test", max_videos: int | None = None, rank: int = 0, world_size: int = 1
+    ) -> Iterator[dict[str, Any]]:
+        """Whole videos of ``split``, one at a time (lia Table 1: every frame of every test video).
+
+        Yields batches of one video: ``frames [1, T, 3, H, W]`` with ``T`` the video's own length
+        (no window, no video left out for its length), its labels, ``video_id`` and ``index``
+        (its position in the split). ``max_videos``: a deterministic subset; ``rank`` /
+        ``world_size``: this rank's share (video ``i`` goes to rank ``i % world_size``).
+        """
+        records = self._subset(self._eval_records(split), max_videos)
+        mine = list(range(rank, len(records), world_size))
+        if not mine:
+            return
+        datasets = [self.dataset([records[i]], ConsecutiveFrames(records[i].num_frames)) for i in mine]
+        loader = self._loader(torch.utils.data.ConcatDataset(datasets), batch_size=1, shuffle=False)
+        for i, batch in zip(mine, loader, strict=True):
+            batch["index"] = torch.tensor([i])
+            yield batch
+
     def predict_dataloader(self) -> DataLoader:
         """The requests of the trainer's ``VideoPredictions`` callback (``lightning predict``)."""
         return prediction_dataloader(self.trainer)
@@ -486,19 +565,43 @@ class VideoDataModule(LightningDataModule, abc.ABC):
         max_clips: int | None = None,
         batch_size: int | None = None,
         clips_per_video: int = 1,
+        stride: int = 1,
     ) -> DataLoader:
-        """Real clips of exactly ``num_frames`` consecutive frames (FVD real statistics).
+        """Real clips of ``num_frames`` frames ``stride`` apart (FVD real statistics), as
+        StyleGAN-V loads them (stylegan-v ``src/training/dataset.py:323-324, 397-406``).
 
-        ``clips_per_video`` clips from every video of ``split`` long enough (shorter videos are
-        discarded), at start frames fixed by the seed; at most ``max_clips`` clips, a
-        deterministic subset.
+        ``clips_per_video`` clips from every video of ``split`` with at least
+        ``num_frames * stride`` frames (shorter videos are discarded), each starting at a
+        frame drawn uniformly among those that keep the clip inside the video (fixed by the
+        seed); at most ``max_clips`` clips, a deterministic subset.
         """
-        sampler = ConsecutiveFrames(num_frames)
-        records = [r for r in self._eval_records(split) if r.num_frames >= num_frames]
+        sampler = ConsecutiveFrames(num_frames, stride)
+        records = [r for r in self._eval_records(split) if r.num_frames >= num_frames * stride]
         if not records:
-            raise ValueError(f"no {split!r} video of {type(self).__name__} at {self.root} has {num_frames} frames")
+            raise ValueError(
+                f"no {split!r} video of {type(self).__name__} at {self.root} has {num_frames * stride} frames"
+            )
         dataset = self.dataset(self._subset(records * clips_per_video, max_clips), sampler)
         return self._loader(dataset, batch_size=batch_size or self.batch_size, shuffle=False)
+
+    def frame_dataloader(self, num_samples: int, split: str = "val", batch_size: int | None = None) -> DataLoader:
+        """Real frames drawn over whole videos (FID real statistics), as StyleInV's ``fid50k``.
+
+        Draw ``i`` takes video ``perm[i % V]`` of a seeded permutation of the ``V`` videos of
+        ``split`` (every video equally often, whatever its length) and a uniformly random frame
+        of it (StyleInV ``training/dataset_styleinv.py:196-202, 232-237``); there are
+        ``min(num_samples, frames in the split)`` draws (``metrics_styleinv/metric_utils.py:244-253``).
+        Only the drawn frames are decoded; a batch holds up to ``batch_size`` draws of one video.
+        """
+        records = self._eval_records(split)
+        lengths = np.array([r.num_frames for r in records])
+        n = min(num_samples, int(lengths.sum()))
+        rng = np.random.default_rng([self.seed, 3])
+        videos = rng.permutation(len(records))[np.arange(n) % len(records)]
+        frames = rng.integers(0, lengths[videos])
+        chunk = batch_size or self.batch_size
+        dataset = VideoFrameDataset(records, videos, frames, self.resolution, self.label_maps, chunk)
+        return self._loader(dataset, batch_size=None)
 
 
 def default_cache_dir() -> Path:

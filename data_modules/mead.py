@@ -11,9 +11,10 @@ disgusted, fear, happy, neutral, sad, surprised) and ``level`` (intensity 1-3; n
 Split (onestyle 4.1): training only on the generic sentences, the emotion-specific sentences
 held out as the unseen test set. The paper does not number them; the sentence numbers of the
 authors' training list (``datasets/mead_train.csv`` in their repository) skip 006-011 in
-every actor, emotion and level, so ``test_sentences`` defaults to 6-11. The paper trains on 30 actors;
-that list names 25 of them (``ONESTYLE_ACTORS``); ``actors`` selects actors (default: all
-found). The paper's clips are 60-170 frames long, at 128x128.
+every actor, emotion and level, so ``test_sentences`` defaults to 6-11. The paper trains on 30
+actors and does not name them; ``ONESTYLE_ACTORS`` is the list reconstructed in docs/onestyle.md
+(``actors`` selects actors; default: all found). The paper's training clips are 60-170 frames
+long (``frame_range``), at 128x128.
 """
 
 from __future__ import annotations
@@ -25,17 +26,23 @@ from pathlib import Path
 from stylevideo.data_modules.base import ClipRecord
 from stylevideo.data_modules.layouts import DatasetModule, clip_name, list_clips
 
-__all__ = ["EMOTIONS", "MEADDataModule", "ONESTYLE_ACTORS"]
+__all__ = ["EMOTIONS", "MEADDataModule", "ONESTYLE_30_ACTORS", "ONESTYLE_ACTORS"]
 
 EMOTIONS = ("angry", "contempt", "disgusted", "fear", "happy", "neutral", "sad", "surprised")
 VIEWS = ("front", "down", "top", "left_30", "left_60", "right_30", "right_60")
 
-#: The actors of onestyle's training list (datasets/mead_train.csv of the authors' code).
+#: The 25 actors of onestyle's training list (datasets/mead_train.csv of the authors' code).
 ONESTYLE_ACTORS = (
     "M003", "M012", "M013", "M019", "M022", "M023", "M026", "M028", "M029", "M030", "M033",
     "M040", "W014", "W015", "W016", "W018", "W019", "W023", "W025", "W026", "W029", "W033",
     "W036", "W037", "W040",
 )  # fmt: skip
+
+#: The paper's 30 actors ("15M15F"), reconstructed (docs/onestyle.md): the 25 of the training
+#: list, whose person ids are the alphabetical ranks 0-29 with 1-3 and 15-16 free; W009 and W011
+#: (the only MEAD women ranked below W014), M007 (in the authors' README), and two of M005 /
+#: M009 / M011 for the two remaining ranks between M003 and M012 (the first two: a guess).
+ONESTYLE_30_ACTORS = tuple(sorted(ONESTYLE_ACTORS + ("M005", "M007", "M009", "W009", "W011")))
 
 _ACTOR = re.compile(r"([MW]\d{3})(?:_(" + "|".join(VIEWS) + r"))?")
 _LEVEL = re.compile(r"level_(\d)")
@@ -50,6 +57,8 @@ class MEADDataModule(DatasetModule):
         view: the camera (onestyle: ``"front"``).
         actors: the actors to use (default: every actor found).
         test_sentences: the sentence numbers held out as the test split.
+        frame_range: ``(min, max)`` frames of the training clips kept (onestyle: 60-170); None
+            keeps all.
         **kwargs: :class:`~stylevideo.data_modules.layouts.DatasetModule`'s arguments.
     """
 
@@ -65,6 +74,7 @@ class MEADDataModule(DatasetModule):
         view: str = "front",
         actors: Sequence[str] | None = None,
         test_sentences: Sequence[int] = (6, 7, 8, 9, 10, 11),
+        frame_range: tuple[int, int] | None = None,
         **kwargs,
     ):
         if view not in VIEWS:
@@ -73,6 +83,17 @@ class MEADDataModule(DatasetModule):
         self.view = view
         self.actors = None if actors is None else tuple(actors)
         self.test_sentences = frozenset(int(s) for s in test_sentences)
+        if frame_range is not None and not 1 <= frame_range[0] <= frame_range[1]:
+            raise ValueError(f"frame_range must be (min, max) with 1 <= min <= max, got {frame_range}")
+        self.frame_range = None if frame_range is None else tuple(frame_range)
+
+    def build_index(self) -> list[ClipRecord]:
+        """The clips, training clips outside ``frame_range`` left out (onestyle's 60-170 frames)."""
+        records = super().build_index()
+        if self.frame_range is None:
+            return records
+        lo, hi = self.frame_range
+        return [r for r in records if r.split != "train" or lo <= r.num_frames <= hi]
 
     def _actor_folders(self) -> dict[str, Path]:
         """``{actor: the folder holding its emotion folders}`` for ``self.view``."""

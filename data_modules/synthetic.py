@@ -62,6 +62,7 @@ class SyntheticDataModule(VideoDataModule):
         fps: float = 25.0,
         data_seed: int = 0,
         return_mouth: bool = False,
+        mirror: bool = False,
     ):
         self.generator_params = synthetic_params(
             num_actors=num_actors,
@@ -86,6 +87,7 @@ class SyntheticDataModule(VideoDataModule):
             val_videos,
             strict,
             seed,
+            mirror,
         )
         self.keypoints = ("mouth",) if return_mouth else ()
 

@@ -1,11 +1,18 @@
-"""Shared test set-up: offline W&B, no downloads, deterministic CPU, the real clips."""
+"""Shared test set-up: offline W&B, no downloads, deterministic CPU, the real clips.
+
+Every test starts from the same state and leaves none behind: fixed seeds (torch, numpy,
+random) and torch thread count before it; environment variables and the weight registry
+restored after it.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import av  # noqa: F401  (PyAV's FFmpeg loads before decord's: see stylevideo.video.io)
 import pytest
+from fixed_state import fixed_start_and_no_leftovers
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -13,6 +20,12 @@ os.environ.setdefault("WANDB_DISABLE_GIT", "true")
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_start():
+    with fixed_start_and_no_leftovers():
+        yield
 
 
 @pytest.fixture(autouse=True)

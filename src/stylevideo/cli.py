@@ -7,24 +7,36 @@ LightningCLI in subclass mode for the model and the data, plus three things of o
   experiment overrides the base (and ``trainer.callbacks+:`` appends to the base list);
 - **the run folder**: every output of a run (checkpoints, sample videos, the W&B offline
   run, the CSV metrics, the resolved ``config.yaml``) goes to
-  ``runs/<experiment>/<run_id>``; ``--run_dir`` chooses it, ``--experiment`` names it
-  (default: the last config file's stem), and ``--ckpt_path last`` without ``--run_dir``
-  continues the newest run of the experiment;
+  ``<root>/<experiment>/<run_id>`` (``root``: ``--trainer.default_root_dir``, default ``runs``);
+  ``--run_dir`` chooses it, ``--experiment`` names it (default: the last config file's stem),
+  and ``--ckpt_path last`` without ``--run_dir`` continues the newest run of the experiment;
+- **checks before anything is created**: every pretrained file, earlier stage's checkpoint
+  and optional package the model, the data and the callbacks declare
+  (:mod:`stylevideo.features.requirements`) is checked before the model is built, and the
+  dataset is indexed before the trainer starts (which creates the run folder and the W&B
+  run); a failure is one short error, not a traceback or a dump of the configuration;
 - **config logging**: the full resolved configuration is logged to every logger;
 - **run safety**: every trainer gets the :class:`~stylevideo.callbacks.run_state.RunState`
   callback (per-rank random streams, exactly resumable) and the
   :class:`~stylevideo.checkpoint.AtomicCheckpointIO` plugin (atomic checkpoint writes,
   ``weights_only`` reads) unless its config already has them; ``lightning predict`` does not
   keep the predicted videos in memory (``--return_predictions`` defaults to false).
+
+``stylevideo weights list|fetch|verify`` is the pretrained files' command
+(:mod:`stylevideo.weights_cli`); every other first argument goes to LightningCLI.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import re
 import sys
 import time
+import traceback
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +49,23 @@ from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
 from stylevideo.callbacks.run_state import RunState
 from stylevideo.checkpoint import AtomicCheckpointIO
+from stylevideo.features import requirements
 from stylevideo.runtime import keep_freed_memory
 
-__all__ = ["StyleVideoCLI", "expand_config_bases", "main"]
+__all__ = ["ConfigError", "StyleVideoCLI", "config_files", "expand_config_bases", "main"]
 
 RUN_DIR_ENV = "STYLEVIDEO_RUN_DIR"
+#: Where the project's own code lives (errors raised there are the user's to read, not a bug's).
+_OWN_CODE = tuple(
+    str(Path(folder).resolve())
+    for package in ("stylevideo", "stylevideo.callbacks", "stylevideo.data_modules")
+    for folder in importlib.util.find_spec(package).submodule_search_locations
+)
+
+
+class ConfigError(ValueError):
+    """A configuration the code refuses (bad value, missing input, unusable data): printed in one
+    short message by :func:`main`."""
 
 
 def _config_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[Path]:
@@ -78,6 +102,13 @@ def expand_config_bases(argv: list[str]) -> list[str]:
         else:
             out.append(arg)
     return out
+
+
+def config_files(files: list[Any]) -> list[str]:
+    """The ``--config`` files a user named: the expanded list without the bases they extend."""
+    files = [str(f) for f in files]
+    bases = {str(b) for f in files if Path(f).is_file() for b in _config_chain(Path(f))[:-1]}
+    return [f for f in files if f not in bases]
 
 
 def _sweep_run_id() -> str | None:
@@ -189,8 +220,11 @@ class StyleVideoCLI(LightningCLI):
         files = [Path(str(c)) for c in (config.get("config") or [])]
         experiment = config.experiment or (files[-1].stem if files else "default")
         config.experiment = experiment
+        if self.subcommand:
+            self.check_requirements(config.as_dict(), experiment, self.subcommand)
         ckpt_path = config.get("ckpt_path")
-        run_dir = resolve_run_dir(experiment, config.run_dir, ckpt_path)
+        root = config.trainer.get("default_root_dir") or "runs"
+        run_dir = resolve_run_dir(experiment, config.run_dir, ckpt_path, root=str(root))
         if ckpt_path and ckpt_path not in ("last", "best", "hpc") and not config.run_dir:
             ckpt = Path(ckpt_path).resolve()
             if ckpt.parent.name == "checkpoints" and self.subcommand != "fit":
@@ -201,6 +235,42 @@ class StyleVideoCLI(LightningCLI):
         self._place_outputs(config.trainer, experiment, run_dir)
         if self.subcommand == "predict" and config.get("return_predictions") is None:
             config.return_predictions = False  # VideoPredictions writes them; do not hold them all
+
+    @staticmethod
+    def check_requirements(config: dict[str, Any], experiment: str, stage: str) -> None:
+        """Every file and package the configured objects declare for ``stage`` is there, or one
+        error lists all that are missing (with the ``stylevideo weights fetch`` command)."""
+        files = config_files(config.get("config") or [])
+        fetch = "stylevideo weights fetch " + " ".join(f"--config {f}" for f in files) if files else None
+        with _refusals_as_config_errors():  # a callback refusing its arguments
+            declared = requirements.from_config(config, stage)
+        try:
+            requirements.check(declared, fetch)
+        except requirements.MissingRequirementsError as err:
+            dataset = experiment.partition("_")[2]
+            raise requirements.MissingRequirementsError(
+                str(err).replace("<dataset>", dataset) if dataset else str(err)
+            ) from None
+
+    def instantiate_classes(self) -> None:
+        """As LightningCLI, with a constructor's refusal (a ValueError, KeyError or OSError raised
+        in stylevideo's code) re-raised as one :class:`ConfigError` instead of jsonargparse's
+        dump of the whole namespace."""
+        with _refusals_as_config_errors():
+            super().instantiate_classes()
+
+    def check_data(self) -> None:
+        """Index the dataset (root, clips, labels) before the trainer creates the run folder; data
+        modules that make their own data (``prepare_data``, e.g. the synthetic set) make it later."""
+        dm = self.datamodule
+        if dm is None or not hasattr(dm, "index") or type(dm).prepare_data is not LightningDataModule.prepare_data:
+            return
+        try:
+            dm.index()
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"data ({type(dm).__name__}): {err}") from err
+
+    before_fit = before_validate = before_test = before_predict = check_data
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
         """Add RunState and AtomicCheckpointIO where the config has none."""
@@ -255,16 +325,49 @@ def _import(class_path: str) -> type:
     return getattr(__import__(module, fromlist=[name]), name)
 
 
+def _own_refusal(err: BaseException) -> BaseException | None:
+    """The first error in ``err``'s chain that stylevideo's own code raised on purpose (a
+    ValueError, KeyError or OSError), or None."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        frames = traceback.extract_tb(err.__traceback__)
+        if isinstance(err, (ValueError, KeyError, OSError)) and frames:
+            if str(Path(frames[-1].filename).resolve()).startswith(_OWN_CODE):
+                return err
+        err = err.__cause__ or err.__context__
+    return None
+
+
+@contextlib.contextmanager
+def _refusals_as_config_errors() -> Iterator[None]:
+    """Re-raise a refusal of stylevideo's own code (see :func:`_own_refusal`) as a ConfigError."""
+    try:
+        yield
+    except Exception as err:
+        cause = _own_refusal(err)
+        if cause is None:
+            raise
+        raise ConfigError(str(cause)) from err
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``lightning`` and ``stylevideo`` console scripts."""
-    keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["weights"]:
+        from stylevideo.weights_cli import main as weights_main
+
+        raise SystemExit(weights_main(argv[1:]))
+    keep_freed_memory()
     with warnings.catch_warnings():
         # We pass the (base-expanded) command line as `args` on purpose.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         # The GAN methods checkpoint after their optimizer steps on purpose (manual optimization).
         warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
-        StyleVideoCLI(args=expand_config_bases(argv))
+        try:
+            StyleVideoCLI(args=expand_config_bases(argv))
+        except (requirements.MissingRequirementsError, ConfigError) as err:
+            raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":

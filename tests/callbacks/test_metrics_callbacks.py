@@ -111,7 +111,7 @@ def test_video_and_frame_metrics_during_fit(tmp_path, datamodule, tiny_i3d):
         extractors={"i3d": tiny_i3d},
     )
     frame = FrameMetrics(
-        ["fid12", "is8"],
+        ["fid12", "is10"],
         every_n_steps=2,
         num_frames=4,
         frames_per_video=2,
@@ -124,15 +124,15 @@ def test_video_and_frame_metrics_during_fit(tmp_path, datamodule, tiny_i3d):
         "fvd8_2f_subsample2f",
         "warping_error",
         "fid12",
-        "is8",
-        "is8_std",
+        "is10",
+        "is10_std",
     } <= _logged(tmp_path)
     records = json.loads((tmp_path / "ckpt" / "metrics.json").read_text())
     assert [(r["family"], r["step"]) for r in records] == [("video", 1), ("video", 2), ("frame", 2)]
     first, second = (r["metrics"] for r in records[:2])
     assert first == second  # seeded generation: the same videos at every evaluation
-    assert video.fvd["fvd8_4f"].num_real == 8  # real statistics: 8 clips, computed once
-    assert video.fvd["fvd4_4f"].num_real == 4 and video.fvd["fvd4_4f"].fake_count == 4
+    assert video.scores["fvd8_4f"].num_real == 8  # real statistics: 8 clips, computed once
+    assert video.scores["fvd4_4f"].num_real == 4 and video.scores["fvd4_4f"].fake_count == 4
     assert all(np.isfinite(v) for r in records for v in r["metrics"].values())
 
 
@@ -214,7 +214,7 @@ def test_generation_is_sharded_by_batch_with_fixed_seeds():
     assert all(torch.equal(single[k], split[k]) for k in single)
 
 
-def test_conditions_are_fixed_or_drawn_per_video_from_the_batch_seed():
+def test_conditions_are_fixed_or_drawn_uniformly_per_video_from_the_batch_seed():
     seen = []
 
     class Recorder(Toy):
@@ -227,6 +227,7 @@ def test_conditions_are_fixed_or_drawn_per_video_from_the_batch_seed():
         batch_size=3,
         conditions={"emotion": 2},
         condition_keys=["actor"],
+        condition_sampling="uniform",
         fps_scale=0.5,
     )
     trainer = SimpleNamespace(global_rank=0, world_size=1, datamodule=SimpleNamespace(num_classes=lambda key: 4))
@@ -240,7 +241,7 @@ def test_conditions_are_fixed_or_drawn_per_video_from_the_batch_seed():
 
 
 def test_configuration_errors_are_explicit():
-    with pytest.raises(ValueError, match="fvd<clips>_<frames>f"):
+    with pytest.raises(ValueError, match="fvd<clips>_<span>f"):
         VideoMetrics(["fvd_16"])
     with pytest.raises(ValueError, match="need mode 'reconstruct'"):
         AnimationMetrics(["l1"], mode="cross")

@@ -41,7 +41,7 @@ def test_callbacks_log_their_keys_in_a_two_step_stylegan2_fit(tmp_path, syntheti
             **common,
         ),
         FrameMetrics(
-            ["fid8", "is8"],
+            ["fid8", "is10"],
             num_frames=2,
             frames_per_video=1,
             extractors={"inception_fid": TinyFeatures(), "inception_is": TinyFeatures()},
@@ -61,7 +61,7 @@ def test_callbacks_log_their_keys_in_a_two_step_stylegan2_fit(tmp_path, syntheti
     trainer.fit(StyleGAN2(**TINY), datamodule=data)
     (csv,) = tmp_path.glob("csv/*/metrics.csv")
     logged = set(csv.read_text().splitlines()[0].split(","))
-    assert {"fvd8_4f", "warping_error", "fid8", "is8", "is8_std"} <= logged
+    assert {"fvd8_4f", "warping_error", "fid8", "is10", "is10_std"} <= logged
     records = json.loads((tmp_path / "ckpt" / "metrics.json").read_text())
     assert {r["family"] for r in records} == {"video", "frame"}
     # StyleGAN2's videos are still images: their warping error is that of a static video.

@@ -16,6 +16,9 @@ from stylevideo.video.io import VideoReadError, frames_to_tensor, read_frames
 from stylevideo.video.sampling import ConsecutiveFrames, SparseFrames
 from stylevideo.video.synthetic import read_labels
 
+#: StyleInV's sampler at the scale of the session's synthetic clips (12-24 frames).
+SPARSE = SparseFrames(n=3, max_distance=8, clip_length=12)
+
 
 def _dm(root, **kwargs) -> SyntheticDataModule:
     dm = SyntheticDataModule.from_root(root, **kwargs)
@@ -54,7 +57,7 @@ def test_batch_keys_shapes_and_ranges(synthetic_root):
 
 
 def test_item_frames_are_the_frames_sampled_from_seed_epoch_and_draw(synthetic_root):
-    sampler = SparseFrames(n=3)
+    sampler = SPARSE
     dm = _dm(synthetic_root, sampler=sampler, resolution=32, seed=11)
     dataset = dm.dataset(dm.records("train"))
     item = dataset[ClipKey(video=2, epoch=5, draw=7)]
@@ -65,7 +68,7 @@ def test_item_frames_are_the_frames_sampled_from_seed_epoch_and_draw(synthetic_r
 
 
 def test_same_seed_same_batches_whatever_the_worker_count(synthetic_root):
-    kwargs = dict(sampler=SparseFrames(), batch_size=4, samples_per_epoch=8, seed=3)
+    kwargs = dict(sampler=SPARSE, batch_size=4, samples_per_epoch=8, seed=3)
     single = _batches(_dm(synthetic_root, num_workers=0, **kwargs).train_dataloader())
     workers = _batches(_dm(synthetic_root, num_workers=2, **kwargs).train_dataloader())
     _assert_same_batches(single, workers)
@@ -74,7 +77,7 @@ def test_same_seed_same_batches_whatever_the_worker_count(synthetic_root):
 
 
 def test_epochs_differ_and_replay(synthetic_root):
-    dm = _dm(synthetic_root, sampler=SparseFrames(), batch_size=6)
+    dm = _dm(synthetic_root, sampler=SPARSE, batch_size=6)
     loader = dm.train_dataloader()
     first = _batches(loader)
     loader.sampler.set_epoch(1)
@@ -235,7 +238,7 @@ def test_clip_dataloader_gives_exactly_num_frames_consecutive_and_skips_short(sy
 
 
 def test_validation_subset_is_deterministic_and_sized(synthetic_root):
-    dm = _dm(synthetic_root, sampler=SparseFrames(), val_videos=4, batch_size=3)
+    dm = _dm(synthetic_root, sampler=SPARSE, val_videos=4, batch_size=3)
     first, second = _batches(dm.val_dataloader()), _batches(dm.val_dataloader())
     assert sum(len(b["video_id"]) for b in first) == 4
     _assert_same_batches(first, second)
@@ -255,3 +258,26 @@ def test_frame_folder_clips_go_through_the_same_path(synthetic_root, tmp_path):
     from_mp4 = dataset[0]
     from_folder = dm.dataset([dataclasses.replace(record, path=folder)])[0]
     assert torch.equal(from_mp4["frames"], from_folder["frames"])
+
+
+def test_mirror_doubles_the_training_set_with_flipped_videos_and_keeps_their_labels(synthetic_root):
+    """StyleGAN2-ADA's / StyleInV's ``mirror``: every training video also served flipped
+    horizontally, one flip for all its frames (and its keypoints); val/test untouched."""
+    dm = _dm(synthetic_root, sampler=ConsecutiveFrames(n=5), resolution=(24, 32), mirror=True, return_mouth=True)
+    train, doubled = dm.records("train"), dm.train_records()
+    n = len(train)
+    assert len(doubled) == 2 * n and len(dm.train_dataloader().sampler) == 2 * n
+    assert [r.mirrored for r in doubled] == [False] * n + [True] * n
+    assert [(r.path, r.labels, r.video_id) for r in doubled[n:]] == [(r.path, r.labels, r.video_id) for r in train]
+    dataset = dm.dataset(doubled)
+    for video in (0, 3):
+        plain, flipped = dataset[ClipKey(video, 2, 9)], dataset[ClipKey(n + video, 2, 9)]
+        indices, _ = dm.sampler(train[video].num_frames, item_rng(dm.seed, 2, 9))
+        decoded = read_frames(train[video].path, indices).numpy()
+        reference = frames_to_tensor(torch.from_numpy(decoded[:, :, ::-1].copy()), (24, 32))
+        assert torch.equal(flipped["frames"], reference) and torch.equal(plain["t"], flipped["t"])
+        assert flipped["index"] == n + video and flipped["actor"] == plain["actor"]
+        x, y = plain["mouth"].unbind(-1)
+        assert torch.allclose(flipped["mouth"], torch.stack([32 - x, y], -1), atol=1e-5)  # x -> W - x
+    assert not any(r.mirrored for r in dm.records("val"))
+    assert len(_dm(synthetic_root, sampler=ConsecutiveFrames(n=5)).train_records()) == n

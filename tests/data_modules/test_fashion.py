@@ -3,9 +3,15 @@ split or given split lists, and the text in batches."""
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import pytest
+import torch
 
 from stylevideo.data_modules.fashion import FashionVideoDataModule
+from stylevideo.video.io import frames_to_tensor, read_frames
+from stylevideo.video.sampling import ConsecutiveFrames
 
 VIDEOS = ("2c108113", "2c108787", "2c113876", "8c112803", "8c116019")
 TEXT = {v: f"a photo of a woman wearing a {c} dress" for v, c in zip(VIDEOS, ("red", "blue",
@@ -83,3 +89,34 @@ def test_missing_text_and_wrong_layouts_name_what_was_expected(clips, tmp_path, 
         FashionVideoDataModule(str(tmp_path), split_lists=["nope.txt", "x.txt"], cache_dir=cache_dir).index()
     with pytest.raises(ValueError, match=r"split_lists must be \[train list, test list\]"):
         FashionVideoDataModule(str(tmp_path), split_lists=["a.txt"])
+
+
+def test_w_plus_codes_of_the_sampled_frames_and_skip_frames(clips, tmp_path, cache_dir):
+    """VidStyleODE's Fashion loader: <inversion_root>/<video>/<frame stem>.pt per frame ([1, L, D]
+    or [L, D]), the first ``skip_frames`` frames of every video left out, times from the first kept."""
+    root, codes = tmp_path / "frames", tmp_path / "PTI"
+    for n, video in enumerate(VIDEOS[:2]):
+        clips.place("frames", root / video, frame_name="{:03d}.png")  # 8 frames
+        (root / video / "text_descriptions.txt").write_text(TEXT[video] + "\n")
+        (codes / video).mkdir(parents=True)
+        for i in range(8):  # code value = 100 * video + frame number: says which frame it belongs to
+            code = torch.full((1, 6, 4), 100.0 * n + i) if i % 2 else torch.full((6, 4), 100.0 * n + i)
+            torch.save(code, codes / video / f"{i:03d}.pt")
+    dm = FashionVideoDataModule(
+        str(root), inversion_root=str(codes), skip_frames=5, sampler=ConsecutiveFrames(3),
+        cache_dir=cache_dir, resolution=(32, 24), batch_size=2, test_fraction=0.5,
+    )  # fmt: skip
+    assert [r.num_frames for r in dm.index()] == [3, 3]  # 8 - 5
+    item = dm.dataset(dm.index()).load(0, np.random.default_rng(0))
+    assert item["inversion"].shape == (3, 6, 4) and item["t"].tolist() == [0.0, 1.0, 2.0]
+    assert item["inversion"][:, 0, 0].tolist() == [5.0, 6.0, 7.0]  # frames 5, 6, 7
+    frames = read_frames(root / VIDEOS[0], [5, 6, 7])
+    assert torch.equal(item["frames"], frames_to_tensor(frames, (32, 24)))
+    batch = next(iter(dm.val_dataloader()))
+    assert batch["inversion"].shape == (1, 3, 6, 4)
+    (codes / VIDEOS[1] / "006.pt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no W\+ code .*006.pt"):
+        dm.dataset(dm.index(), ConsecutiveFrames(2)).load(1, np.random.default_rng(3))
+    shutil.rmtree(codes / VIDEOS[1])
+    with pytest.raises(FileNotFoundError, match=f"1 videos have no W\\+ codes .*{VIDEOS[1]}"):
+        FashionVideoDataModule(str(root), inversion_root=str(codes), cache_dir=cache_dir).index()

@@ -3,6 +3,8 @@ the held-out sentences 006-011 of the authors' training list."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stylevideo.data_modules.mead import MEADDataModule
@@ -71,3 +73,39 @@ def test_wrong_layouts_name_what_was_expected(clips, tmp_path, cache_dir):
     clips.place("video", tmp_path / "W011_front/sad/1/001.mp4")
     with pytest.raises(ValueError, match=r"sad/1: expected a folder named level_<n>"):
         MEADDataModule(str(tmp_path), actors=["W011"], cache_dir=cache_dir).index()
+
+
+def test_onestyles_60_to_170_frame_selection_applies_to_the_training_clips(root, cache_dir):
+    """Training clips outside ``frame_range`` are left out (the fixture's mp4 clips have 12
+    frames, its frame folders 8); held-out test clips stay."""
+    dm = MEADDataModule(str(root), frame_range=(10, 20), cache_dir=cache_dir)
+    assert {r.num_frames for r in dm.records("train")} == {12}
+    assert {r.num_frames for r in dm.records("test")} == {12, 8}
+    short = MEADDataModule(str(root), frame_range=(5, 9), cache_dir=cache_dir)
+    assert {r.num_frames for r in short.records("train")} == {8}
+    with pytest.raises(ValueError, match="frame_range"):
+        MEADDataModule(str(root), frame_range=(20, 10))
+
+
+#: Person ids of the authors' training list (datasets/mead_train.csv, column ``person``).
+AUTHORS_IDS = dict(M003=0, M012=4, M013=5, M019=6, M022=7, M023=8, M026=9, M028=10, M029=11, M030=12, M033=13,
+                   M040=14, W014=17, W015=18, W016=19, W018=20, W019=21, W023=22, W025=23, W026=24, W029=25,
+                   W033=26, W036=27, W037=28, W040=29)  # fmt: skip
+
+
+def test_the_pinned_30_actors_give_the_authors_ids_to_their_25():
+    import yaml
+
+    from stylevideo.data_modules.mead import ONESTYLE_30_ACTORS
+
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("onestyle_mead", "onestyle_mead_uncond"):
+        config = yaml.safe_load((repo / "experiments" / f"{name}.yaml").read_text())
+        data = config["data"]["init_args"]
+        assert tuple(data["actors"]) == ONESTYLE_30_ACTORS and data["frame_range"] == [60, 170]
+    assert len(set(ONESTYLE_30_ACTORS)) == 30 == yaml.safe_load(
+        (repo / "experiments" / "onestyle_mead.yaml").read_text()
+    )["model"]["init_args"]["num_actors"]
+    ids = {actor: i for i, actor in enumerate(sorted(ONESTYLE_30_ACTORS))}  # the data layer's sorted label ids
+    assert {a: ids[a] for a in AUTHORS_IDS} == AUTHORS_IDS
+    assert sum(a.startswith("M") for a in ONESTYLE_30_ACTORS) == 15  # "15M15F"

@@ -97,7 +97,7 @@ def test_configurable_like_an_experiment_yaml(synthetic_root):
                     "batch_size": 2,
                     "sampler": {
                         "class_path": "stylevideo.video.sampling.SparseFrames",
-                        "init_args": {"n": 3, "max_distance": 8},
+                        "init_args": {"n": 3, "max_distance": 8, "clip_length": 12},
                     },
                     "num_actors": 3,
                     "actions": ["talk", "nod", "smile"],
@@ -110,7 +110,7 @@ def test_configurable_like_an_experiment_yaml(synthetic_root):
         }
     )
     dm = parser.instantiate(config).data
-    assert isinstance(dm, SyntheticDataModule) and dm.sampler == SparseFrames(n=3, max_distance=8)
+    assert isinstance(dm, SyntheticDataModule) and dm.sampler == SparseFrames(n=3, max_distance=8, clip_length=12)
     dm.prepare_data()  # the parameters match the data: nothing regenerated
     dm.setup("fit")
     assert next(iter(dm.train_dataloader()))["frames"].shape == (2, 4, 3, 24, 32)
@@ -135,7 +135,8 @@ class _Recorder(pl.LightningModule):
 
 @pytest.mark.filterwarnings("ignore:You passed in a .val_dataloader. but have no .validation_step.")
 def test_fit_sets_the_epoch_and_checkpoints_the_label_maps(synthetic_root, tmp_path):
-    dm = SyntheticDataModule.from_root(synthetic_root, sampler=SparseFrames(), resolution=32, batch_size=3)
+    sampler = SparseFrames(clip_length=12)
+    dm = SyntheticDataModule.from_root(synthetic_root, sampler=sampler, resolution=32, batch_size=3)
     model = _Recorder()
     trainer = pl.Trainer(
         max_epochs=2,

@@ -1,27 +1,35 @@
-"""ArcFace IR-SE50: the checkpoint's layer names load strictly through the loader."""
+"""ArcFace IR-SE50: the released checkpoint's layout and outputs, against pSp's ``model_irse.Backbone``.
+
+tests/fixtures/psp_official.pt (``tools/make_nvlabs_fixtures.py --psp``) holds the names and shapes
+of pSp's ``Backbone(112, 50, 'ir_se')`` (the network of model_ir_se50.pth) and its embedding of a
+crop with generated weights.
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from nvlabs_lookalike import load_fixture, network_tensors, relative_error
 
 from stylevideo.features.arcface import IRSE50, load_arcface
 from stylevideo.features.weights import MissingWeightsError
 
 
-def test_ir_se50_loads_through_the_loader_and_embeds_on_the_unit_sphere(tmp_path):
-    torch.manual_seed(0)
-    state = IRSE50().state_dict()
-    # The released checkpoint's layout: 24 units, SE as fc1/fc2, a 512x7x7 -> 512 linear.
-    assert "body.23.res_layer.5.fc2.weight" in state and "body.3.shortcut_layer.0.weight" in state
-    assert state["output_layer.3.weight"].shape == (512, 512 * 7 * 7)
+def test_ir_se50_has_the_released_layout():
+    layout = load_fixture("psp_official", networks=())["layouts"]["arcface_ir_se50"]
+    with torch.device("meta"):
+        ours = {k: list(v.shape) for k, v in IRSE50().state_dict().items()}
+    assert ours == layout
+
+
+def test_ir_se50_loads_through_the_loader_and_reproduces_the_embeddings(tmp_path):
+    fixture = load_fixture("psp_official", networks=())
     path = tmp_path / "model_ir_se50.pth"
-    torch.save(state, path)
+    torch.save(network_tensors(fixture["networks"]["arcface"]), path)
     net = load_arcface(path)
-    crops = torch.rand(1, 3, 128, 128) * 2 - 1  # resized to 112 inside
     with torch.no_grad():
-        emb = net(crops)
-    assert emb.shape == (1, 512)
-    assert torch.allclose(emb.norm(dim=1), torch.ones(1), atol=1e-5)
+        embedding = net(fixture["inputs"]["crops"])
+    assert relative_error(embedding, fixture["outputs"]["arcface"]["embedding"]) <= 1e-4
+    assert torch.allclose(embedding.norm(dim=1), torch.ones(1), atol=1e-5)
     with pytest.raises(MissingWeightsError, match="model_ir_se50.pth"):
         load_arcface()

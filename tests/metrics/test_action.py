@@ -12,7 +12,7 @@ from stylevideo.metrics.action import ActionAccuracy, ActionRecognizerModule
 
 def test_top_k_accuracy():
     logits = torch.tensor([[0.9, 0.5, 0.1, 0.0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.1, 0.3, 0.2]])
-    metric = ActionAccuracy(classifier=lambda v: v, top_k=(1, 3))
+    metric = ActionAccuracy(classifier=lambda v: v, num_classes=4, top_k=(1, 3))
     metric.update(logits, torch.tensor([0, 1, 1]))  # hit@1, hit@3, miss@3
     out = metric.compute()
     assert out["top1"].item() == pytest.approx(1 / 3) and out["top3"].item() == pytest.approx(2 / 3)
@@ -50,7 +50,7 @@ def test_small_recogniser_learns_two_motions_and_loads_from_its_checkpoint(tmp_p
     )
     trainer.fit(module, DataLoader(_moving_dots(12, 0), batch_size=None))
     trainer.save_checkpoint(tmp_path / "recogniser.ckpt")
-    metric = ActionAccuracy(ActionRecognizerModule.classifier(tmp_path / "recogniser.ckpt"), top_k=(1,))
+    metric = ActionAccuracy(ActionRecognizerModule.classifier(tmp_path / "recogniser.ckpt"), num_classes=2, top_k=(1,))
     for batch in _moving_dots(4, 1):
         metric.update(batch["frames"], batch["action"])
     assert metric.compute()["top1"].item() >= 0.9

@@ -70,6 +70,25 @@ def test_aed_skips_and_counts_frames_without_an_embedding():
     assert out["missing_frame_rate"].item() == pytest.approx(0.5)
 
 
+class _SquaredDifference(torch.nn.Module):
+    """An LPIPS-network stand-in with the same interface: one distance per frame pair."""
+
+    def forward(self, x, y):
+        return (x - y).square().mean((1, 2, 3), keepdim=True)
+
+
+def test_lpips_is_the_mean_over_frame_pairs():
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.rand(2, 3, 3, 8, 8, generator=g) * 2 - 1 for _ in range(2))
+    metric = LPIPS(net=_SquaredDifference())
+    metric.update(a, b)  # 6 frame pairs of two videos
+    metric.update(b[0, :1], a[1, :1])  # and one pair of frames
+    pairs = [(x, y) for x, y in zip(a.flatten(0, 1).numpy(), b.flatten(0, 1).numpy(), strict=True)]
+    pairs.append((b[0, 0].numpy(), a[1, 0].numpy()))
+    expected = np.mean([np.mean((x.astype(np.float64) - y) ** 2) for x, y in pairs])
+    assert metric.compute().item() == pytest.approx(expected, rel=1e-6)
+
+
 def test_lpips_loads_alexnet_from_the_cache_folder(tmp_path, monkeypatch):
     torch.manual_seed(0)
     with torch.device("meta"):  # LPIPS uses only the features: skip the classifier's init

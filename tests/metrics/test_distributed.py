@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from stylevideo.metrics.action import ActionAccuracy
-from stylevideo.metrics.animation import AverageEmbeddingDistance, KeypointDistance, PixelL1
+from stylevideo.metrics.animation import LPIPS, AverageEmbeddingDistance, KeypointDistance, PixelL1
 from stylevideo.metrics.face import IdentitySimilarity, LiACorrelation
 from stylevideo.metrics.frechet import FrechetDistance
 from stylevideo.metrics.image import FID, InceptionScoreMetric
@@ -26,6 +26,11 @@ class _Features(nn.Module):
 
     def forward(self, x):
         return x.float().mean((2, 3)).repeat(1, 2) / 32 + x.float().std((2, 3)).repeat(1, 2) / 64
+
+
+class _PairDistance(nn.Module):
+    def forward(self, x, y):
+        return (x - y).abs().mean((1, 2, 3), keepdim=True)
 
 
 def _landmarks(frames):
@@ -58,21 +63,23 @@ def _compute_all(rank: int, world: int) -> dict[str, float]:
     metrics = {
         "fd": FrechetDistance(6),
         "fid": FID(feature_net=_Features()),
-        "is": InceptionScoreMetric(feature_net=_Features(), splits=1),
+        "is": InceptionScoreMetric(feature_net=_Features(), splits=2),
         "l1": PixelL1(),
+        "lpips": LPIPS(net=_PairDistance()),
         "akd": KeypointDistance(_landmarks),
         "aed": AverageEmbeddingDistance(_embed),
         "lia": LiACorrelation(landmarks=_landmarks),
         "id": IdentitySimilarity(embed=_embed),
         "warp": WarpingError("farneback"),
-        "action": ActionAccuracy(),
+        "action": ActionAccuracy(num_classes=5),
     }
     metrics["fd"].update(d["features"][0][part], real=True)
     metrics["fd"].update(d["features"][1][part], real=False)
     metrics["fid"].update(d["videos"][part], real=True)
     metrics["fid"].update(d["targets"][part], real=False)
-    metrics["is"].update(d["videos"][part])
-    for name in ("l1", "akd", "aed"):
+    frames = d["videos"].flatten(0, 1)
+    metrics["is"].update(frames[part], index=torch.arange(len(frames))[part])  # frame numbers: rank-free splits
+    for name in ("l1", "lpips", "akd", "aed"):
         metrics[name].update(d["targets"][part], d["videos"][part])
     metrics["lia"].update(signals=d["signals"][part])
     metrics["id"].update(d["videos"][part])

@@ -1,4 +1,4 @@
-"""Warping error: zero for a static video, larger for shuffled frames; the occlusion check."""
+"""Warping error: Lai et al.'s definition by hand, zero for a static video, larger for shuffled frames."""
 
 from __future__ import annotations
 
@@ -15,13 +15,51 @@ def talking(real_data) -> np.ndarray:
     return read_clip(real_data / "voxceleb" / "talking_a.mp4", range(100, 110), size=64)
 
 
-def test_forward_backward_check_flags_inconsistent_flow():
-    forward = np.zeros((16, 16, 2), np.float32)
-    forward[..., 0] = 2.0
-    consistent = -forward
-    occluded = occlusion_mask(forward, consistent)
-    assert not occluded[:, :13].any() and occluded[:, 14:].all()  # carried out of frame
-    assert occlusion_mask(forward, np.zeros_like(forward)).all()
+def test_error_is_lai_et_al_s_mean_over_valid_pixels_and_channels():
+    """A 3-frame clip with known flows, computed by hand as Lai et al.'s evaluate_WarpError.py
+    does: sum of squared differences over the valid pixels and channels / (3 x valid pixels);
+    a pair with every pixel occluded scores 0 and counts in the video's mean."""
+    frames = np.random.default_rng(0).integers(0, 256, (3, 4, 6, 3), dtype=np.uint8)
+    # pair 0: one pixel right everywhere, except (y=1, x=4), which also moves one down
+    fw0 = np.zeros((4, 6, 2), np.float32)
+    fw0[..., 0] = 1
+    fw0[1, 4, 1] = 1
+    bw0 = np.zeros((4, 6, 2), np.float32)
+    bw0[..., 0] = -1
+    bw0[:, 3, 0] = 0  # column 3 of frame 1 does not come back: column 2 fails the check
+    # pair 1: forward and backward flows point the same way: every pixel fails the check
+    fw1 = np.zeros((4, 6, 2), np.float32)
+    fw1[..., 0] = 1
+    flows = {True: np.stack([fw0, fw1]), False: np.stack([bw0, fw1])}
+
+    def flow(a, b):
+        return flows[np.array_equal(a, frames[:-1])]
+
+    # Occluded in pair 0: column 2 (|F + B~|^2 = 1 > 0.51), and the forward differences of
+    # F_y around (1, 4) mark (1, 3), (0, 4) and (1, 4) as motion boundary (1 > 0.012).
+    expected_occluded = np.zeros((4, 6), bool)
+    expected_occluded[:, 2] = True
+    expected_occluded[1, 3] = expected_occluded[0, 4] = expected_occluded[1, 4] = True
+    assert np.array_equal(occlusion_mask(fw0, bw0), expected_occluded)
+    a, b = frames[0] / 255.0, frames[1] / 255.0
+    total, valid = 0.0, 0
+    for y in range(4):
+        for x in range(6):
+            if expected_occluded[y, x]:
+                continue
+            warped = b[y, min(x + 1, 5)]  # x + 1 = 6 is clamped to the border, as Resample2d does
+            total += float(np.sum((warped - a[y, x]) ** 2))
+            valid += 1
+    assert valid == 17
+    pair0 = total / (3 * valid)
+    err, occluded = video_warping_error(frames, flow)
+    assert occluded == 1
+    assert err == pytest.approx((pair0 + 0.0) / 2, rel=1e-6)
+    metric = WarpingError(flow=flow)
+    metric.update(torch.from_numpy(frames).permute(0, 3, 1, 2)[None])
+    out = metric.compute()
+    assert out["warping_error"].item() == pytest.approx(pair0 / 2, rel=1e-6)
+    assert out["occluded_pairs"].item() == 1
 
 
 @pytest.mark.parametrize("flow", ["dis", "farneback"])
@@ -45,7 +83,7 @@ def test_a_translated_texture_is_explained_by_the_flow():
     texture = cv2.GaussianBlur(texture, (7, 7), 2)
     frames = np.stack([texture[8 - s : 72 - s, 8:72] for s in range(4)])  # moves down 1px/frame
     err, skipped = video_warping_error(frames, WarpingError().flow)
-    unwarped = np.mean(np.square(frames[1:] / 255.0 - frames[:-1] / 255.0).sum(-1))
+    unwarped = np.mean(np.square(frames[1:] / 255.0 - frames[:-1] / 255.0))  # mean over channels too
     assert skipped == 0 and err < 0.1 * unwarped
 
 

@@ -1,9 +1,9 @@
-"""IR-SE backbone: IR-50 structure, SE gating, checkpoint key compatibility with ArcFace."""
+"""IR-SE backbone: IR-50 structure, SE gating; layout and outputs against pSp's ArcFace backbone."""
 
 import pytest
 import torch
+from nvlabs_lookalike import load_fixture, network_tensors, relative_error
 
-from stylevideo.features.arcface import IRSE50
 from stylevideo.nn.irse import IRSEBackbone, backbone_state
 
 TINY = dict(widths=(16, 16, 32, 32), units=(1, 1, 1, 1))
@@ -37,16 +37,30 @@ def test_se_mode_gates_channels_and_ir_mode_has_no_se():
         IRSEBackbone(34)
 
 
-def test_arcface_checkpoint_maps_onto_the_backbone_by_dropping_the_head(tmp_path):
-    torch.manual_seed(0)
-    arcface = IRSE50().eval()
-    torch.save(arcface.state_dict(), tmp_path / "model_ir_se50.pth")
-    state = torch.load(tmp_path / "model_ir_se50.pth", weights_only=True)
-    net = IRSEBackbone(50).eval()
-    net.load_state_dict(backbone_state(state), strict=True)
-    x = torch.randn(1, 3, 32, 32)
-    assert torch.allclose(net(x), arcface.body(arcface.input_layer(x)))
-    prefixed = {"encoder." + k: v for k, v in state.items()} | {"decoder.x": torch.zeros(1)}
-    assert backbone_state(prefixed, "encoder.").keys() == backbone_state(state).keys()
+# --- against pSp's models/encoders/model_irse.py (tests/fixtures/psp_official.pt) -------------------------
+
+
+def test_ir_se50_has_the_layout_of_the_arcface_backbone_pSp_uses():
+    """Names and shapes of pSp's ``Backbone(112, 50, 'ir_se')`` (the ArcFace model_ir_se50.pth):
+    ours is its trunk; backbone_state keeps exactly that trunk."""
+    layout = load_fixture("psp_official", networks=())["layouts"]["arcface_ir_se50"]
+    with torch.device("meta"):
+        ours = {k: list(v.shape) for k, v in IRSEBackbone(50).state_dict().items()}
+    trunk = {k: v for k, v in layout.items() if k.startswith(("input_layer.", "body."))}
+    assert ours == trunk and len(trunk) < len(layout)  # the output_layer is ArcFace's head
+    assert backbone_state({k: torch.empty(0) for k in layout}).keys() == trunk.keys()
+    prefixed = {"encoder." + k: v for k, v in trunk.items()} | {"decoder.x": 0}
+    assert backbone_state(prefixed, "encoder.").keys() == trunk.keys()
     with pytest.raises(KeyError, match="input_layer"):
         backbone_state({"decoder.x": torch.zeros(1)}, "encoder.")
+
+
+@torch.no_grad()
+def test_backbone_reproduces_the_arcface_trunk_of_pSps_code():
+    fixture = load_fixture("psp_official", networks=())
+    state = network_tensors(fixture["networks"]["arcface"], prefixes=("input_layer.", "body."))
+    with torch.device("meta"):
+        net = IRSEBackbone(50).eval()
+    net.load_state_dict(backbone_state(state), assign=True)
+    x = fixture["inputs"]["trunk_x"]  # 32x32: the trunk is fully convolutional
+    assert relative_error(net(x), fixture["outputs"]["arcface"]["body"]) <= 1e-4

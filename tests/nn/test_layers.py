@@ -157,6 +157,23 @@ def test_fused_leaky_relu_to_the_second_derivative(shape, with_bias):
         torch.testing.assert_close(a, r)
 
 
+def test_fused_leaky_relu_clamp_is_stylegan2_adas_conv_clamp():
+    """``clamp(leaky_relu(x + b) * sqrt(2), -c, c)`` (bias_act's ``clamp``), gradient zero where
+    clamped, differentiable twice elsewhere."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64) * 2
+    x = (x + 0.05 * x.sign()).requires_grad_(True)  # keep |out| away from the clamp's kink at 1
+    b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    ref = (F.leaky_relu(x + b.view(1, 3, 1, 1), 0.2) * SQRT2).clamp(-1.0, 1.0)
+    out = fused_leaky_relu(x, b, clamp=1.0)
+    torch.testing.assert_close(out, ref)
+    assert (out.abs() == 1).any() and (out.abs() < 1).any()
+    (g,) = torch.autograd.grad(out.sum(), x)
+    torch.testing.assert_close(g, torch.autograd.grad(ref.sum(), x)[0])
+    assert torch.all(g[out.abs() == 1] == 0)
+    assert torch.autograd.gradgradcheck(lambda x, b: fused_leaky_relu(x, b, clamp=1.0), (x, b))
+
+
 def test_fused_leaky_relu_keeps_layout_and_dtype():
     x = torch.randn(2, 8, 4, 4).contiguous(memory_format=torch.channels_last).bfloat16()
     out = fused_leaky_relu(x, torch.zeros(8))

@@ -61,7 +61,7 @@ def test_same_generator_state_same_sample_and_picklable(sampler):
 
 def test_min_frames():
     assert ConsecutiveFrames(n=3, stride=4).min_frames == 9
-    assert SparseFrames(n=3).min_frames == 3
+    assert SparseFrames(n=3).min_frames == 128 and SparseFrames(n=3, clip_length=16).min_frames == 16
     assert SourceDriving().min_frames == 2
     assert IrregularFrames(k=4).min_frames == 4
     assert RandomFrames(n=8).min_frames == 1
@@ -113,13 +113,21 @@ def test_sparse_frames_ffa_st_rule():
     assert min(distances.values()) > 0.15 * 3000  # uniform over the time scales
 
 
-def test_sparse_frames_short_video_uses_whole_video():
-    rng = np.random.default_rng(5)
-    for num_frames in range(3, 12):
-        for _ in range(50):
-            indices, t = SparseFrames(n=3)(num_frames, rng)
-            assert indices[0] == 0 and indices[-1] < num_frames
-            assert t[-1] - t[1] <= num_frames - 1
+def test_sparse_frames_read_a_clip_length_window_and_refuse_shorter_videos():
+    """The authors' real clips: a random window of ``nframes`` (128) frames, t0 its first frame;
+    shorter videos are not used (dataset_styleinv.py, flex_sampling: none)."""
+    rng, sampler = np.random.default_rng(5), SparseFrames(n=3, max_distance=128, clip_length=128)
+    starts = set()
+    for num_frames in (128, 129, 300):
+        for _ in range(200):
+            indices, t = sampler(num_frames, rng)
+            start = indices[0]
+            starts.add(int(start))
+            assert t[0] == 0 and np.array_equal(indices, start + t) and t.max() <= 127
+            assert 0 <= start <= num_frames - 128
+    assert len(starts) > 50  # the window moves over the longer videos
+    with pytest.raises(ValueError, match="at least 128 frames, got one of 127"):
+        sampler(127, rng)
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,8 @@ def test_same_seed_same_bytes_and_pixels_other_seed_differs(tmp_path):
     rows = read_labels(a)
     for row in rows:
         assert (a / row["mouth"]).read_bytes() == (b / row["mouth"]).read_bytes()
+        # equal bytes rule out the encoder; equal pixels then test the decoder
+        assert (a / row["path"]).read_bytes() == (b / row["path"]).read_bytes(), row["path"]
         np.testing.assert_array_equal(_decoded(a, row), _decoded(b, row))
     assert (a / "labels.csv").read_bytes() != (c / "labels.csv").read_bytes()
     first = rows[0]["path"]

@@ -34,7 +34,14 @@ CLIP_MODELS = {
     ),
 }
 for _name, (_key, _file, _url) in CLIP_MODELS.items():
-    register_weights(_key, _file, url=_url, description=f"OpenAI CLIP {_name}")
+    register_weights(
+        _key,
+        _file,
+        url=_url,
+        description=f"OpenAI CLIP {_name}",
+        sha256=_url.split("/")[-2],
+        sha256_source="the sha256 in OpenAI's URL, which clip's own download checks (clip/clip.py _download)",
+    )
 
 _MEAN = (0.48145466, 0.4578275, 0.40821073)
 _STD = (0.26862954, 0.26130258, 0.27577711)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from stylevideo.features.weights import load_weights, register_weights
+from stylevideo.features.weights import TORCHVISION_PREFIX, load_weights, register_weights
 
 __all__ = ["FLOW_ESTIMATORS", "RAFTFlow", "flow_estimator", "opencv_flow"]
 
@@ -31,12 +31,16 @@ register_weights(
     "raft_large_C_T_SKHT_V2-ff5fadd5.pth",
     url="https://download.pytorch.org/models/raft_large_C_T_SKHT_V2-ff5fadd5.pth",
     description="torchvision RAFT-large (C+T+S+K+H)",
+    sha256="ff5fadd5",
+    sha256_source=TORCHVISION_PREFIX.format(fn="optical_flow.raft_large"),
 )
 register_weights(
     "raft_small",
     "raft_small_C_T_V2-01064c6d.pth",
     url="https://download.pytorch.org/models/raft_small_C_T_V2-01064c6d.pth",
     description="torchvision RAFT-small (C+T)",
+    sha256="01064c6d",
+    sha256_source=TORCHVISION_PREFIX.format(fn="optical_flow.raft_small"),
 )
 
 

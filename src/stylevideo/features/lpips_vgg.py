@@ -15,7 +15,7 @@ import re
 from torch import nn
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
-from stylevideo.features.weights import load_weights, register_weights
+from stylevideo.features.weights import TORCHVISION_PREFIX, load_weights, register_weights
 
 __all__ = ["VGG16_WEIGHTS", "lpips_vgg"]
 
@@ -25,6 +25,8 @@ register_weights(
     "vgg16-397923af.pth",
     url="https://download.pytorch.org/models/vgg16-397923af.pth",
     description="torchvision's ImageNet VGG16, the LPIPS-VGG backbone",
+    sha256="397923af",
+    sha256_source=TORCHVISION_PREFIX.format(fn="vgg16"),
 )
 
 # torchmetrics' Vgg16 keeps torchvision's feature indices, split in five slices.

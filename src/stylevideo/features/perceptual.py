@@ -13,7 +13,7 @@ import re
 from torch import nn
 from torchmetrics.functional.image.lpips import _NoTrainLpips
 
-from stylevideo.features.weights import load_weights, register_weights
+from stylevideo.features.weights import TORCHVISION_PREFIX, load_weights, register_weights
 
 __all__ = ["ALEXNET_WEIGHTS", "lpips_alex"]
 
@@ -23,6 +23,8 @@ register_weights(
     "alexnet-owt-7be5be79.pth",
     url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
     description="torchvision's ImageNet AlexNet, the LPIPS backbone",
+    sha256="7be5be79",
+    sha256_source=TORCHVISION_PREFIX.format(fn="alexnet"),
 )
 
 # torchmetrics' Alexnet keeps torchvision's feature indices, split in five slices.

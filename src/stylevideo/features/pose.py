@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from stylevideo.features.weights import load_weights, register_weights
+from stylevideo.features.weights import TORCHVISION_PREFIX, load_weights, register_weights
 
 __all__ = ["KEYPOINT_RCNN_WEIGHTS", "PoseKeypoints"]
 
@@ -24,6 +24,8 @@ register_weights(
     "keypointrcnn_resnet50_fpn_coco-fc266e95.pth",
     url="https://download.pytorch.org/models/keypointrcnn_resnet50_fpn_coco-fc266e95.pth",
     description="torchvision Keypoint R-CNN ResNet-50-FPN (COCO person keypoints)",
+    sha256="fc266e95",
+    sha256_source=TORCHVISION_PREFIX.format(fn="detection.keypointrcnn_resnet50_fpn"),
 )
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-from stylevideo.features.weights import load_weights, register_weights, resolve_weights
+from stylevideo.features.weights import TORCHVISION_PREFIX, load_weights, register_weights, resolve_weights
 
 __all__ = ["PERCEPTUAL_LAYERS", "VGG19Features", "VGG19_LAYERS", "VGG19_WEIGHTS", "vgg19_features"]
 
@@ -27,6 +27,8 @@ register_weights(
     "vgg19-dcbb9e9d.pth",
     url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
     description="torchvision's ImageNet VGG19 (perceptual losses)",
+    sha256="dcbb9e9d",
+    sha256_source=TORCHVISION_PREFIX.format(fn="vgg19"),
 )
 
 

@@ -33,8 +33,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from stylevideo.methods.predict import PredictMixin
 from stylevideo.nn.ada import AdaptiveAugment
+from stylevideo.nn.gan_losses import path_length_penalty
 
-__all__ = ["GANModule", "ema_beta"]
+__all__ = ["GANModule", "StyleGAN2Loop", "ema_beta"]
 
 
 def ema_beta(batch_size: int, ema_kimg: float) -> float:
@@ -164,6 +165,82 @@ class GANModule(PredictMixin, LightningModule):
             p_ema.lerp_(p.detach(), 1.0 - beta)
         for b_ema, b in zip(ema.buffers(), module.buffers(), strict=True):
             b_ema.copy_(b)
+
+
+class StyleGAN2Loop(GANModule):
+    """The StyleGAN2 training iteration, written once for every method that trains with it
+    (image StyleGAN2, its style-transfer fine-tuning, onestyle).
+
+    Phases (Karras et al. 2020, appendix B; the rosinality / NVlabs loops): the discriminator
+    step on real against generated samples (ADA updated from the real logits), lazy R1 every
+    ``r1_interval`` iterations (``gamma / 2 * r1_interval * E||grad D||^2``, in float32), the
+    generator step (the counted one), lazy path-length regularisation every ``pl_interval``
+    iterations on ``batch / pl_batch_shrink`` samples (``pl_weight * pl_interval * PL``),
+    and the EMA of ``G`` into ``G_ema`` with the half-life ``ema_kimg`` thousand samples of
+    the global batch. A method supplies the pieces, each from the ``step`` dict of
+    :meth:`prepare_step`:
+
+    - :meth:`discriminator_losses` -> ``({term: loss}, real logits for ADA)``;
+    - :meth:`r1_penalties` -> ``{term: E||grad_x D(x)||^2}`` on real samples;
+    - :meth:`generator_losses` -> ``{term: loss}``;
+    - :meth:`path_length_sample` -> ``(images, ws)`` of ``m`` fresh samples.
+
+    Hyper-parameters read from ``hparams``: ``r1_gamma, r1_interval, pl_weight, pl_interval,
+    pl_batch_shrink, pl_decay, ema_kimg``; the module has ``G``, ``G_ema``, ``ada`` (or None)
+    and a ``mean_path_length`` buffer.
+    """
+
+    def prepare_step(self, batch: dict) -> dict:
+        """What the phases share for one batch; must hold ``n``, the per-rank batch size, and
+        may hold ``logs`` (extra values to log)."""
+        raise NotImplementedError
+
+    def discriminator_losses(self, step: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        raise NotImplementedError
+
+    def r1_penalties(self, step: dict) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def generator_losses(self, step: dict) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def path_length_sample(self, step: dict, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        hp = self.hparams
+        opt_g, opt_d = self.optimizers()
+        step = self.prepare_step(batch)
+        n, it = step["n"], self.iteration
+        logs = dict(step.get("logs", {}))
+
+        with self.toggled_optimizer(opt_d):
+            losses, real_logits = self.discriminator_losses(step)
+            total = self.optimize(opt_d, losses)
+            logs |= {f"loss/{k}": v.detach() for k, v in losses.items()} | {"loss/d": total}
+            if self.ada is not None:
+                self.ada.update(real_logits)
+            if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
+                with torch.autocast(self.device.type, enabled=False):
+                    r1 = self.r1_penalties(step)
+                if r1:
+                    self.optimize(opt_d, {k: hp.r1_gamma / 2 * v * hp.r1_interval for k, v in r1.items()})
+                    logs |= {f"loss/{k}": v.detach() for k, v in r1.items()}
+
+        with self.toggled_optimizer(opt_g):
+            losses = self.generator_losses(step)
+            total = self.optimize(opt_g, losses, counted=True)
+            logs |= {f"loss/{k}": v.detach() for k, v in losses.items()} | {"loss/g": total}
+            if hp.pl_weight > 0 and it % hp.pl_interval == 0:
+                images, ws = self.path_length_sample(step, max(1, n // hp.pl_batch_shrink))
+                pl, self.mean_path_length = path_length_penalty(images, ws, self.mean_path_length, hp.pl_decay)
+                self.optimize(opt_g, {"pl": hp.pl_weight * pl * hp.pl_interval})
+                logs["loss/pl"] = pl.detach()
+
+        self.update_ema(self.G_ema, self.G, ema_beta(n * self.trainer.world_size, hp.ema_kimg))
+        if self.ada is not None:
+            logs["ada/p"], logs["ada/r_t"] = self.ada.p, self.ada.r_t
+        self.log_dict(logs, prog_bar=True, batch_size=n)
 
 
 def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:

@@ -9,9 +9,14 @@
 
 with LPIPS on AlexNet, R the ArcFace IR-SE50 embedding of the face crop, and the w-norm
 term pSp's latent regularisation (0 for inversion, as in pSp's encoding setting). StyleInV
-(appendix F) follows pSp's settings (lambda 1 / 0.8 / 0.1, Ranger at lr 1e-4, the encoder
-backbone initialised from ArcFace) and turns the identity loss off for TaiChi and SkyTimelapse.
+(appendix F) follows pSp's settings (lambda 1 / 0.8 / 0.1, Ranger with gradient centralisation
+at lr 1e-4, the encoder backbone initialised from ArcFace) and turns the identity loss off for TaiChi and SkyTimelapse.
 The generator is frozen and synthesises with constant noise (the authors' ``noise_mode``).
+
+Released files: :func:`load_official_checkpoint` reads StyleInV's stage-2 pickle (``psp-*.pkl``,
+``pSp`` and ``G``) into a :class:`PSPInversion`; :func:`load_official_psp` reads the encoder of an
+official pixel2style2pixel ``.pt`` (e.g. pSp's FFHQ encoder), which ``backbone_init`` accepts as
+the starting point of stage 2 instead of ArcFace.
 """
 
 from __future__ import annotations
@@ -25,11 +30,19 @@ from einops import rearrange
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
-from stylevideo.methods.styleinv.checkpoints import build_generator, load_generator
-from stylevideo.nn.irse import WIDTHS, backbone_state
-from stylevideo.nn.psp import PSPEncoderW
+from stylevideo.methods.styleinv.checkpoints import STAGE_INPUTS, build_generator, load_generator
+from stylevideo.nn.irse import UNITS, WIDTHS, backbone_state
+from stylevideo.nn.nvlabs_pickle import Record, read_network_pickle
+from stylevideo.nn.psp import PSPEncoderW, load_psp_checkpoint, official_psp_encoder
 
-__all__ = ["IdentityLoss", "PSPInversion", "Ranger", "lpips_network"]
+__all__ = [
+    "IdentityLoss",
+    "PSPInversion",
+    "load_official_checkpoint",
+    "load_official_psp",
+    "lpips_network",
+    "ranger",
+]
 
 
 def lpips_network(pretrained: bool = True, path: str | None = None) -> nn.Module:
@@ -73,49 +86,29 @@ class IdentityLoss(nn.Module):
         return (1 - (self.embed(y_hat) * self.embed(y).detach()).sum(dim=1)).mean()
 
 
-class Ranger(torch.optim.RAdam):
-    """pSp's optimizer: RAdam (betas 0.95/0.999, eps 1e-5, rectification threshold 5) with
-    Lookahead: every ``k`` steps the slow weights move ``alpha`` of the way to the fast ones
-    and the fast weights restart from them (Zhang et al. 2019). State lives in the optimizer
-    state dict (checkpointed)."""
+def ranger(params, lr: float = 1e-4) -> torch.optim.Optimizer:
+    """pSp's optimizer as StyleInV's stage 2 runs it (the authors' ``training/ranger.py``, 20.4.11):
+    RAdam (betas 0.95 / 0.999, eps 1e-5, rectification once its SMA length passes 5, bias-
+    corrected momentum steps before), Lookahead (every ``k = 6`` steps the slow weights move
+    ``alpha = 0.5`` of the way to the fast ones, which restart from them) and gradient
+    centralisation (Yong et al. 2020: every gradient of more than one dimension, convolution and
+    fully connected weights, has its mean over all axes but the first subtracted before the
+    moments). ``pytorch_optimizer``'s Ranger, configured to these rules; its state is in the
+    optimizer state dict (checkpointed)."""
+    from pytorch_optimizer import Ranger
 
-    def __init__(
-        self,
+    return Ranger(
         params,
-        lr: float = 1e-3,
-        alpha: float = 0.5,
-        k: int = 6,
-        betas: tuple[float, float] = (0.95, 0.999),
-        eps: float = 1e-5,
-        weight_decay: float = 0.0,
-    ):
-        if not 0 <= alpha <= 1 or k < 1:
-            raise ValueError(f"Lookahead needs 0 <= alpha <= 1 and k >= 1, got {alpha}, {k}")
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        for group in self.param_groups:
-            group.setdefault("alpha", alpha)
-            group.setdefault("k", k)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        start = {
-            p: p.detach().clone()
-            for group in self.param_groups
-            for p in group["params"]
-            if p.grad is not None and "slow_buffer" not in self.state[p]
-        }
-        loss = super().step(closure)  # (RAdam initialises its state on an empty one: add ours after)
-        for group in self.param_groups:
-            for p in group["params"]:
-                state = self.state[p]
-                if p in start:
-                    state["slow_buffer"] = start[p]
-                if p.grad is None or int(state["step"]) % group["k"]:
-                    continue
-                slow = state["slow_buffer"]
-                slow.add_(p - slow, alpha=group["alpha"])
-                p.copy_(slow)
-        return loss
+        lr=lr,
+        betas=(0.95, 0.999),
+        alpha=0.5,
+        k=6,
+        n_sma_threshold=5,
+        degenerated_to_sgd=True,
+        use_gc=True,
+        gc_conv_only=False,
+        eps=1e-5,
+    )
 
 
 class PSPInversion(LightningModule):
@@ -133,7 +126,8 @@ class PSPInversion(LightningModule):
         l2_lambda, lpips_lambda, id_lambda, w_norm_lambda: the loss weights.
         noise_mode: the generator's noise during inversion (``const``; ``none`` for SkyTimelapse).
         backbone_init: ``"arcface"`` initialises the backbone from the ArcFace IR-SE50 weights
-            (``arcface_weights`` path or the weight cache), as pSp does; ``None``: random.
+            (``arcface_weights`` path or the weight cache), as pSp does; the path of an official
+            pSp ``.pt`` initialises it from that encoder (:func:`load_official_psp`); ``None``: random.
         arcface_weights, lpips_weights: explicit weight files (else the weight cache).
         lpips_pretrained: False uses a random AlexNet (CPU smoke runs without weight files).
         generator_arch: filled in from ``generator_ckpt`` and saved, so checkpoints of this
@@ -162,8 +156,10 @@ class PSPInversion(LightningModule):
         super().__init__()
         if optimizer not in ("ranger", "adam"):
             raise ValueError(f"optimizer must be 'ranger' or 'adam', got {optimizer!r}")
-        if backbone_init not in (None, "arcface"):
-            raise ValueError(f"backbone_init must be 'arcface' or None, got {backbone_init!r}")
+        if backbone_init not in (None, "arcface") and not Path(backbone_init).is_file():
+            raise ValueError(
+                f"backbone_init must be 'arcface', None or an official pSp .pt file, got {backbone_init!r}"
+            )
         restoring = generator_arch is not None and (generator_ckpt is None or not Path(generator_ckpt).is_file())
         if restoring:
             self.G = build_generator(generator_arch).eval().requires_grad_(False)
@@ -173,15 +169,20 @@ class PSPInversion(LightningModule):
         self.hparams.generator_arch = generator_arch
         self.encoder = PSPEncoderW(self.G.w_dim, num_layers, "ir_se", 3, widths, units)
         self.register_buffer("w_avg", self.G.w_avg.detach().clone())
-        if backbone_init == "arcface" and not restoring:
-            from stylevideo.features.arcface import ARCFACE_WEIGHTS
-            from stylevideo.features.weights import load_weights
+        if backbone_init is not None and not restoring:
+            if backbone_init == "arcface":
+                from stylevideo.features.arcface import ARCFACE_WEIGHTS
+                from stylevideo.features.weights import load_weights
 
-            missing, _ = self.encoder.load_state_dict(
-                backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights)), strict=False
-            )
-            if set(missing) != {"linear.weight", "linear.bias"}:
-                raise ValueError(f"ArcFace weights do not cover the encoder backbone (missing {missing[:4]})")
+                state = backbone_state(load_weights(ARCFACE_WEIGHTS, arcface_weights))
+            else:  # its W head only where it maps to this generator's w_dim
+                own = self.encoder.state_dict()
+                state = {
+                    k: v for k, v in load_official_psp(backbone_init).items() if k in own and v.shape == own[k].shape
+                }
+            missing, _ = self.encoder.load_state_dict(state, strict=False)
+            if set(missing) - {"linear.weight", "linear.bias"}:
+                raise ValueError(f"{backbone_init} weights do not cover the encoder backbone (missing {missing[:4]})")
         # Loss networks stay out of the state dict (no 100 MB of frozen weights per checkpoint).
         self._lpips = [lpips_network(lpips_pretrained, lpips_weights)] if lpips_lambda > 0 else []
         self._identity = []
@@ -189,6 +190,36 @@ class PSPInversion(LightningModule):
             from stylevideo.features.arcface import load_arcface
 
             self._identity = [IdentityLoss(load_arcface(arcface_weights))]
+
+    @staticmethod
+    def _restoring(hparams) -> bool:
+        path = hparams["generator_ckpt"]
+        return hparams["generator_arch"] is not None and (path is None or not Path(path).is_file())
+
+    @classmethod
+    def required_weights(
+        cls, hparams, stage: str | None = None, module: PSPInversion | None = None
+    ) -> dict[str, str | None]:
+        """ArcFace (backbone initialisation, identity loss) and AlexNet (LPIPS), read when built;
+        see :mod:`stylevideo.features.requirements`."""
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+        from stylevideo.features.perceptual import ALEXNET_WEIGHTS
+
+        out = {}
+        if hparams["id_lambda"] > 0 or (hparams["backbone_init"] == "arcface" and not cls._restoring(hparams)):
+            out[ARCFACE_WEIGHTS] = hparams["arcface_weights"]
+        if hparams["lpips_lambda"] > 0 and hparams["lpips_pretrained"]:
+            out[ALEXNET_WEIGHTS] = hparams["lpips_weights"]
+        return out
+
+    @classmethod
+    def required_files(
+        cls, hparams, stage: str | None = None, module: PSPInversion | None = None
+    ) -> dict[str, tuple[str | None, str]]:
+        """The stage-1 checkpoint (not when restoring from ``generator_arch``)."""
+        if cls._restoring(hparams):
+            return {}
+        return {"generator_ckpt": (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])}
 
     def train(self, mode: bool = True):
         """The generator stays in eval mode."""
@@ -234,5 +265,46 @@ class PSPInversion(LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         if hp.optimizer == "ranger":
-            return Ranger(self.encoder.parameters(), lr=hp.lr)
+            return ranger(self.encoder.parameters(), lr=hp.lr)
         return torch.optim.Adam(self.encoder.parameters(), lr=hp.lr)
+
+
+# -- released files -----------------------------------------------------------------------------------
+
+
+def load_official_psp(path: str | Path) -> dict[str, Tensor]:
+    """The encoder of an official pixel2style2pixel checkpoint (``{'state_dict', 'opts',
+    'latent_avg'}``, e.g. pSp's FFHQ encoder) as :class:`~stylevideo.nn.psp.PSPEncoderW` entries:
+    the IR-SE backbone (``input_layer``, ``body``), and ``linear`` when it is a W encoder
+    (pSp's W+ ``GradualStyleEncoder`` has none: StyleInV's W head then starts untrained, as from ArcFace)."""
+    psp = load_psp_checkpoint(path)
+    state = backbone_state(psp.encoder.state_dict())
+    if isinstance(psp.encoder, PSPEncoderW):
+        state |= {k: v for k, v in psp.encoder.state_dict().items() if k.startswith("linear.")}
+    return state
+
+
+def load_official_checkpoint(path: str | Path, **overrides) -> PSPInversion:
+    """StyleInV's stage-2 pickle (``psp-*.pkl`` of ``train_psp.py``: ``pSp`` and the stage-1 ``G``),
+    read without executing it, as a :class:`PSPInversion` in eval mode: ``invert(x)`` is their
+    ``pSp(x)`` (one code per image), ``forward(x)`` their ``G.synthesis(pSp(x), noise_mode='const')``.
+
+    ``overrides`` go to :class:`PSPInversion` (e.g. ``lpips_lambda=0, id_lambda=0`` to read it
+    without the loss networks' weight files); it can be fine-tuned as any stage-2 model.
+    """
+    content = read_network_pickle(path)
+    if not isinstance(content, dict) or not isinstance(content.get("pSp"), Record) or "G" not in content:
+        found = sorted(content) if isinstance(content, dict) else type(content).__name__
+        raise KeyError(f"{path}: not a StyleInV stage-2 pickle (expected 'pSp' and 'G', found {found})")
+    layout, state, latent_avg = official_psp_encoder(content["pSp"], path)
+    if layout["mode"] != "ir_se" or layout["in_channels"] != 3:
+        raise ValueError(
+            f"{path}: a {layout['mode']} encoder of {layout['in_channels']} channels; stage 2 is IR-SE on RGB"
+        )
+    units = tuple(layout["units"])
+    num_layers = next((n for n, u in UNITS.items() if u == units), 50)
+    kwargs = dict(generator_ckpt=str(path), num_layers=num_layers, widths=tuple(layout["widths"]), units=units)
+    model = PSPInversion(**kwargs | {"backbone_init": None} | overrides)
+    model.encoder.load_state_dict(state)
+    model.w_avg.copy_(latent_avg)
+    return model.eval()

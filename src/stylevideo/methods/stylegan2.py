@@ -13,13 +13,12 @@ from __future__ import annotations
 import torch
 from einops import rearrange, repeat
 
-from stylevideo.methods.gan import GANModule, ema_beta
+from stylevideo.methods.gan import StyleGAN2Loop
 from stylevideo.nn.ada import AdaptiveAugment, AugmentPipe
 from stylevideo.nn.gan_losses import (
     d_logistic_loss,
     g_nonsaturating_loss,
     lazy_regularization_adam,
-    path_length_penalty,
     r1_penalty,
 )
 from stylevideo.nn.stylegan2 import Discriminator, Generator, NoiseMode
@@ -27,7 +26,7 @@ from stylevideo.nn.stylegan2 import Discriminator, Generator, NoiseMode
 __all__ = ["StyleGAN2"]
 
 
-class StyleGAN2(GANModule):
+class StyleGAN2(StyleGAN2Loop):
     """StyleGAN2 G + residual D with lazy R1 / path-length regularisation, EMA and ADA.
 
     Batches are the data layer's dicts; every frame of ``frames [B,T,3,H,W]`` is one
@@ -94,42 +93,27 @@ class StyleGAN2(GANModule):
     def z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.z_dim, device=self.device)
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
-        hp = self.hparams
-        opt_g, opt_d = self.optimizers()
+    # -- the phases of StyleGAN2Loop's iteration ----------------------------------------------
+    def prepare_step(self, batch: dict) -> dict:
         real = rearrange(batch["frames"], "b t c h w -> (b t) c h w")
-        n, it = real.shape[0], self.iteration
-        logs = {}
+        return {"real": real, "n": real.shape[0]}
 
-        with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self.G(self.z(n), mixing_prob=hp.style_mixing)
-            real_logits = self.D(self.augment(real))
-            losses = {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))}
-            logs["loss/d"] = self.optimize(opt_d, losses)
-            if self.ada is not None:
-                self.ada.update(real_logits)
-            if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
-                real_r1 = real.detach().float().requires_grad_(True)
-                with torch.autocast(self.device.type, enabled=False):
-                    r1 = r1_penalty(self.D(self.augment(real_r1)), real_r1)
-                self.optimize(opt_d, {"r1": hp.r1_gamma / 2 * r1 * hp.r1_interval})
-                logs["loss/r1"] = r1.detach()
+    def discriminator_losses(self, step: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        with torch.no_grad():
+            fake = self.G(self.z(step["n"]), mixing_prob=self.hparams.style_mixing)
+        real_logits = self.D(self.augment(step["real"]))
+        return {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))}, real_logits
 
-        with self.toggled_optimizer(opt_g):
-            fake = self.G(self.z(n), mixing_prob=hp.style_mixing)
-            logs["loss/g"] = self.optimize(opt_g, {"g": g_nonsaturating_loss(self.D(self.augment(fake)))}, counted=True)
-            if hp.pl_weight > 0 and it % hp.pl_interval == 0:
-                m = max(1, n // hp.pl_batch_shrink)
-                images, ws = self.G(self.z(m), mixing_prob=hp.style_mixing, return_ws=True)
-                pl, self.mean_path_length = path_length_penalty(images, ws, self.mean_path_length, hp.pl_decay)
-                self.optimize(opt_g, {"pl": hp.pl_weight * pl * hp.pl_interval})
-                logs["loss/pl"] = pl.detach()
+    def r1_penalties(self, step: dict) -> dict[str, torch.Tensor]:
+        real = step["real"].detach().float().requires_grad_(True)
+        return {"r1": r1_penalty(self.D(self.augment(real)), real)}
 
-        self.update_ema(self.G_ema, self.G, ema_beta(n * self.trainer.world_size, hp.ema_kimg))
-        if self.ada is not None:
-            logs["ada/p"], logs["ada/r_t"] = self.ada.p, self.ada.r_t
-        self.log_dict(logs, prog_bar=True, batch_size=n)
+    def generator_losses(self, step: dict) -> dict[str, torch.Tensor]:
+        fake = self.G(self.z(step["n"]), mixing_prob=self.hparams.style_mixing)
+        return {"g": g_nonsaturating_loss(self.D(self.augment(fake)))}
+
+    def path_length_sample(self, step: dict, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.G(self.z(m), mixing_prob=self.hparams.style_mixing, return_ws=True)
 
     def _held_out_d_sign(self, batch: dict, stage: str) -> None:
         """``r_v``: the mean sign of D on held-out real frames (ADA, section 3: compared with

@@ -20,6 +20,7 @@ from einops import rearrange
 from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 from torchmetrics import Metric
+from torchmetrics.classification import MulticlassAccuracy
 
 __all__ = ["ActionAccuracy", "ActionRecognizer", "ActionRecognizerModule"]
 
@@ -27,8 +28,9 @@ __all__ = ["ActionAccuracy", "ActionRecognizer", "ActionRecognizerModule"]
 class ActionAccuracy(Metric):
     """Top-k accuracy of a classifier on (generated) videos; ``update(videos, labels)``.
 
-    Without a ``classifier``, ``update`` takes logits ``[B, C]`` instead of videos.
-    ``compute`` returns ``{"top1": ..., "top3": ...}`` for ``top_k=(1, 3)``.
+    One torchmetrics ``MulticlassAccuracy(num_classes, top_k=k, average="micro")`` per k (k
+    capped at ``num_classes``). Without a ``classifier``, ``update`` takes logits ``[B, C]``
+    instead of videos. ``compute`` returns ``{"top1": ..., "top3": ...}`` for ``top_k=(1, 3)``.
     """
 
     higher_is_better = True
@@ -38,27 +40,35 @@ class ActionAccuracy(Metric):
     def __init__(
         self,
         classifier: Callable[[Tensor], Tensor] | None = None,
+        *,
+        num_classes: int,
         top_k: Sequence[int] = (1, 3),
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.classifier = classifier
-        self.top_k = tuple(top_k)
-        self.add_state("correct", torch.zeros(len(self.top_k), dtype=torch.float64), "sum")
-        self.add_state("total", torch.zeros((), dtype=torch.float64), "sum")
+        self.num_classes, self.top_k = num_classes, tuple(top_k)
+        self.accuracies = nn.ModuleList(
+            MulticlassAccuracy(num_classes, top_k=min(k, num_classes), average="micro") for k in self.top_k
+        )
 
     @torch.no_grad()
     def update(self, videos: Tensor, labels: Tensor) -> None:
         logits = videos if self.classifier is None else self.classifier(videos)
-        if logits.ndim != 2 or len(logits) != len(labels):
-            raise ValueError(f"classifier returned {tuple(logits.shape)} for {len(labels)} labels")
-        ranked = logits.topk(min(max(self.top_k), logits.shape[1]), dim=1).indices
-        hits = ranked == labels.to(ranked.device).view(-1, 1)
-        self.correct += torch.stack([hits[:, :k].any(1).sum() for k in self.top_k]).double()
-        self.total += len(labels)
+        if logits.shape != (len(labels), self.num_classes):
+            raise ValueError(
+                f"classifier returned {tuple(logits.shape)} for {len(labels)} labels of {self.num_classes} classes"
+            )
+        for accuracy in self.accuracies:
+            accuracy.update(logits, labels.to(logits.device))
 
     def compute(self) -> dict[str, Tensor]:
-        return {f"top{k}": c / self.total for k, c in zip(self.top_k, self.correct, strict=True)}
+        return {f"top{k}": acc.compute() for k, acc in zip(self.top_k, self.accuracies, strict=True)}
+
+    def reset(self) -> None:
+        super().reset()
+        for accuracy in self.accuracies:
+            accuracy.reset()
 
 
 class ActionRecognizer(nn.Module):
@@ -105,7 +115,7 @@ class ActionRecognizerModule(LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = ActionRecognizer(num_classes, width, size)
-        self.val_accuracy = ActionAccuracy()
+        self.val_accuracy = ActionAccuracy(num_classes=num_classes)
 
     def forward(self, videos: Tensor) -> Tensor:
         return self.net(videos)

@@ -2,8 +2,9 @@
 
 All take a generated video and its ground truth, ``[B, T, 3, H, W]`` in [-1, 1]:
 
-- ``L1``: mean absolute pixel difference with pixels in [0, 1] (lia B.2).
-- ``LPIPS``: torchmetrics' LPIPS (AlexNet), mean over frames.
+- ``L1``: mean absolute pixel difference with pixels in [0, 1] (lia B.2), torchmetrics'
+  ``MeanAbsoluteError`` on the rescaled pixels.
+- ``LPIPS``: torchmetrics' LPIPS network (AlexNet, LPIPS v0.1 linear layers), mean over frames.
 - ``AKD`` / ``MKR``: average distance (pixels) between keypoints of both videos, over
   keypoints found in both; and the share of keypoints found in the ground truth but
   missing in the generated frame (lia B.2). Faces: dlib's 68 landmarks; bodies: a pose
@@ -24,8 +25,7 @@ import numpy as np
 import torch
 from einops import rearrange
 from torch import Tensor
-from torchmetrics import Metric
-from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+from torchmetrics import MeanAbsoluteError, Metric
 
 from stylevideo.metrics.utils import to_uint8_numpy
 
@@ -51,55 +51,50 @@ class _SumMetric(Metric):
             self.add_state(name, torch.zeros((), dtype=torch.float64), "sum")
 
 
-class PixelL1(_SumMetric):
-    """Mean |pred - target| over all pixels, channels and frames, pixels in [0, 1]."""
-
-    higher_is_better = False
+class PixelL1(MeanAbsoluteError):
+    """Mean |pred - target| over all pixels, channels and frames, pixels in [0, 1] (float64)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._add("abs_sum", "count")
+        self.set_dtype(torch.float64)
 
     def update(self, pred: Tensor, target: Tensor) -> None:
         _check_pair(pred, target)
-        self.abs_sum += (pred.double() - target.double()).abs().sum() / 2
-        self.count += pred.numel()
-
-    def compute(self) -> Tensor:
-        return self.abs_sum / self.count
+        super().update((pred.double() + 1) / 2, (target.double() + 1) / 2)
 
 
-class LPIPS(LearnedPerceptualImagePatchSimilarity):
-    """torchmetrics' LPIPS with the AlexNet backbone from the weight loader.
+class LPIPS(_SumMetric):
+    """LPIPS (Zhang et al. 2018, as lia B.2 uses it): the mean over frame pairs of the
+    distance computed by torchmetrics' LPIPS network with the AlexNet backbone from the
+    weight loader (:func:`~stylevideo.features.perceptual.lpips_alex`).
 
-    ``update(pred, target)`` takes videos ``[B, T, 3, H, W]`` (or frames) in [-1, 1];
-    ``net`` replaces the network (tests pass one built on random AlexNet weights).
-    The parent's constructor is bypassed only because it downloads the backbone.
+    ``update(pred, target)`` takes videos ``[B, T, 3, H, W]`` (or frames) in [-1, 1]; ``net``
+    replaces the network (any ``net(x, y) -> [N, 1, 1, 1]``; tests pass one built on random
+    AlexNet weights).
     """
 
-    def __init__(
-        self,
-        weights_path: str | os.PathLike | None = None,
-        net: torch.nn.Module | None = None,
-        reduction: str = "mean",
-        **kwargs,
-    ):
-        Metric.__init__(self, **kwargs)
+    higher_is_better = False
+
+    def __init__(self, weights_path: str | os.PathLike | None = None, net: torch.nn.Module | None = None, **kwargs):
+        super().__init__(**kwargs)
         if net is None:
             from stylevideo.features.perceptual import lpips_alex
 
             net = lpips_alex(weights_path)
         self.net = net
-        self.reduction = reduction
-        self.normalize = False
-        self.add_state("all_scores", default=[], dist_reduce_fx="cat")
+        self._add("score_sum", "count")
 
     def update(self, pred: Tensor, target: Tensor) -> None:
         if pred.ndim == 5:
             _check_pair(pred, target)
             pred, target = (rearrange(x, "b t c h w -> (b t) c h w") for x in (pred, target))
         with torch.no_grad():
-            super().update(pred.float().clamp(-1, 1), target.float().clamp(-1, 1))
+            scores = self.net(pred.float().clamp(-1, 1), target.float().clamp(-1, 1))
+        self.score_sum += scores.double().sum()
+        self.count += len(pred)
+
+    def compute(self) -> Tensor:
+        return self.score_sum / self.count
 
 
 class KeypointDistance(_SumMetric):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import combinations
 
+import cv2
 import numpy as np
 import torch
 from torch import Tensor
@@ -42,9 +43,11 @@ EmbedFn = Callable[[np.ndarray], np.ndarray]
 
 
 def polygon_area(points: np.ndarray) -> np.ndarray:
-    """Shoelace area of polygons ``[..., P, 2]`` (NaN propagates)."""
-    x, y = points[..., 0], points[..., 1]
-    return 0.5 * np.abs((x * np.roll(y, -1, -1) - np.roll(x, -1, -1) * y).sum(-1))
+    """Area of polygons ``[..., P, 2]`` (``cv2.contourArea``); NaN where a point is missing."""
+    points = np.ascontiguousarray(points, dtype=np.float32)
+    flat = points.reshape(-1, *points.shape[-2:])
+    areas = [cv2.contourArea(p) if np.isfinite(p).all() else np.nan for p in flat]
+    return np.asarray(areas, dtype=np.float64).reshape(points.shape[:-2])
 
 
 def lip_area(landmarks: np.ndarray, region: str = "outer") -> np.ndarray:
@@ -65,10 +68,10 @@ def fill_missing(signal: np.ndarray) -> np.ndarray:
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation; 0 when either signal is constant."""
-    a, b = a - a.mean(), b - b.mean()
-    den = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / den) if den > 1e-12 else 0.0
+    """Pearson correlation (``np.corrcoef``); 0 when either signal is constant."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 class _CountingMetric(Metric):
@@ -124,12 +127,15 @@ class LiACorrelation(_CountingMetric):
         valid = np.isfinite(signals)
         self.missing_frames += int((~valid).sum())
         self.frames += valid.size
-        for group, ok in zip(signals, valid.mean(-1) >= self.min_face_fraction, strict=True):
-            self.skipped_videos += int((~ok).sum())
-            kept = [fill_missing(s) for s, k in zip(group, ok, strict=True) if k]
-            for a, b in combinations(kept, 2):
-                self.r_sum += pearson(a, b)
-                self.pairs += 1
+        kept_videos = valid.mean(-1) >= self.min_face_fraction
+        self.skipped_videos += int((~kept_videos).sum())
+        r = [
+            pearson(a, b)
+            for group, ok in zip(signals, kept_videos, strict=True)
+            for a, b in combinations([fill_missing(s) for s, k in zip(group, ok, strict=True) if k], 2)
+        ]
+        self.r_sum += sum(r)
+        self.pairs += len(r)
 
     def compute(self) -> dict[str, Tensor]:
         return {

@@ -169,50 +169,68 @@ class PixelNorm(nn.Module):
 
 
 def fused_leaky_relu(
-    x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2, scale: float = SQRT2
+    x: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    negative_slope: float = 0.2,
+    scale: float = SQRT2,
+    clamp: float | None = None,
 ) -> torch.Tensor:
-    """``leaky_relu(x + bias) * sqrt(2)``: bias and activation with StyleGAN's gain.
+    """``leaky_relu(x + bias) * sqrt(2)``: bias and activation with StyleGAN's gain, then
+    clamped to ``[-clamp, clamp]`` when ``clamp`` is set (StyleGAN2-ADA's ``conv_clamp``).
 
-    One new tensor, written in place (bias, activation, gain), and only that output is kept
-    for the backward, whose gradient ``grad * scale * (1 if out > 0 else slope)`` is again
-    differentiable (R1 and path length differentiate through it); StyleGAN2-ADA's
-    ``bias_act`` does the same on the GPU.
+    One new tensor, written in place (bias, activation, gain, clamp), and only that output is
+    kept for the backward, whose gradient ``grad * scale * (1 if out > 0 else slope)`` (zero
+    where clamped) is again differentiable (R1 and path length differentiate through it);
+    StyleGAN2-ADA's ``bias_act`` does the same on the GPU.
     """
     if bias is not None:
         bias = bias.view(1, -1, *([1] * (x.ndim - 2))).to(x.dtype)
-    return _BiasLeakyReLU.apply(x, bias, negative_slope, scale)
+    return _BiasLeakyReLU.apply(x, bias, negative_slope, scale, clamp)
 
 
 class _BiasLeakyReLU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, bias, negative_slope, scale):
+    def forward(ctx, x, bias, negative_slope, scale, clamp):
         out = x + bias if bias is not None else x.clone()
         out = F.leaky_relu_(out, negative_slope).mul_(scale)
+        if clamp is not None:
+            out.clamp_(-clamp, clamp)
         ctx.save_for_backward(out)
-        ctx.conf = negative_slope, scale, bias is not None
+        ctx.conf = negative_slope, scale, bias is not None, clamp
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        negative_slope, scale, has_bias = ctx.conf
+        negative_slope, scale, has_bias, clamp = ctx.conf
+        out = out.detach()
         # the activation's derivative at out (its sign is that of x + bias): a.e. constant in x
-        grad_x = torch.ops.aten.leaky_relu_backward(grad, out.detach(), negative_slope, True).mul_(scale)
+        grad_x = torch.ops.aten.leaky_relu_backward(grad, out, negative_slope, True).mul_(scale)
+        if clamp is not None:
+            grad_x = grad_x * (out.abs() < clamp).to(grad_x.dtype)
         grad_bias = grad_x.sum([d for d in range(grad.ndim) if d != 1], keepdim=True) if has_bias else None
-        return grad_x, grad_bias, None, None
+        return grad_x, grad_bias, None, None, None
 
 
 class FusedLeakyReLU(nn.Module):
-    """Per-channel bias, leaky ReLU (0.2) and gain sqrt(2)."""
+    """Per-channel bias, leaky ReLU (0.2) and gain sqrt(2); outputs clamped to ``+-clamp`` if set."""
 
-    def __init__(self, channels: int, bias: bool = True, negative_slope: float = 0.2, scale: float = SQRT2):
+    def __init__(
+        self,
+        channels: int,
+        bias: bool = True,
+        negative_slope: float = 0.2,
+        scale: float = SQRT2,
+        clamp: float | None = None,
+    ):
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(channels)) if bias else None
         self.negative_slope = negative_slope
         self.scale = scale
+        self.clamp = clamp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return fused_leaky_relu(x, self.bias, self.negative_slope, self.scale)
+        return fused_leaky_relu(x, self.bias, self.negative_slope, self.scale, self.clamp)
 
 
 class EqualConv2d(nn.Module):
@@ -282,7 +300,8 @@ class ConvLayer(nn.Sequential):
 
     Downsampling convolves the blurred input with stride 2; a 1x1 convolution reads only
     every other blurred pixel, so there the blur itself takes the stride (same outputs, a
-    quarter of the filtering and a stride-1 convolution).
+    quarter of the filtering and a stride-1 convolution). ``clamp`` bounds the activation's
+    output (StyleGAN2-ADA's ``conv_clamp``).
     """
 
     def __init__(
@@ -294,6 +313,7 @@ class ConvLayer(nn.Sequential):
         blur_kernel: Sequence[float] = (1, 3, 3, 1),
         bias: bool = True,
         activate: bool = True,
+        clamp: float | None = None,
     ):
         layers: list[nn.Module] = []
         if downsample:
@@ -309,17 +329,29 @@ class ConvLayer(nn.Sequential):
             )
         )
         if activate:
-            layers.append(FusedLeakyReLU(out_channels, bias=bias))
+            layers.append(FusedLeakyReLU(out_channels, bias=bias, clamp=clamp))
+        elif clamp is not None:
+            raise ValueError("ConvLayer clamps the activation's output; it has none (activate=False)")
         super().__init__(*layers)
 
 
 class ResBlock(nn.Module):
-    """Residual downsampling block of the StyleGAN2 discriminator: ``(conv path + skip) / sqrt(2)``."""
+    """Residual downsampling block of the StyleGAN2 discriminator: ``(conv path + skip) / sqrt(2)``.
 
-    def __init__(self, in_channels: int, out_channels: int, blur_kernel: Sequence[float] = (1, 3, 3, 1)):
+    ``clamp`` bounds both convolutions of the conv path before the division (StyleGAN2-ADA
+    clamps ``conv1`` at ``conv_clamp / sqrt(2)`` after the division: the same), not the skip.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        blur_kernel: Sequence[float] = (1, 3, 3, 1),
+        clamp: float | None = None,
+    ):
         super().__init__()
-        self.conv1 = ConvLayer(in_channels, in_channels, 3)
-        self.conv2 = ConvLayer(in_channels, out_channels, 3, downsample=True, blur_kernel=blur_kernel)
+        self.conv1 = ConvLayer(in_channels, in_channels, 3, clamp=clamp)
+        self.conv2 = ConvLayer(in_channels, out_channels, 3, downsample=True, blur_kernel=blur_kernel, clamp=clamp)
         self.skip = ConvLayer(
             in_channels, out_channels, 1, downsample=True, blur_kernel=blur_kernel, activate=False, bias=False
         )

@@ -9,7 +9,8 @@
   from ``p1``) -> ``[B, n_styles, 512]`` (VidStyleODE's content encoder).
 - :class:`PSP`: encoder + StyleGAN2 decoder + ``latent_avg``; :func:`load_psp_checkpoint`
   builds one from an official pSp checkpoint (``{"state_dict": {"encoder.*", "decoder.*"},
-  "opts": ..., "latent_avg": ...}``).
+  "opts": ..., "latent_avg": ...}``); :func:`official_psp_encoder` reads the pSp W encoder
+  StyleInV pickles (``training/networks_psp.py``).
 
 Module names are pSp's, so its ``encoder.*`` entries load by prefix; ``widths``/``units``
 shrink the backbone for tests.
@@ -28,9 +29,20 @@ from torch import Tensor, nn
 
 from stylevideo.nn.irse import WIDTHS, IRSEBackbone
 from stylevideo.nn.layers import EqualLinear
+from stylevideo.nn.nvlabs_pickle import Record, plain
 from stylevideo.nn.stylegan2 import Generator, generator_from_rosinality_state
+from stylevideo.nn.stylegan2_checkpoints import fully_connected
 
-__all__ = ["PSP", "GradualStyleBlock", "GradualStyleEncoder", "PSPEncoderW", "load_psp_checkpoint"]
+__all__ = [
+    "PSP",
+    "GradualStyleBlock",
+    "GradualStyleEncoder",
+    "PSPEncoderW",
+    "backbone_layout",
+    "load_psp_checkpoint",
+    "official_psp_encoder",
+    "psp_from_checkpoint",
+]
 
 
 class PSPEncoderW(nn.Module):
@@ -197,7 +209,7 @@ class PSP(nn.Module):
 _ENCODERS = ("GradualStyleEncoder", "BackboneEncoderUsingLastLayerIntoW")
 
 
-def _backbone_layout(state: dict[str, Tensor], path) -> dict:
+def backbone_layout(state: dict[str, Tensor], path) -> dict:
     """``in_channels``, ``mode``, ``widths`` and ``units`` of an IR/IR-SE backbone state dict.
 
     A stage starts at unit 0 and wherever the width grows (true of IR-50/100/152)."""
@@ -216,19 +228,29 @@ def _backbone_layout(state: dict[str, Tensor], path) -> dict:
     )
 
 
-def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
-    """An official pSp checkpoint -> :class:`PSP` in eval mode.
+#: pSp's GradualStyleEncoder: styles below 3 come from c3, below 7 from p2, the rest from p1.
+PSP_COARSE, PSP_MIDDLE = 3, 7
 
-    The encoder type, input channels, ``learn_in_w``/``start_from_latent_avg`` and the output
-    size come from the checkpoint's ``opts``; the number of styles from the decoder
-    (``2 log2(res) - 2``). Supported encoders: ``GradualStyleEncoder`` (W+) and
-    ``BackboneEncoderUsingLastLayerIntoW`` (W). The decoder's ``w_avg`` is set to
-    ``latent_avg`` (its first row for W+).
-    """
+
+def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
+    """An official pSp checkpoint -> :class:`PSP` in eval mode (:func:`psp_from_checkpoint`)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"pSp checkpoint {path} does not exist")
     with torch.serialization.safe_globals([argparse.Namespace]):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    return psp_from_checkpoint(ckpt, path)
+
+
+def psp_from_checkpoint(ckpt: dict, path: object = "checkpoint") -> PSP:
+    """The content of an official pSp checkpoint (``{'state_dict', 'opts', 'latent_avg'}``) -> :class:`PSP`.
+
+    The encoder type, input channels, ``learn_in_w``/``start_from_latent_avg`` and the output
+    size come from the checkpoint's ``opts``; the number of styles from the decoder
+    (``2 log2(res) - 2``), the map2style depths from the convolutions of each style (pSp's
+    coarse/middle/fine split at styles 3 and 7). Supported encoders: ``GradualStyleEncoder`` (W+)
+    and ``BackboneEncoderUsingLastLayerIntoW`` (W). The decoder's ``w_avg`` is set to
+    ``latent_avg`` (its first row for W+).
+    """
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise KeyError(
             f"{path}: expected a pSp checkpoint with a 'state_dict' entry, found "
@@ -239,22 +261,25 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
     decoder = generator_from_rosinality_state({k[8:]: v for k, v in state.items() if k.startswith("decoder.")}, path)
     encoder_state = {k[8:]: v for k, v in state.items() if k.startswith("encoder.")}
     kind = opts.get("encoder_type", "GradualStyleEncoder")
-    layout = _backbone_layout(encoder_state, path)
+    layout = backbone_layout(encoder_state, path)
     if kind == "GradualStyleEncoder":
         convs = [
             sum(1 for k in encoder_state if k.startswith(f"styles.{i}.convs.") and k.endswith(".weight"))
             for i in range(sum(1 for k in encoder_state if k.startswith("styles.") and k.endswith("linear.weight")))
         ]
-        spatial = sorted(set(convs))
-        if len(spatial) != 3 or convs != sorted(convs):
-            raise ValueError(f"{path}: map2style depths {convs} are not three increasing groups (coarse, middle, fine)")
+        n = len(convs)
+        groups = [convs[:PSP_COARSE], convs[PSP_COARSE:PSP_MIDDLE], convs[PSP_MIDDLE:]]
+        if any(len(set(g)) > 1 for g in groups):
+            raise ValueError(f"{path}: map2style depths {convs} differ within pSp's coarse/middle/fine groups")
+        # a depth of c stride-2 convolutions reaches 1x1 from 2^c pixels (absent groups: pSp's 16/32/64)
+        spatial = [2 ** g[0] if g else default for g, default in zip(groups, (16, 32, 64), strict=True)]
         encoder: nn.Module = GradualStyleEncoder(
-            len(convs),
+            n,
             **layout,
             style_dim=encoder_state["latlayer1.weight"].shape[0],
-            coarse=convs.count(spatial[0]),
-            middle=convs.count(spatial[0]) + convs.count(spatial[1]),
-            spatial=[2**c for c in spatial],
+            coarse=min(PSP_COARSE, n),
+            middle=min(PSP_MIDDLE, n),
+            spatial=spatial,
         )
     elif kind == "BackboneEncoderUsingLastLayerIntoW":
         encoder = PSPEncoderW(encoder_state["linear.weight"].shape[0], **layout)
@@ -269,3 +294,20 @@ def load_psp_checkpoint(path: str | os.PathLike) -> PSP:
             latent_avg = latent_avg.expand(decoder.num_ws, -1).clone()
     start = bool(opts.get("start_from_latent_avg", latent_avg is not None))
     return PSP(encoder, decoder, latent_avg, start_from_latent_avg=start).eval()
+
+
+def official_psp_encoder(psp: Record, source: object = "pickle") -> tuple[dict, dict[str, Tensor], Tensor]:
+    """StyleInV's pickled ``pSp`` (``training/networks_psp.py``: an IR-SE backbone into W) ->
+    ``(layout, PSPEncoderW state, latent_avg)``; ``layout``: ``mode``, ``in_channels``, ``widths``,
+    ``units`` and ``w_dim``. Backbone names are pSp's (ours); the ``linear`` layer's gains are folded."""
+    opts = plain(psp.attr("opts", {}))
+    if opts.get("encoder_type") != "BackboneEncoderUsingLastLayerIntoW" or not opts.get("learn_in_w", True):
+        raise ValueError(f"{source}: pSp encoder {opts.get('encoder_type')!r}; StyleInV's stage 2 is a W encoder")
+    encoder = psp["encoder"]
+    state = {k: v for k, v in encoder.tensors().items() if k.startswith(("input_layer.", "body."))}
+    layout = backbone_layout(state, source)
+    ours = PSPEncoderW(encoder.tensors()["linear.weight"].shape[0], 50, **layout)
+    state |= fully_connected(encoder["linear"], "linear.", ours.linear)
+    latent_avg = psp.tensors().get("latent_avg") if opts.get("start_from_latent_avg", True) else None
+    latent_avg = torch.zeros(ours.w_dim) if latent_avg is None else latent_avg.reshape(-1)
+    return layout | {"w_dim": ours.w_dim}, state, latent_avg

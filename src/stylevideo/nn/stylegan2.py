@@ -6,14 +6,21 @@ rosinality ``channel_multiplier=2``). The generator takes ``z`` (through the map
 network), ``w`` (one vector, broadcast to every layer) or ``w+`` (one vector per layer).
 Module names inside the synthesis network follow the rosinality layout, so
 :func:`load_rosinality_checkpoint` only renames the mapping network.
+
+What the released StyleGAN2-ADA networks need is here too (Karras et al., NeurIPS 2020, and
+their stylegan2-ada-pytorch ``training/networks.py``): ``conv_clamp`` (activations clamped to
+``+-256``), label conditioning ``c`` (an embedding concatenated to ``z`` in the mapping
+network; D projects its output on a mapped ``c``), and non-square images
+(``aspect_ratio`` = width / height: StyleGAN-Human's 1024x512 starts from a 4x2 constant).
+:func:`load_generator` / :func:`load_discriminator` read rosinality ``.pt``, NVlabs ``.pkl``
+(without executing them, :mod:`stylevideo.nn.nvlabs_pickle`) and stylevideo checkpoints.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import torch
@@ -41,7 +48,10 @@ __all__ = [
     "StyledConv",
     "SynthesisNetwork",
     "ToRGB",
+    "base_width",
     "generator_from_rosinality_state",
+    "load_discriminator",
+    "load_generator",
     "load_rosinality_checkpoint",
     "minibatch_stddev",
     "stylegan2_channels",
@@ -57,6 +67,14 @@ def stylegan2_channels(resolution: int, channel_base: int = 32768, channel_max: 
     if 2**log2 != resolution or resolution < 4:
         raise ValueError(f"resolution must be a power of two >= 4, got {resolution}")
     return {2**i: min(channel_base // 2**i, channel_max) for i in range(2, log2 + 1)}
+
+
+def base_width(aspect_ratio: float) -> int:
+    """Width of the 4-pixel-high first block for ``aspect_ratio`` = width / height (1: 4, 0.5: 2)."""
+    width = 4 * aspect_ratio
+    if width < 1 or width != int(width):
+        raise ValueError(f"aspect_ratio * 4 must be a positive integer (4 x W first block), got {aspect_ratio}")
+    return int(width)
 
 
 class ModulatedConv2d(nn.Module):
@@ -166,18 +184,18 @@ class NoiseInjection(nn.Module):
 
 
 class ConstantInput(nn.Module):
-    """The learned 4x4 constant the synthesis network starts from."""
+    """The learned 4x4 constant (``4 x width`` for non-square images) the synthesis network starts from."""
 
-    def __init__(self, channels: int, size: int = 4):
+    def __init__(self, channels: int, size: int = 4, width: int | None = None):
         super().__init__()
-        self.input = nn.Parameter(torch.randn(1, channels, size, size))
+        self.input = nn.Parameter(torch.randn(1, channels, size, size if width is None else width))
 
     def forward(self, batch: int) -> torch.Tensor:
         return self.input.expand(batch, -1, -1, -1)
 
 
 class StyledConv(nn.Module):
-    """Modulated conv -> noise -> bias + leaky ReLU."""
+    """Modulated conv -> noise -> bias + leaky ReLU [-> clamp to ``+-conv_clamp``]."""
 
     def __init__(
         self,
@@ -188,6 +206,7 @@ class StyledConv(nn.Module):
         upsample: bool = False,
         blur_kernel: Sequence[float] = BLUR,
         demodulate: bool = True,
+        conv_clamp: float | None = None,
     ):
         super().__init__()
         self.conv = ModulatedConv2d(
@@ -200,14 +219,15 @@ class StyledConv(nn.Module):
             blur_kernel=blur_kernel,
         )
         self.noise = NoiseInjection()
-        self.activate = FusedLeakyReLU(out_channels)
+        self.activate = FusedLeakyReLU(out_channels, clamp=conv_clamp)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         return self.activate(self.noise(self.conv(x, style), noise))
 
 
 class ToRGB(nn.Module):
-    """1x1 modulated conv (no demodulation) to RGB, added to the upsampled skip image."""
+    """1x1 modulated conv (no demodulation) to RGB [clamped to ``+-conv_clamp``], added to the
+    upsampled skip image."""
 
     def __init__(
         self,
@@ -216,24 +236,46 @@ class ToRGB(nn.Module):
         upsample: bool = True,
         blur_kernel: Sequence[float] = BLUR,
         out_channels: int = 3,
+        conv_clamp: float | None = None,
     ):
         super().__init__()
         if upsample:
             self.upsample = Upsample(blur_kernel)
         self.conv = ModulatedConv2d(in_channels, out_channels, 1, style_dim, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
+        self.conv_clamp = conv_clamp
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
         out = self.conv(x, style) + self.bias.to(x.dtype)
+        if self.conv_clamp is not None:
+            out = out.clamp(-self.conv_clamp, self.conv_clamp)
         return out if skip is None else out + self.upsample(skip)
 
 
 class MappingNetwork(nn.Module):
-    """``f: Z -> W``: pixel norm, then ``num_layers`` equalized FC layers with lr multiplier 0.01."""
+    """``f: Z -> W``: pixel norm, then ``num_layers`` equalized FC layers with lr multiplier 0.01.
 
-    def __init__(self, z_dim: int = 512, w_dim: int = 512, num_layers: int = 8, lr_mul: float = 0.01):
+    With ``c_dim > 0`` the label ``c`` is embedded (an equalized linear layer to
+    ``embed_features``, default ``w_dim``), pixel-normed and concatenated after the normed
+    ``z`` (StyleGAN2-ADA's conditioning; ``z_dim = 0``: the label alone, as in its D).
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 512,
+        w_dim: int = 512,
+        num_layers: int = 8,
+        lr_mul: float = 0.01,
+        c_dim: int = 0,
+        embed_features: int | None = None,
+    ):
         super().__init__()
-        dims = [z_dim] + [w_dim] * num_layers
+        embed_features = (w_dim if embed_features is None else embed_features) if c_dim else 0
+        if z_dim + embed_features == 0:
+            raise ValueError("the mapping network needs z_dim > 0 or c_dim > 0")
+        self.z_dim, self.c_dim = z_dim, c_dim
+        self.embed = EqualLinear(c_dim, embed_features) if c_dim else None
+        dims = [z_dim + embed_features] + [w_dim] * num_layers
         self.layers = nn.Sequential(
             PixelNorm(),
             *(
@@ -242,8 +284,16 @@ class MappingNetwork(nn.Module):
             ),
         )
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.layers(z)
+    def forward(self, z: torch.Tensor | None, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is None:
+            return self.layers(z)
+        if c is None or c.shape[-1] != self.c_dim:
+            raise ValueError(f"this mapping network is conditional: pass c [B, {self.c_dim}]")
+        y = self.layers[0](self.embed(c.float()))
+        x = y if self.z_dim == 0 else torch.cat([self.layers[0](z), y.to(z.dtype)], dim=1)
+        for layer in self.layers[1:]:
+            x = layer(x)
+        return x
 
 
 class SynthesisNetwork(nn.Module):
@@ -253,6 +303,10 @@ class SynthesisNetwork(nn.Module):
     Noise modes: ``random`` draws fresh noise each call, ``const`` uses the network's
     fixed noise buffers (identical for every call and every frame), ``none`` adds none.
     An explicit ``noise`` list (one broadcastable tensor per layer) overrides the mode.
+    Images are ``resolution x resolution * aspect_ratio`` (height x width); ``conv_clamp``
+    clamps every convolution's output (StyleGAN2-ADA). ``channels`` (``{resolution: width}``
+    for 4..``resolution``) replaces the width rule of ``channel_base``/``channel_max`` (e.g.
+    the onestyle authors' own table).
     """
 
     def __init__(
@@ -263,26 +317,36 @@ class SynthesisNetwork(nn.Module):
         channel_max: int = 512,
         blur_kernel: Sequence[float] = BLUR,
         out_channels: int = 3,
+        aspect_ratio: float = 1.0,
+        conv_clamp: float | None = None,
+        channels: Mapping[int, int] | None = None,
     ):
         super().__init__()
-        self.resolution, self.w_dim = resolution, w_dim
+        self.resolution, self.w_dim, self.aspect_ratio = resolution, w_dim, aspect_ratio
         ch = stylegan2_channels(resolution, channel_base, channel_max)
+        if channels is not None:
+            if missing := sorted(set(ch) - set(channels)):
+                raise ValueError(f"channels must give a width for every resolution in {sorted(ch)}; missing {missing}")
+            ch = {res: int(channels[res]) for res in ch}
+        width = base_width(aspect_ratio)
         self.log_size = int(math.log2(resolution))
         self.num_ws = self.log_size * 2 - 2
         self.num_layers = (self.log_size - 2) * 2 + 1
-        self.input = ConstantInput(ch[4])
-        self.conv1 = StyledConv(ch[4], ch[4], 3, w_dim, blur_kernel=blur_kernel)
-        self.to_rgb1 = ToRGB(ch[4], w_dim, upsample=False, out_channels=out_channels)
+        self.input = ConstantInput(ch[4], 4, width)
+        styled = dict(blur_kernel=blur_kernel, conv_clamp=conv_clamp)
+        rgb = dict(blur_kernel=blur_kernel, out_channels=out_channels, conv_clamp=conv_clamp)
+        self.conv1 = StyledConv(ch[4], ch[4], 3, w_dim, **styled)
+        self.to_rgb1 = ToRGB(ch[4], w_dim, upsample=False, **rgb)
         self.convs, self.to_rgbs = nn.ModuleList(), nn.ModuleList()
         self.noises = nn.Module()
         for i in range(self.num_layers):
-            size = 2 ** ((i + 5) // 2)
-            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, size, size))
+            scale = 2 ** ((i + 1) // 2)
+            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, 4 * scale, width * scale))
         for res in range(3, self.log_size + 1):
             c_in, c_out = ch[2 ** (res - 1)], ch[2**res]
-            self.convs.append(StyledConv(c_in, c_out, 3, w_dim, upsample=True, blur_kernel=blur_kernel))
-            self.convs.append(StyledConv(c_out, c_out, 3, w_dim, blur_kernel=blur_kernel))
-            self.to_rgbs.append(ToRGB(c_out, w_dim, blur_kernel=blur_kernel, out_channels=out_channels))
+            self.convs.append(StyledConv(c_in, c_out, 3, w_dim, upsample=True, **styled))
+            self.convs.append(StyledConv(c_out, c_out, 3, w_dim, **styled))
+            self.to_rgbs.append(ToRGB(c_out, w_dim, **rgb))
 
     def make_noise(self, batch: int, mode: NoiseMode, device=None) -> list[torch.Tensor | None]:
         """Per-layer noise for a mode: fresh ``[B,1,h,w]``, the const buffers, or None."""
@@ -315,7 +379,12 @@ class SynthesisNetwork(nn.Module):
 
 
 class Generator(nn.Module):
-    """Mapping + synthesis, a tracked ``w_avg`` for truncation, style mixing for training."""
+    """Mapping + synthesis, a tracked ``w_avg`` for truncation, style mixing for training.
+
+    ``c_dim``: label size of a conditional generator (``G(z, c=...)``); ``aspect_ratio``,
+    ``conv_clamp``: see :class:`SynthesisNetwork`. ``arch`` holds the constructor arguments
+    that define the architecture (a checkpoint rebuilds it from them).
+    """
 
     def __init__(
         self,
@@ -329,12 +398,29 @@ class Generator(nn.Module):
         w_avg_beta: float = 0.995,
         noise_mode: NoiseMode = "random",
         blur_kernel: Sequence[float] = BLUR,
+        c_dim: int = 0,
+        aspect_ratio: float = 1.0,
+        conv_clamp: float | None = None,
     ):
         super().__init__()
-        self.z_dim, self.w_dim, self.resolution = z_dim, w_dim, resolution
+        self.z_dim, self.w_dim, self.resolution, self.c_dim = z_dim, w_dim, resolution, c_dim
         self.w_avg_beta, self.noise_mode = w_avg_beta, noise_mode
-        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, lr_mlp)
-        self.synthesis = SynthesisNetwork(resolution, w_dim, channel_base, channel_max, blur_kernel)
+        self.arch = dict(
+            resolution=resolution,
+            z_dim=z_dim,
+            w_dim=w_dim,
+            mapping_layers=mapping_layers,
+            channel_base=channel_base,
+            channel_max=channel_max,
+            lr_mlp=lr_mlp,
+            c_dim=c_dim,
+            aspect_ratio=aspect_ratio,
+            conv_clamp=conv_clamp,
+        )
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, lr_mlp, c_dim)
+        self.synthesis = SynthesisNetwork(
+            resolution, w_dim, channel_base, channel_max, blur_kernel, aspect_ratio=aspect_ratio, conv_clamp=conv_clamp
+        )
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
     @property
@@ -352,22 +438,27 @@ class Generator(nn.Module):
         return torch.cat([truncated[:, :cutoff], ws[:, cutoff:]], dim=1)
 
     def map(
-        self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None, update_w_avg: bool = False
+        self,
+        z: torch.Tensor,
+        psi: float = 1.0,
+        cutoff: int | None = None,
+        update_w_avg: bool = False,
+        c: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``z [B, z_dim] -> ws [B, num_ws, w_dim]``; optionally tracks ``w_avg`` (EMA of w)."""
-        w = self.mapping(z)
+        """``z [B, z_dim] (, c [B, c_dim]) -> ws [B, num_ws, w_dim]``; optionally tracks ``w_avg`` (EMA of w)."""
+        w = self.mapping(z, c)
         if update_w_avg:
             with torch.no_grad():
                 self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
         return self.truncate(w[:, None].expand(-1, self.num_ws, -1), psi, cutoff)
 
-    def mix_styles(self, ws: torch.Tensor, prob: float) -> torch.Tensor:
+    def mix_styles(self, ws: torch.Tensor, prob: float, c: torch.Tensor | None = None) -> torch.Tensor:
         """Style mixing regularisation: with probability ``prob``, layers from a random
-        crossover point on take the styles of a second z (one crossover per batch)."""
+        crossover point on take the styles of a second z (same label; one crossover per batch)."""
         if prob <= 0 or torch.rand(()) >= prob:
             return ws
         cutoff = int(torch.randint(1, self.num_ws, ()))
-        ws2 = self.map(torch.randn(ws.shape[0], self.z_dim, device=ws.device))
+        ws2 = self.map(torch.randn(ws.shape[0], self.z_dim, device=ws.device), c=c)
         return torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
 
     def forward(
@@ -378,8 +469,9 @@ class Generator(nn.Module):
         noise_mode: NoiseMode | None = None,
         mixing_prob: float = 0.0,
         return_ws: bool = False,
+        c: torch.Tensor | None = None,
     ):
-        ws = self.mix_styles(self.map(z, psi, cutoff, update_w_avg=self.training), mixing_prob)
+        ws = self.mix_styles(self.map(z, psi, cutoff, update_w_avg=self.training, c=c), mixing_prob, c)
         img = self.synthesis(ws, noise_mode or self.noise_mode)
         return (img, ws) if return_ws else img
 
@@ -389,14 +481,15 @@ class Generator(nn.Module):
         return self.mapping(torch.randn(n, self.z_dim, device=self.w_avg.device)).mean(0)
 
 
-def minibatch_stddev(x: torch.Tensor, group_size: int = 4, num_channels: int = 1) -> torch.Tensor:
+def minibatch_stddev(x: torch.Tensor, group_size: int | None = 4, num_channels: int = 1) -> torch.Tensor:
     """Append the minibatch standard deviation feature (Karras et al. 2018, section 3).
 
     Samples ``i, i + B/G, ...`` form a group of ``G`` (the largest divisor of the batch
-    not above ``group_size``); the std over each group, averaged over features and pixels,
-    is appended as ``num_channels`` extra channels.
+    not above ``group_size``; None: the whole batch); the std over each group, averaged over
+    features and pixels, is appended as ``num_channels`` extra channels.
     """
     b, c, h, w = x.shape
+    group_size = b if group_size is None else group_size
     g = max(d for d in range(1, min(group_size, b) + 1) if b % d == 0)
     y = x.float().view(g, -1, num_channels, c // num_channels, h, w)
     y = torch.sqrt(y.var(0, unbiased=False) + 1e-8).mean(dim=(2, 3, 4))  # [B/G, num_channels]
@@ -408,7 +501,12 @@ class Discriminator(nn.Module):
     """Residual StyleGAN2 discriminator with minibatch standard deviation.
 
     ``features(x, resolution)`` runs the trunk down to a resolution (methods that fuse
-    per-frame features reuse it); ``head(features)`` is the 4x4 epilogue.
+    per-frame features reuse it); ``head(features)`` is the 4x4 epilogue. Inputs are
+    ``resolution x resolution * aspect_ratio``; ``conv_clamp`` clamps the activations of the
+    convolutions (not the skips). With ``c_dim > 0`` (StyleGAN2-ADA's projection
+    discriminator) the epilogue outputs ``cmap_dim`` features (default: the 4x4 width) and the
+    logit is ``<features, mapping(c)> / sqrt(cmap_dim)``, ``mapping`` a
+    :class:`MappingNetwork` of the label alone (``mapping_layers`` layers).
     """
 
     def __init__(
@@ -417,102 +515,89 @@ class Discriminator(nn.Module):
         channel_base: int = 32768,
         channel_max: int = 512,
         in_channels: int = 3,
-        mbstd_group: int = 4,
+        mbstd_group: int | None = 4,
         mbstd_channels: int = 1,
         blur_kernel: Sequence[float] = BLUR,
+        aspect_ratio: float = 1.0,
+        conv_clamp: float | None = None,
+        c_dim: int = 0,
+        cmap_dim: int | None = None,
+        mapping_layers: int = 8,
     ):
         super().__init__()
         ch = stylegan2_channels(resolution, channel_base, channel_max)
         self.resolution, self.mbstd_group, self.mbstd_channels = resolution, mbstd_group, mbstd_channels
-        convs: list[nn.Module] = [ConvLayer(in_channels, ch[resolution], 1)]
+        self.aspect_ratio, self.c_dim = aspect_ratio, c_dim
+        convs: list[nn.Module] = [ConvLayer(in_channels, ch[resolution], 1, clamp=conv_clamp)]
         res = resolution
         while res > 4:
-            convs.append(ResBlock(ch[res], ch[res // 2], blur_kernel))
+            convs.append(ResBlock(ch[res], ch[res // 2], blur_kernel, clamp=conv_clamp))
             res //= 2
         self.convs = nn.Sequential(*convs)
-        self.final_conv = ConvLayer(ch[4] + mbstd_channels, ch[4], 3)
+        self.final_conv = ConvLayer(ch[4] + mbstd_channels, ch[4], 3, clamp=conv_clamp)
+        self.cmap_dim = (ch[4] if cmap_dim is None else cmap_dim) if c_dim else 0
         self.final_linear = nn.Sequential(
-            EqualLinear(ch[4] * 16, ch[4], activation="fused_lrelu"), EqualLinear(ch[4], 1)
+            EqualLinear(ch[4] * 4 * base_width(aspect_ratio), ch[4], activation="fused_lrelu"),
+            EqualLinear(ch[4], self.cmap_dim or 1),
         )
+        self.mapping = MappingNetwork(0, self.cmap_dim, mapping_layers, c_dim=c_dim) if c_dim else None
 
     def features(self, x: torch.Tensor, resolution: int = 4) -> torch.Tensor:
-        """Trunk activations at ``resolution`` (a power of two between 4 and the input size)."""
+        """Trunk activations at height ``resolution`` (a power of two between 4 and the input height)."""
         x = self.convs[0](x)
         for block in self.convs[1:]:
-            if x.shape[-1] <= resolution:
+            if x.shape[-2] <= resolution:
                 break
             x = block(x)
         return x
 
-    def head(self, features: torch.Tensor) -> torch.Tensor:
+    def head(self, features: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Minibatch std, 3x3 conv and two FC layers on 4x4 features -> one logit per sample."""
         x = minibatch_stddev(features, self.mbstd_group, self.mbstd_channels)
-        return self.final_linear(self.final_conv(x).flatten(1))
+        out = self.final_linear(self.final_conv(x).flatten(1))
+        if self.mapping is None:
+            return out
+        return (out * self.mapping(None, c)).sum(dim=1, keepdim=True) / math.sqrt(self.cmap_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-_ROSINALITY_PREFIXES = ("input.", "conv1.", "to_rgb1.", "convs.", "to_rgbs.", "noises.")
-
-
-def _rosinality_to_generator(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a rosinality ``g_ema`` state dict to :class:`Generator` keys."""
-    out = {}
-    for key, value in state.items():
-        if key.endswith(("blur.kernel", "upsample.kernel")):
-            continue  # constant FIR kernels: ours are non-persistent buffers
-        if key.startswith("style."):
-            out["mapping.layers." + key[len("style.") :]] = value
-        elif key.startswith(_ROSINALITY_PREFIXES):
-            out["synthesis." + key] = value
-        else:
-            raise KeyError(f"unexpected key {key!r} in a rosinality StyleGAN2 generator state dict")
-    return out
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.features(x), c)
 
 
-def generator_from_rosinality_state(state: dict[str, torch.Tensor], source: object = "state dict") -> Generator:
-    """A :class:`Generator` holding a rosinality ``g_ema``-layout state dict.
+# The file formats are read in stylevideo.nn.stylegan2_checkpoints, which builds this module's
+# networks; these entry points import it when called.
 
-    The architecture (resolution, z/w size, mapping depth, channel widths) is read from
-    the state dict; ``source`` names it in errors. Noise mode is ``const`` (the state's
-    own noise buffers). pSp's decoder and LIA-free StyleGAN2 checkpoints use this layout.
+
+def load_generator(path: str | os.PathLike, key: str | None = None) -> tuple[Generator, torch.Tensor]:
+    """A released or trained StyleGAN2 generator -> ``(generator in eval mode, w_avg)``.
+
+    Reads a rosinality ``.pt`` (``key`` default ``g_ema``), an NVlabs ``.pkl`` (``G_ema``; read
+    without executing anything) or a stylevideo Lightning checkpoint (``G_ema``). Noise mode
+    ``const``: ``generator(z, c=c)`` reproduces NVlabs' ``G_ema(z, c, noise_mode='const')``,
+    ``generator(z, psi=psi, c=c)`` its truncation around the file's ``w_avg``.
     """
-    state = _rosinality_to_generator(state)
-    mapping = sorted(int(k.split(".")[2]) for k in state if k.startswith("mapping.layers.") and k.endswith("weight"))
-    w_dim, z_dim = state[f"mapping.layers.{mapping[0]}.weight"].shape
-    resolution = 2 ** (len({k.split(".")[2] for k in state if k.startswith("synthesis.to_rgbs.")}) + 2)
-    widths = {4: state["synthesis.input.input"].shape[1]}
-    for j in range(int(math.log2(resolution)) - 2):
-        widths[2 ** (j + 3)] = state[f"synthesis.convs.{2 * j}.conv.weight"].shape[1]
-    channel_max = widths[4]
-    channel_base = resolution * widths[resolution]
-    if stylegan2_channels(resolution, channel_base, channel_max) != widths:
-        raise ValueError(f"{source}: channel widths {widths} do not follow min(channel_base // res, channel_max)")
-    g = Generator(resolution, z_dim, w_dim, len(mapping), channel_base, channel_max, noise_mode="const")
-    missing, unexpected = g.load_state_dict(state, strict=False)
-    if unexpected or set(missing) - {"w_avg"}:
-        raise KeyError(
-            f"{source}: state dict does not match the architecture; missing={missing}, unexpected={unexpected}"
-        )
-    return g
+    from stylevideo.nn import stylegan2_checkpoints
+
+    return stylegan2_checkpoints.load_generator(path, key)
+
+
+def load_discriminator(path: str | os.PathLike, key: str | None = None) -> Discriminator:
+    """The discriminator of a rosinality ``.pt`` (``d``), NVlabs ``.pkl`` (``D``) or stylevideo
+    checkpoint (``D``), in eval mode: ``D(img, c)`` reproduces NVlabs' ``D(img, c)``."""
+    from stylevideo.nn import stylegan2_checkpoints
+
+    return stylegan2_checkpoints.load_discriminator(path, key)
 
 
 def load_rosinality_checkpoint(path: str | os.PathLike, key: str = "g_ema") -> tuple[Generator, torch.Tensor]:
-    """Load a rosinality-layout StyleGAN2 checkpoint -> ``(generator, latent_avg)``.
+    """A rosinality-layout StyleGAN2 checkpoint -> ``(generator, latent_avg)`` (constant noise;
+    ``latent_avg``: the file's, else the mean of 4096 mapped z)."""
+    from stylevideo.nn import stylegan2_checkpoints
 
-    With ``noise_mode="const"`` (the checkpoint's own noise buffers) and no truncation,
-    the generator reproduces the original network's output. ``latent_avg`` is the
-    checkpoint's (pSp, onestyle and VidStyleODE store one) or, if absent, the mean of
-    4096 mapped z; it is also copied to ``generator.w_avg`` when it is one vector.
-    """
-    with torch.serialization.safe_globals([argparse.Namespace]):
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if key not in ckpt:
-        raise KeyError(f"{path}: no {key!r} entry (found {sorted(ckpt)}); expected a rosinality StyleGAN2 checkpoint")
-    g = generator_from_rosinality_state(ckpt[key], path)
-    latent_avg = ckpt.get("latent_avg")
-    latent_avg = g.mean_latent() if latent_avg is None else latent_avg.float()
-    if latent_avg.ndim == 1:
-        g.w_avg.copy_(latent_avg)
-    return g.eval(), latent_avg
+    return stylegan2_checkpoints.load_rosinality_checkpoint(path, key)
+
+
+def generator_from_rosinality_state(state: dict[str, torch.Tensor], source: object = "state dict") -> Generator:
+    """A :class:`Generator` holding a rosinality ``g_ema``-layout state dict (architecture read from it)."""
+    from stylevideo.nn import stylegan2_checkpoints
+
+    return stylegan2_checkpoints.generator_from_rosinality_state(state, source)

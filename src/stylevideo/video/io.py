@@ -8,6 +8,16 @@ whose message names the file and what was expected.
 Pixel conventions: decoded frames are uint8 ``[T, H, W, 3]``; the models see float
 ``[T, 3, H, W]`` in [-1, 1]. :func:`frames_to_tensor` and :func:`tensor_to_uint8` are the
 two conversions between them.
+
+Determinism: a file decodes to the same pixels whatever reads it (one batch, single frames,
+any index order, decord or the PyAV path, see :func:`_read_video`), and :func:`write_video`
+writes the same bytes on every machine (one x264 thread, a bit-exact RGB -> YUV conversion).
+
+PyAV is imported here, at module level, before decord can be: decord loads its bundled
+FFmpeg with ``RTLD_GLOBAL``, and its ``libx264`` (build 164) exports the unversioned names
+``x264_encoder_encode``, ``x264_param_default``, ... that PyAV's ``libavcodec`` looks up
+too. Loaded first, decord's copy wins 14 of those 15 symbols (``LD_DEBUG=bindings``), so
+that PyAV's encoder would run two x264 builds at once; loaded after PyAV, it wins none.
 """
 
 from __future__ import annotations
@@ -19,15 +29,18 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+import av  # before decord, see the module docstring
 import numpy as np
 import torch
 import torch.nn.functional as F
+from av.video.reformatter import Interpolation
 
 __all__ = [
     "FRAME_EXTENSIONS",
     "VIDEO_EXTENSIONS",
     "VideoReadError",
     "count_frames",
+    "frame_to_rgb",
     "frames_to_tensor",
     "list_frame_files",
     "read_frames",
@@ -139,37 +152,58 @@ def _read_folder(path: Path, indices: Sequence[int]) -> np.ndarray:
     return np.stack(images)[inverse]
 
 
+# decord 0.6 wraps a converted frame without copying when its row stride is a multiple of
+# the width, taking ``stride / width`` as the channel count: wrong whenever the stride is
+# padded (widths 16, 24, 48, 72, ... at FFmpeg's 32-byte alignment; dmlc/decord#336).
+# ``get_batch`` then fails its size check with this message, for every frame of such a file.
+_DECORD_STRIDE_BUG = "DECORDArrayCopyFromTo"
+
+
 def _read_video(path: Path, indices: Sequence[int]) -> np.ndarray:
+    """Frames ``indices`` of a video file: decord's ``get_batch``, or PyAV where decord cannot.
+
+    One decoder per file: PyAV decodes only the files whose width trips decord's stride bug
+    (a property of the file, the same on every call), never as a retry after another
+    failure, which raises. Both give the same pixels anyway: H.264 decoding is exact (the
+    standard fixes its output), and the YUV -> RGB step is swscale's unscaled converter with
+    the stream's matrix tag (BT.601 where untagged) in both, the defaults of decord's
+    ``scale`` filter and of :func:`frame_to_rgb`. Measured bit-identical at all 132 frame
+    sizes from 18x16 to 256x64 that decord reads (and for BT.709- and BT.601-tagged files);
+    tests/video/test_decode_paths.py asserts it for every read path.
+    """
     reader = _open_video(path)
     indices = _check_indices(path, indices, len(reader))
     unique, inverse = np.unique(indices, return_inverse=True)  # decode each frame once, in order
     try:
-        batch = reader.get_batch(unique.tolist())
-        frames = batch.asnumpy() if hasattr(batch, "asnumpy") else np.asarray(batch)
+        frames = reader.get_batch(unique.tolist()).asnumpy()
     except Exception as e:
-        # decord 0.6 fails on some frame widths (16, 24, 48, 72, ...: dmlc/decord#336)
-        try:
-            frames = _decode_sequentially(path, unique)
-        except Exception as fallback:
+        if _DECORD_STRIDE_BUG not in str(e):
             raise VideoReadError(
-                f"cannot decode frames {unique.tolist()[:8]} of {path} "
-                f"({len(reader)} frames in its "
-                f"index): {str(e).splitlines()[0][:200]}; sequential decoding: {fallback}"
+                f"cannot decode frames {unique.tolist()[:8]} of {path} ({len(reader)} frames in its index): "
+                f"{str(e).splitlines()[0][:200]}"
             ) from e
-    if frames.shape[0] != unique.size:
-        raise VideoReadError(f"{path} returned {frames.shape[0]} frames, expected {unique.size}")
+        frames = _decode_sequentially(path, unique)
+    if frames.shape[0] != unique.size or frames.shape[-1] != 3:
+        raise VideoReadError(f"{path} returned frames of shape {frames.shape}, expected {unique.size} RGB frames")
     return frames[inverse]
 
 
-def _decode_sequentially(path: Path, sorted_indices: np.ndarray) -> np.ndarray:
-    """Frames ``sorted_indices`` by decoding from the start with PyAV (decord's fallback)."""
-    import av
+def frame_to_rgb(frame) -> np.ndarray:
+    """A decoded PyAV frame as uint8 ``[H, W, 3]`` RGB: the conversion decord applies.
 
+    swscale with its default flags (the unscaled YUV -> RGB converter), the frame's colour
+    tags, one thread (so that the converter's slices do not depend on the machine's CPUs).
+    """
+    return frame.to_ndarray(format="rgb24", threads=1)
+
+
+def _decode_sequentially(path: Path, sorted_indices: np.ndarray) -> np.ndarray:
+    """Frames ``sorted_indices`` by decoding from the start with PyAV."""
     wanted, frames, i = set(sorted_indices.tolist()), [], -1
     with av.open(str(path)) as container:
         for i, frame in enumerate(container.decode(video=0)):
             if i in wanted:
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(frame_to_rgb(frame))
             if i >= sorted_indices[-1]:
                 break
     if len(frames) != sorted_indices.size:
@@ -235,6 +269,12 @@ def _as_uint8_frames(frames: torch.Tensor | np.ndarray) -> np.ndarray:
     )
 
 
+# BT.601 ("smpte170m") limited range: what decoders assume for untagged standard-definition
+# video; tagged in the stream so that no reader has to guess (AVColorSpace, AVColorRange).
+_BT601, _LIMITED_RANGE = 6, 1
+_RGB_TO_YUV = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.BITEXACT
+
+
 def write_video(
     path: str | os.PathLike,
     frames: torch.Tensor | np.ndarray,
@@ -247,9 +287,13 @@ def write_video(
     ``frames``: uint8 ``[T, H, W, 3]`` or float ``[T, 3, H, W]`` in [-1, 1]. ``keyint``: frames
     between keyframes (x264's default 250 if ``None``); short values make random access, i.e.
     training reads, faster at the cost of larger files.
-    """
-    import av
 
+    The same frames give the same bytes on every machine: RGB -> YUV is swscale's bit-exact C
+    path (BT.601, limited range, accurate rounding, one thread) and x264 runs one thread.
+    x264's automatic thread count is 1.5 per CPU (capped at one per two macroblock rows): on
+    this project's 2-CPU machine the same 128x128 clip encoded to other bytes with one CPU
+    than with two, and decoded 12 % of its values up to 29 levels apart.
+    """
     path = Path(path)
     array = _as_uint8_frames(frames)
     if array.shape[0] == 0:
@@ -264,9 +308,18 @@ def write_video(
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = array.shape[2], array.shape[1]
             stream.pix_fmt = "yuv420p"
+            stream.thread_count = 1
+            stream.codec_context.colorspace, stream.codec_context.color_range = _BT601, _LIMITED_RANGE
             stream.options = {"crf": str(crf)} | ({"g": str(keyint)} if keyint else {})
             for frame in array:
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+                yuv = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
+                    format="yuv420p",
+                    dst_colorspace="ITU601",
+                    dst_color_range="MPEG",
+                    interpolation=_RGB_TO_YUV,
+                    threads=1,
+                )
+                container.mux(stream.encode(yuv))
             container.mux(stream.encode())
         os.replace(tmp, path)
     finally:

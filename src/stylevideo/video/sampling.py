@@ -104,14 +104,16 @@ class ConsecutiveFrames(FrameSampler):
 class SparseFrames(FrameSampler):
     """StyleInV first-frame-aware sparse training (FFA-ST, section 3.4, Eq. 3).
 
-    A clip of ``clip_length`` frames (shorter videos: the whole video) starts at a random
-    frame; its first frame is ``t0 = 0``. Within the clip ``n`` frames are drawn as in
-    StyleGAN-V's sparse training: the distance between the first and the last of them is
-    drawn uniformly from the powers of two in ``[n - 1, min(max_distance, len - 1)]``
-    (a log-uniform spread of time scales; the largest feasible distance when no power of
-    two fits), the window is placed uniformly in the clip and the ``n - 2`` inner frames are
-    distinct frames inside it. Returns ``n + 1`` frames ``t0, t1..tn`` with ``t`` relative
-    to ``t0``; as in the authors' sampler, ``t1`` may coincide with ``t0``.
+    A clip of ``clip_length`` frames starts at a uniformly random frame; its first frame is
+    ``t0 = 0``. Videos shorter than ``clip_length`` are not used (``min_frames``; the data
+    layer drops them), as in the authors' dataset (``dataset_styleinv.py``: ``flex_sampling:
+    none`` keeps videos of at least ``nframes`` frames). Within the clip ``n`` frames are drawn
+    as in StyleGAN-V's sparse training: the distance between the first and the last of them
+    is drawn uniformly from the powers of two in ``[n - 1, min(max_distance, clip_length - 1)]``
+    (a log-uniform spread of time scales), the window is placed uniformly in the clip and the
+    ``n - 2`` inner frames are distinct frames inside it. Returns ``n + 1`` frames
+    ``t0, t1..tn`` with ``t`` relative to ``t0``; as in the authors' sampler, ``t1`` may
+    coincide with ``t0``.
     """
 
     def __init__(self, n: int = 3, max_distance: int = 32, clip_length: int = 128):
@@ -125,7 +127,7 @@ class SparseFrames(FrameSampler):
 
     @property
     def min_frames(self) -> int:
-        return self.n
+        return self.clip_length
 
     def _distances(self, window: int) -> np.ndarray:
         """The candidate distances between the first and the last sparse frame."""
@@ -135,7 +137,7 @@ class SparseFrames(FrameSampler):
         return powers if powers.size else np.array([hi])
 
     def _sample(self, num_frames, rng):
-        window = min(self.clip_length, num_frames)
+        window = self.clip_length
         clip_start = rng.integers(0, num_frames - window + 1)
         distance = int(rng.choice(self._distances(window)))
         offset = rng.integers(0, window - distance)  # the window [offset, offset + distance]

@@ -25,8 +25,8 @@ coordinates by ``s``). Point order: clockwise on screen, starting at the left mo
 (image left), along the upper lip to the right corner, then back along the lower lip.
 
 Everything is a function of the parameters: the same seed gives identical labels,
-polygons and decoded pixels. Drawing uses analytic soft masks (anti-aliased, vectorised
-over all frames of a clip).
+polygons, mp4 bytes (on any machine: see ``write_video``) and decoded pixels. Drawing
+uses analytic soft masks (anti-aliased, vectorised over all frames of a clip).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ __all__ = [
     "synthetic_params",
 ]
 
-GENERATOR_VERSION = 2  # bump whenever the output changes: caches regenerate
+GENERATOR_VERSION = 3  # bump whenever the output changes: caches regenerate
 ACTIONS = ("talk", "smile", "nod", "sway", "blink")
 # fmt: off
 LABEL_COLUMNS = (

@@ -40,18 +40,49 @@ def test_motion_dictionary_is_orthonormal_on_every_forward_and_after_an_optimize
         MotionDictionary(8, 9)
 
 
-def test_zero_flow_with_an_all_ones_mask_reproduces_the_encoder_features():
+def test_zero_flow_with_an_all_ones_mask_reproduces_the_encoder_features_with_align_corners():
     feats = tiny().encode(images())[1]
     for f in feats:  # Eq. 5 with phi = 0, m = 1
-        out = masked_warp(f, torch.zeros(f.shape[0], 2, *f.shape[2:]), torch.ones(f.shape[0], 1, *f.shape[2:]))
+        ones = torch.ones(f.shape[0], 1, *f.shape[2:])
+        out = masked_warp(f, torch.zeros(f.shape[0], 2, *f.shape[2:]), ones, align_corners=True)
         assert torch.allclose(out, f, atol=1e-4 * f.abs().max().item())  # up to the grid's float rounding
     f = feats[-1]
     half = torch.zeros(f.shape[0], 1, *f.shape[2:]) + 0.5
-    assert torch.allclose(masked_warp(f, torch.zeros_like(f[:, :2]), half), f / 2, atol=1e-4 * f.abs().max().item())
+    out = masked_warp(f, torch.zeros_like(f[:, :2]), half, align_corners=True)
+    assert torch.allclose(out, f / 2, atol=1e-4 * f.abs().max().item())
     # a flow of one pixel (2 / (W - 1) in normalised units) to the right samples the next column
     shift = torch.zeros(f.shape[0], 2, *f.shape[2:])
     shift[:, 0] = 2 / (f.shape[3] - 1)
-    assert torch.allclose(warp(f, shift)[..., :-1], f[..., 1:], atol=1e-4 * f.abs().max().item())
+    assert torch.allclose(warp(f, shift, align_corners=True)[..., :-1], f[..., 1:], atol=1e-4 * f.abs().max().item())
+
+
+def bilinear_zeros_reference(x: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor) -> torch.Tensor:
+    """float64 bilinear sampling of ``x [C, H, W]`` at normalised ``(gx, gy) [h, w]`` with
+    ``align_corners=False`` (pixel ``i`` centred at ``(2i + 1) / W - 1``) and zero padding."""
+    c, h, w = x.shape
+    px, py = ((gx + 1) * w - 1) / 2, ((gy + 1) * h - 1) / 2
+    out = torch.zeros(c, *gx.shape, dtype=torch.float64)
+    x0, y0 = px.floor().long(), py.floor().long()
+    for dx in (0, 1):
+        for dy in (0, 1):
+            xi, yi = x0 + dx, y0 + dy
+            weight = (1 - (px - xi).abs()) * (1 - (py - yi).abs())
+            inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            out += torch.where(inside, weight * x[:, yi.clamp(0, h - 1), xi.clamp(0, w - 1)], 0.0)
+    return out
+
+
+def test_warp_follows_the_authors_align_corners_false_convention_by_default():
+    f = images(1, 16).double()
+    flow = torch.rand(1, 2, 16, 16, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 0.4 - 0.2
+    grid = torch.linspace(-1, 1, 16, dtype=torch.float64)
+    gx, gy = grid[None, :] + flow[0, 0], grid[:, None] + flow[0, 1]  # their linspace grid + phi
+    expected = bilinear_zeros_reference(f[0], gx, gy)
+    assert torch.allclose(warp(f, flow)[0], expected, atol=1e-12)
+    assert not torch.allclose(warp(f, flow, align_corners=True)[0], expected, atol=1e-3)
+    # the default everywhere in LIA is the authors' convention
+    model = tiny()
+    assert not any(block.align_corners for block in model.G.blocks)
 
 
 def test_encoder_features_and_generator_blocks_follow_the_resolution():

@@ -87,3 +87,22 @@ def test_bad_official_files_give_clear_errors(tmp_path):
     torch.save(state, tmp_path / "kernel.pt")
     with pytest.raises(ValueError, match="kernel.pt: gen.dec.convs.0.conv.blur.kernel is not the FIR kernel"):
         load_official_checkpoint(tmp_path / "kernel.pt")
+
+
+def test_models_warping_with_align_corners_true_load_but_are_not_exported(tmp_path):
+    torch.manual_seed(0)
+    old = LIA(**TINY, align_corners=True)  # trained here before the default became the authors' False
+    path = tmp_path / "old.ckpt"
+    torch.save(
+        {"state_dict": old.state_dict(), "hyper_parameters": dict(old.hparams), "pytorch-lightning_version": "2.6.0"},
+        path,
+    )
+    loaded = LIA.load_from_checkpoint(path, map_location="cpu")
+    assert loaded.hparams.align_corners and all(block.align_corners for block in loaded.autoencoder.G.blocks)
+    for model in (old, loaded):
+        with pytest.raises(ValueError, match="align_corners=True.*not exported"):
+            export_official_checkpoint(model, tmp_path / "refused.pt")
+    assert not (tmp_path / "refused.pt").exists()
+    export_official_checkpoint(LIA(**TINY), tmp_path / "new.pt")  # the default, False, exports
+    with pytest.raises(ValueError, match="new.pt: official LIA checkpoints were trained with align_corners=False"):
+        load_official_checkpoint(tmp_path / "new.pt", align_corners=True)

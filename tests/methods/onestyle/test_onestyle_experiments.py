@@ -109,22 +109,10 @@ def test_fit_the_synthetic_experiment_through_the_cli_then_invert_a_clip_with_it
 
     clip = next((tmp_path / "cache").rglob("actor01/smile/*.mp4"))
     torch.manual_seed(0)
-    lpips_file = tmp_path / "alexnet.pth"
-    shapes = {
-        0: (64, 3, 11, 11),
-        3: (192, 64, 5, 5),
-        6: (384, 192, 3, 3),
-        8: (256, 384, 3, 3),
-        10: (256, 256, 3, 3),
-    }
-    torch.save(
-        {
-            f"features.{i}.{p}": torch.randn(s) * 0.05 if p == "weight" else torch.zeros(s[0])
-            for i, s in shapes.items()
-            for p in ("weight", "bias")
-        },
-        lpips_file,
-    )
+    lpips_file = tmp_path / "vgg16.pth"  # random VGG16 features: the LPIPS-VGG backbone's layout
+    from torchvision.models import vgg16
+
+    torch.save({k: v for k, v in vgg16().state_dict().items() if k.startswith("features.")}, lpips_file)
     out = main(
         [
             "--ckpt",

@@ -43,6 +43,42 @@ def test_content_style_concatenates_the_actor_code_and_the_ramped_action_embeddi
         G.F_c(actor, None)
 
 
+def test_authors_options_sum_the_content_take_their_widths_and_put_the_linear_time_term_last():
+    widths = {4: 8, 8: 16, 16: 8, 32: 4}  # not monotone, as the authors' table (256, 512, 512, 1024, ...)
+    G = conditional_generator(content_fusion="sum", channels=widths, time2vec_linear_last=True)
+    actor, action = torch.tensor([0, 2]), torch.tensor([1, 3])
+    w_c = G.F_c(actor, action, ramp=0.25)  # their model.py: style(person_embed) + ramp * class_embed
+    assert w_c.shape == (2, 8) and G.w_dim == 8 + 8
+    assert torch.allclose(w_c, G.F_c.mapping(G.F_c.actor_embed(actor)) + 0.25 * G.F_c.action_embed(action))
+    synthesis = G.synthesis
+    assert synthesis.input.input.shape[1] == 8 and synthesis.conv1.conv.weight.shape[1:3] == (8, 8)
+    got = {2 ** (j + 3): synthesis.convs[2 * j].conv.weight.shape[1] for j in range(3)}
+    assert got == {8: 16, 16: 8, 32: 4} and synthesis.convs[2].conv.weight.shape[2] == 16
+    t = torch.tensor([[0.0, 1.5, 40.0]], dtype=torch.float64)
+    omega, phi = (p.detach().double() for p in (G.time2vec.omega, G.time2vec.phi))
+    expected = torch.cat([torch.sin(t[..., None] * omega[:-1] + phi[:-1]), t[..., None] * omega[-1:] + phi[-1:]], -1)
+    assert torch.allclose(G.time2vec.double()(t), expected, atol=1e-12)  # [sin(t w + b), t w0 + b0]
+    G.float()
+    assert G(t.float(), z_m=torch.randn(1, 8), actor=actor[:1], action=action[:1]).shape == (1, 3, 3, 32, 32)
+    with pytest.raises(ValueError, match=r"channels must give a width for every resolution .* missing \[32\]"):
+        conditional_generator(channels={4: 8, 8: 8, 16: 8})
+    with pytest.raises(ValueError, match="content fusion must be 'concat'"):
+        conditional_generator(content_fusion="add")
+
+
+def test_videos_use_the_constant_noise_by_default():
+    G = conditional_generator()
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("noise.weight"):
+                p.fill_(0.5)
+    inputs = dict(z_m=torch.randn(1, 8), actor=torch.tensor([1]), action=torch.tensor([2]))
+    t = torch.tensor([[0.0, 1.0]])
+    frames = G(t, **inputs)
+    assert torch.equal(frames, G(t, noise_mode="const", **inputs))
+    assert not torch.allclose(frames, G(t, noise_mode="random", **inputs), atol=1e-3)
+
+
 def test_unconditional_generator_has_no_actor_or_action_parameters():
     torch.manual_seed(0)
     model = OneStyle(**TINY)

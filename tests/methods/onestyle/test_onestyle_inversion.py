@@ -5,37 +5,36 @@ import torch
 from lightning import __version__ as lightning_version
 from onestyle_helpers import TINY, TINY_G
 
-from stylevideo.features.perceptual import lpips_alex
 from stylevideo.methods.onestyle import OneStyle
 from stylevideo.methods.onestyle.generator import OneStyleGenerator
 from stylevideo.methods.onestyle.inversion import inversion_loss, invert_motion, pivotal_tuning
+from stylevideo.methods.psp import lpips_network
 from stylevideo.video.io import count_frames, frames_to_tensor, read_frames
 
 
 @pytest.fixture(scope="module")
-def alexnet_file(tmp_path_factory):
-    """Random-weight AlexNet features in torchvision's layout (what the LPIPS loader reads)."""
+def vgg16_file(tmp_path_factory):
+    """Random-weight VGG16 features in torchvision's layout (what the LPIPS-VGG loader reads)."""
     g = torch.Generator().manual_seed(0)
-    shapes = {
-        0: (64, 3, 11, 11),
-        3: (192, 64, 5, 5),
-        6: (384, 192, 3, 3),
-        8: (256, 384, 3, 3),
-        10: (256, 256, 3, 3),
-    }
-    state = {}
-    for i, shape in shapes.items():
-        fan_in = shape[1] * shape[2] * shape[3]
-        state[f"features.{i}.weight"] = torch.randn(shape, generator=g) * (2 / fan_in) ** 0.5
-        state[f"features.{i}.bias"] = torch.zeros(shape[0])
-    path = tmp_path_factory.mktemp("weights") / "alexnet.pth"
+    widths = {0: 64, 2: 64, 5: 128, 7: 128, 10: 256, 12: 256, 14: 256}
+    widths |= {i: 512 for i in (17, 19, 21, 24, 26, 28)}
+    state, channels = {}, 3
+    for i, width in widths.items():
+        state[f"features.{i}.weight"] = torch.randn(width, channels, 3, 3, generator=g) * (2 / (9 * channels)) ** 0.5
+        state[f"features.{i}.bias"] = torch.zeros(width)
+        channels = width
+    path = tmp_path_factory.mktemp("weights") / "vgg16.pth"
     torch.save(state, path)
     return path
 
 
 @pytest.fixture(scope="module")
-def lpips(alexnet_file):
-    return lpips_alex(alexnet_file)
+def lpips():
+    """A cheap perceptual term for the optimisation tests (random AlexNet LPIPS: any LPIPS fits
+    ``invert_motion``'s interface; the command line uses LPIPS-VGG, the authors', and is tested
+    with a random VGG16 below)."""
+    torch.manual_seed(0)
+    return lpips_network(pretrained=False)
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +48,35 @@ def tiny_generator(seed=0):
     return OneStyleGenerator(**TINY_G, num_actors=3, num_actions=4).eval()
 
 
-def test_inversion_reduces_its_loss_on_a_real_clip(real_clip, lpips):
-    G = tiny_generator()
+def test_inversion_is_adam_on_eq_5_from_the_mean_motion_style(real_clip, lpips):
+    """Three steps of invert_motion against Adam written out on Eq. 5's gradient, with the loss
+    ``sum_t LPIPS_t + 100 / N * MSE_t`` (the authors' projector) computed here from G's frames."""
+    G, clip = tiny_generator(), real_clip[:2]
     before = [p.clone() for p in G.parameters()]
-    content = dict(actor=torch.tensor([1]), action=torch.tensor([2]), z_c=None, ramp=1.0)
-    t = torch.arange(4.0)
-    torch.manual_seed(1)
-    start = G.mean_motion_style(10000)
-    initial = inversion_loss(G, lpips, real_clip, t, start, content=content)
-    result = invert_motion(G, real_clip, perceptual=lpips, actor=1, action=2, steps=8, lr=0.1, chunk=3, num_mean=10000)
-    assert result.m.shape == (8,) and len(result.history) == 8
-    assert result.loss < 0.9 * float(initial)  # Eq. 5 decreased from the mean motion style
+    t, m0 = torch.arange(2.0), G.mean_motion_style(500)
+    content = dict(actor=torch.tensor([1]), action=torch.tensor([2]), ramp=1.0, noise_mode="const")
+
+    def eq5(m):
+        frames = G(t[None], m=m[None], **content)[0]
+        return lpips(frames, clip).sum() + 100 / 2 * ((frames - clip) ** 2).mean(dim=(1, 2, 3)).sum()
+
+    m, first, second, history = m0.clone(), torch.zeros(8), torch.zeros(8), []
+    for step in range(1, 4):  # Adam (Kingma & Ba), lr 0.1, betas (0.9, 0.999), eps 1e-8
+        x = m.clone().requires_grad_(True)
+        loss = eq5(x)
+        (g,) = torch.autograd.grad(loss, x)
+        history.append(float(loss))
+        first, second = 0.9 * first + 0.1 * g, 0.999 * second + 0.001 * g * g
+        m = m - 0.1 * (first / (1 - 0.9**step)) / ((second / (1 - 0.999**step)).sqrt() + 1e-8)
+    result = invert_motion(
+        G, clip, perceptual=lpips, actor=1, action=2, steps=3, lr=0.1, noise_strength=0.0,
+        lr_rampup=0.0, lr_rampdown=0.0, m_init=m0, chunk=1, num_mean=10,
+    )  # fmt: skip
+    assert result.history == pytest.approx(history, rel=1e-4)  # float32, frame by frame there
+    # each Adam step moves a coordinate by about lr = 0.1; 1e-3 leaves room for float32 rounding
+    # (the frames go through G and LPIPS one by one there, both at once here)
+    assert torch.allclose(result.m, m, atol=1e-3) and (m - m0).abs().min() > 0.05
+    assert result.loss == pytest.approx(float(eq5(m)), rel=1e-4)
     assert all(torch.equal(a, b) for a, b in zip(before, G.parameters(), strict=True))  # G unchanged
     assert all(p.requires_grad for p in G.parameters())
 
@@ -128,7 +145,7 @@ def write_checkpoint(path, model, label_maps):
     )
 
 
-def test_invert_command_recovers_and_reenacts_a_real_clip(tmp_path, real_data, alexnet_file):
+def test_invert_command_recovers_and_reenacts_a_real_clip(tmp_path, real_data, vgg16_file):
     from stylevideo.methods.onestyle.invert import main
 
     torch.manual_seed(0)
@@ -165,7 +182,7 @@ def test_invert_command_recovers_and_reenacts_a_real_clip(tmp_path, real_data, a
             "--chunk",
             "2",
             "--lpips_weights",
-            str(alexnet_file),
+            str(vgg16_file),
             "--out",
             str(tmp_path / "inv"),
             "--reenact_actor",
@@ -196,7 +213,7 @@ def test_invert_command_recovers_and_reenacts_a_real_clip(tmp_path, real_data, a
                 "--out",
                 str(tmp_path / "x"),
                 "--lpips_weights",
-                str(alexnet_file),
+                str(vgg16_file),
                 "--device",
                 "cpu",
             ]
@@ -217,7 +234,7 @@ def test_invert_command_recovers_and_reenacts_a_real_clip(tmp_path, real_data, a
                 "--out",
                 str(tmp_path / "x"),
                 "--lpips_weights",
-                str(alexnet_file),
+                str(vgg16_file),
                 "--device",
                 "cpu",
             ]

@@ -6,8 +6,8 @@ from lightning.pytorch import Callback, LightningDataModule
 from onestyle_helpers import TINY, fit, triplet_batch
 from torch.utils.data import DataLoader
 
+import stylevideo.methods.gan as loop
 import stylevideo.methods.onestyle.module as module
-from stylevideo.methods.gan import ema_beta
 from stylevideo.methods.onestyle import OneStyle
 from stylevideo.methods.onestyle.conditions import action_ramp
 
@@ -26,7 +26,7 @@ def test_one_iteration_is_one_step_with_the_ramp_in_g_and_d_t_and_lazy_regularis
     model = OneStyle(**TINY, num_actors=3, num_actions=4, ramp_start=0, ramp_end=2, r1_interval=2, pl_interval=3)
     seen = {"G": [], "D_t": [], "r1": 0, "pl": 0}
     g_forward, d_forward = type(model.G).forward, type(model.D_t).forward
-    r1, pl = module.r1_penalty, module.path_length_penalty
+    r1, pl = module.r1_penalty, loop.path_length_penalty
 
     def g_spy(self, t, **kwargs):
         if self is model.G:
@@ -48,7 +48,7 @@ def test_one_iteration_is_one_step_with_the_ramp_in_g_and_d_t_and_lazy_regularis
     monkeypatch.setattr(type(model.G), "forward", g_spy)
     monkeypatch.setattr(type(model.D_t), "forward", d_spy)
     monkeypatch.setattr(module, "r1_penalty", count_r1)
-    monkeypatch.setattr(module, "path_length_penalty", count_pl)
+    monkeypatch.setattr(loop, "path_length_penalty", count_pl)
     buffer = []
 
     class Record(Callback):
@@ -61,10 +61,45 @@ def test_one_iteration_is_one_step_with_the_ramp_in_g_and_d_t_and_lazy_regularis
     # G renders 2 clips per iteration (+1 for path length at 0, 3); D_t scores 3 (+1 for R1 at 0, 2)
     assert seen["G"] == [0.0] * 3 + [0.5] * 2 + [1.0] * 2 + [1.0] * 3
     assert seen["D_t"] == [0.0] * 4 + [0.5] * 3 + [1.0] * 4 + [1.0] * 3
-    assert (seen["r1"], seen["pl"]) == (4, 2)  # R1 on D_t and D_s at 0, 2; path length at 0, 3
+    assert (seen["r1"], seen["pl"]) == (2, 2)  # R1 on D_t (the authors' D_t only) at 0, 2; path length at 0, 3
     assert model.mean_path_length > 0
-    logged = {"loss/d_t", "loss/d_s", "loss/g_t", "loss/g_s", "loss/r1_t", "loss/r1_s", "loss/pl"}
-    assert logged | {"ramp"} <= set(trainer.logged_metrics)
+    logged = {"loss/d_t", "loss/d_s", "loss/g_t", "loss/g_s", "loss/r1_t", "loss/pl"}
+    assert logged | {"ramp"} <= set(trainer.logged_metrics) and "loss/r1_s" not in trainer.logged_metrics
+
+
+def test_r1_is_on_d_t_and_with_r1_shuffle_on_d_s_too():
+    """R1 = E ||grad_x D(x)||^2 over the real samples, D_t's on the triplets, D_s's on the pairs."""
+    torch.manual_seed(0)
+    batch = triplet_batch()
+    for shuffle in (False, True):
+        model = OneStyle(**TINY, num_actors=3, num_actions=4, r1_shuffle=shuffle)
+        step = model.prepare_step(batch)
+        r1 = model.r1_penalties(step)
+        assert set(r1) == ({"r1_t", "r1_s"} if shuffle else {"r1_t"})
+    pairs = torch.stack([batch["frames"][:, :-1], batch["frames"][:, 1:]], 2).flatten(0, 1).requires_grad_(True)
+    (grad,) = torch.autograd.grad(model.D_s(pairs).sum(), pairs)
+    assert torch.allclose(r1["r1_s"], grad.pow(2).sum(dim=(1, 2, 3, 4)).mean(), rtol=1e-5)
+    x = batch["frames"].clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model.D_t(x, batch["t"], batch["actor"], batch["action"], 0.0).sum(), x)
+    assert torch.allclose(r1["r1_t"], grad.pow(2).sum(dim=(1, 2, 3, 4)).mean(), rtol=1e-5)
+
+
+def test_triplet_stride_is_one_or_cycles_1_2_3_every_100_iterations_as_the_authors(monkeypatch):
+    consecutive = OneStyle(**TINY)
+    assert {consecutive.triplet_stride(i) for i in (0, 1, 150, 10_000)} == {1}
+    cycling = OneStyle(**TINY, triplet_strides=[1, 2, 3])
+    # train.py: offset 1 at iteration 0, then kk = (kk + 1) % 3 after every iteration i with i % 100 == 0
+    expected, kk = [], 0
+    for i in range(701):
+        expected.append([1, 2, 3][kk])
+        kk = (kk + 1) % 3 if i % 100 == 0 else kk
+    assert [cycling.triplet_stride(i) for i in range(701)] == expected
+    batch = triplet_batch(t=7)
+    monkeypatch.setattr(OneStyle, "iteration", property(lambda self: 150))  # stride 3
+    step = cycling.prepare_step(batch)
+    assert torch.equal(step["real"], batch["frames"][:, [0, 3, 6]]) and torch.equal(step["t"], batch["t"][:, [0, 3, 6]])
+    with pytest.raises(ValueError, match=r"ConsecutiveFrames\(n=7\)"):
+        cycling.prepare_step(triplet_batch(t=5))
 
 
 def test_ema_follows_the_generator_and_all_state_is_in_the_checkpoint():
@@ -74,7 +109,7 @@ def test_ema_follows_the_generator_and_all_state_is_in_the_checkpoint():
     )  # lambda = 0.5 at iteration 0
     before = model.G_ema.synthesis.conv1.conv.weight.clone()
     fit(model, [triplet_batch()], steps=1)
-    beta = ema_beta(4, 0.01)
+    beta = 0.5 ** (4 / (0.01 * 1000))  # half-life 0.01 kimg = 10 videos at batch 4
     expected = beta * before + (1 - beta) * model.G.synthesis.conv1.conv.weight
     assert torch.allclose(model.G_ema.synthesis.conv1.conv.weight, expected, atol=1e-6)
     assert not model.G_ema.training and model.G.training

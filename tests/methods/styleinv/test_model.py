@@ -76,7 +76,8 @@ def test_training_step_feeds_d_the_initial_frame_and_logs_eq4_eq5(stage_ckpts, m
     assert torch.allclose(first["x0"], m.synthesize(first["w0"]))
     metrics = trainer.callback_metrics
     assert torch.allclose(metrics["loss/l2"], 10 * ((first["x0"] - first["y"][:, 0]) ** 2).mean(), rtol=1e-4)
-    assert torch.allclose(metrics["loss/reg"], 0.05 * latent_regularization(first["residual"]), rtol=1e-4)
+    # lambda_reg 0.0125: the paper's 0.05 on the authors' mean over the 4 timestamps
+    assert torch.allclose(metrics["loss/reg"], 0.0125 * latent_regularization(first["residual"]), rtol=1e-4)
     # discriminator step: real clips with their first frame, then the R1 pass
     real = real_batches(1)[0]
     assert any(torch.equal(f, real["frames"]) for f, _ in seen[2:])

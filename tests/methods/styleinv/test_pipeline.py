@@ -55,8 +55,9 @@ def test_three_stages_chain_through_the_cli(tmp_path, synthetic_root):
         "stylegan2=--data.init_args.batch_size 4",
         "--stage",
         "psp=--data.init_args.batch_size 2",
-        "--stage",
-        "styleinv=--data.init_args.batch_size 2",
+        "--stage",  # clips of 12 frames: the tiny videos are shorter than the config's 32
+        "styleinv=--data.init_args.batch_size 2 --data.init_args.sampler.init_args.clip_length 12 "
+        "--model.init_args.clip_length 12",
         "--",
         "--data.init_args.root",
         str(synthetic_root),

@@ -1,5 +1,7 @@
 """Stage 2: pSp inversion into W (Eq. 1) with pSp's losses and optimizer."""
 
+import math
+
 import pytest
 import torch
 from lightning.pytorch import Trainer
@@ -7,7 +9,7 @@ from styleinv_tiny import ENC
 from torch import nn
 from torch.utils.data import DataLoader
 
-from stylevideo.methods.psp import IdentityLoss, PSPInversion, Ranger
+from stylevideo.methods.psp import IdentityLoss, PSPInversion, ranger
 
 FAST = dict(**ENC, backbone_init=None, lpips_pretrained=False, id_lambda=0.0)
 
@@ -48,24 +50,50 @@ def test_identity_loss_is_one_minus_cosine_on_the_face_crop():
     assert torch.allclose(loss(y_hat, y), (1 - (e1 * e2).sum(1)).mean(), atol=1e-5)
 
 
-def test_ranger_is_radam_with_lookahead():
+def _ranger_reference(p0, grads, lr, k=6, alpha=0.5, b1=0.95, b2=0.999, eps=1e-5, gc=True):
+    """Ranger 20.4.11 transcribed in float64: gradient centralisation (Yong et al. 2020) of every
+    gradient of more than one dimension, RAdam (Liu et al. 2020; momentum steps while the SMA
+    length is at most 5) and Lookahead (Zhang et al. 2019)."""
+    p, slow = p0.clone(), p0.clone()
+    m, v = torch.zeros_like(p0), torch.zeros_like(p0)
+    rho_inf = 2 / (1 - b2) - 1
+    for t, g in enumerate(grads, start=1):
+        if gc and g.ndim > 1:
+            g = g - g.mean(dim=tuple(range(1, g.ndim)), keepdim=True)
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        rho = rho_inf - 2 * t * b2**t / (1 - b2**t)
+        if rho > 5:
+            r = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            p = p - lr * r * math.sqrt(1 - b2**t) / (1 - b1**t) * m / (v.sqrt() + eps)
+        else:
+            p = p - lr / (1 - b1**t) * m
+        if t % k == 0:
+            slow = slow + alpha * (p - slow)
+            p = slow.clone()
+    return p
+
+
+def test_stage2_ranger_is_radam_with_lookahead_and_gradient_centralisation():
+    """13 steps cover the momentum steps (t <= 5), the rectified ones and two Lookahead syncs."""
     torch.manual_seed(0)
-    p1, p2 = nn.Parameter(torch.randn(5)), None
-    p2 = nn.Parameter(p1.detach().clone())
-    ranger, radam = (
-        Ranger([p1], lr=0.1, k=3, alpha=0.5),
-        torch.optim.RAdam([p2], lr=0.1, betas=(0.95, 0.999), eps=1e-5),
-    )
-    start = p1.detach().clone()
-    for step in range(1, 4):
-        for p, opt in ((p1, ranger), (p2, radam)):
-            opt.zero_grad()
-            (p**2).sum().backward()
-            opt.step()
-        if step < 3:
-            assert torch.allclose(p1, p2)
-    assert torch.allclose(p1, start + 0.5 * (p2.detach() - start), atol=1e-6)  # slow weights after k steps
-    assert torch.equal(ranger.state[p1]["slow_buffer"], p1.detach())
+    weight = nn.Parameter(torch.randn(3, 4, 2, dtype=torch.float64))
+    bias = nn.Parameter(torch.randn(3, dtype=torch.float64))
+    start = [weight.detach().clone(), bias.detach().clone()]
+    grads = [[torch.randn(3, 4, 2, dtype=torch.float64) + 1, torch.randn(3, dtype=torch.float64)] for _ in range(13)]
+    opt = ranger([weight, bias], lr=0.05)
+    for g_w, g_b in grads:
+        weight.grad, bias.grad = g_w.clone(), g_b.clone()
+        opt.step()
+    for param, p0, i in ((weight, start[0], 0), (bias, start[1], 1)):
+        expected = _ranger_reference(p0, [g[i] for g in grads], lr=0.05)
+        torch.testing.assert_close(param.detach(), expected, rtol=1e-10, atol=1e-12)
+    without_gc = _ranger_reference(start[0], [g[0] for g in grads], lr=0.05, gc=False)
+    assert (without_gc - weight.detach()).abs().max() > 1e-3  # the centralisation is what made the difference
+
+
+def test_stage2_trains_with_that_ranger(stage_ckpts):
+    opt = PSPInversion(stage_ckpts[0], **FAST).configure_optimizers()
+    assert type(opt).__name__ == "Ranger" and opt.use_gc and opt.gc_gradient_threshold == 1
 
 
 def test_a_few_steps_reduce_the_reconstruction_loss(stage_ckpts):

@@ -1,13 +1,11 @@
 """The training objective, Eq. 6-10, term by term against direct computations."""
 
-import pytest
 import torch
 import torch.nn.functional as F
 
 from stylevideo.methods.vidstyleode.losses import (
     clip_consistency_loss,
     clip_directional_loss,
-    consistency_weight,
     latent_direction_loss,
     splice_appearance_loss,
     splice_structure_loss,
@@ -68,11 +66,3 @@ def test_latent_direction_loss_is_the_mean_norm_of_the_directions():
     unit = delta / delta.flatten(-2).norm(dim=-1)[..., None, None]
     assert torch.allclose(grad, unit / 6, atol=1e-6)  # pulls every direction toward zero
     assert latent_direction_loss(torch.zeros(2, 3, 6, 4)) == 0
-
-
-def test_consistency_weight_goes_from_0_01_to_1_over_40k_iterations():
-    assert consistency_weight(0) == pytest.approx(0.01)
-    assert consistency_weight(20_000) == pytest.approx(0.505)
-    assert consistency_weight(40_000) == pytest.approx(1.0)
-    assert consistency_weight(90_000) == pytest.approx(1.0)
-    assert consistency_weight(5, 0.1, 0.2, steps=10) == pytest.approx(0.15)

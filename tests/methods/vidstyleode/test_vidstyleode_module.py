@@ -2,7 +2,8 @@
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
+from nvlabs_lookalike import load_fixture, relative_error, write_pickle
 from torch.utils.data import DataLoader
 from vso_helpers import make_batch, make_model, stand_ins
 
@@ -16,8 +17,6 @@ from stylevideo.methods.vidstyleode import (
     PretrainedStyleGAN2,
     VidStyleODE,
 )
-from stylevideo.nn.psp import GradualStyleEncoder
-from stylevideo.nn.stylegan2 import Generator
 
 
 def fit(model, batches, steps):
@@ -74,19 +73,45 @@ def test_training_updates_only_the_dynamics_and_f_g(batch):
     assert {"loss/C", "loss/A", "loss/S", "loss/D", "loss/L", "loss/total", "lambda/C"} <= set(metrics)
 
 
-def test_the_total_is_eq_6_with_the_papers_weights(model, batch, monkeypatch):
-    weights = model.loss_weights()
-    assert weights == pytest.approx({"C": 0.01, "A": 5.0, "S": 5.0, "D": 2.0, "L": 1.0})
-    torch.manual_seed(3)
-    losses, _ = model.losses(batch)
-    assert set(losses) == {"C", "A", "S", "D", "L"} and all(torch.isfinite(v) for v in losses.values())
+class _Logged(Callback):
+    def __init__(self):
+        self.steps = []
+
+    def on_train_batch_end(self, trainer, *args):
+        self.steps.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("loss/")})
+
+
+def test_the_total_is_eq_6_with_the_scheduled_weights():
+    """Eq. 6, ``sum_k lambda_k L_k``, computed here from the logged terms and the weights written
+    out: lambda_C 0.01 -> 1 and lambda_D 0.01 -> 2 over two steps, lambda_A = lambda_S = 10 x 0.5."""
+    torch.manual_seed(0)
+    model = make_model(lambda_C_steps=2, lambda_D_warmup=0, lambda_D_steps=2)
+    logged = _Logged()
+    trainer = Trainer(
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        num_sanity_val_steps=0,
+        callbacks=[logged],
+    )
+    trainer.fit(model, DataLoader([make_batch()] * 2, batch_size=None))
+    for step, losses in enumerate(logged.steps):
+        lam_c, lam_d = 0.01 + 0.99 * step / 2, 0.01 + 1.99 * step / 2
+        total = lam_c * losses["loss/C"] + 5 * losses["loss/A"] + 5 * losses["loss/S"]
+        total += lam_d * losses["loss/D"] + 1 * losses["loss/L"]
+        assert losses["loss/total"] == pytest.approx(total, rel=1e-5)
+    assert logged.steps[1]["loss/D"] > 0  # the directional term was weighted, not dropped
 
 
 @pytest.mark.parametrize("term", ["S", "D", "L"])
 def test_training_minimises_the_structure_direction_and_norm_terms(term):
     torch.manual_seed(0)  # every other weight 0: the stand-ins give L_A and L_C almost no signal
-    weights = dict(lambda_C=(0.0, 0.0), lambda_A=0.0, lambda_S=0.0, lambda_D=0.0, lambda_L=0.0)
-    weights[{"S": "lambda_S", "D": "lambda_D", "L": "lambda_L"}[term]] = 2.0
+    weights = dict(lambda_C=(0.0, 0.0), lambda_A=0.0, lambda_S=0.0, lambda_D=(0.0, 0.0), lambda_L=0.0)
+    weights[{"S": "lambda_S", "D": "lambda_D", "L": "lambda_L"}[term]] = (2.0, 2.0) if term == "D" else 2.0
+    weights["lambda_D_warmup"] = 0
     model = make_model(lr=3e-3, frames_per_step=2, **weights)
     batch = make_batch(b=2, k=4)
 
@@ -113,39 +138,40 @@ def test_bad_batches_and_non_finite_losses_raise(batch):
         fit(model, [batch], 1)
 
 
-def rosinality_file(path, generator: Generator):
-    """Write ``generator`` in rosinality's layout (the inverse of the shared loader's renaming)."""
-    state = {}
-    for key, value in generator.state_dict().items():
-        if key.startswith("mapping.layers."):
-            state["style." + key[len("mapping.layers.") :]] = value
-        elif key.startswith("synthesis."):
-            state[key[len("synthesis.") :]] = value
-    torch.save({"g_ema": state, "latent_avg": generator.mean_latent(64)}, path)
+@pytest.fixture(scope="module")
+def psp_release(tmp_path_factory):
+    """pSp's official checkpoint layout written from tests/fixtures/psp_official.pt: a W encoder and
+    an 8x8 rosinality decoder (pSp's models/stylegan2), with reference outputs of pSp's own code."""
+    fixture = load_fixture("psp_official", networks=("w",))
+    folder = tmp_path_factory.mktemp("psp")
+    state = fixture["networks"]["w"]["tensors"]
+    torch.save({"state_dict": state, **fixture["checkpoints"]["w"]}, folder / "psp.pt")
+    decoder = {k[len("decoder.") :]: v for k, v in state.items() if k.startswith("decoder.")}
+    torch.save({"g_ema": decoder, "latent_avg": fixture["checkpoints"]["w"]["latent_avg"][0]}, folder / "g.pt")
+    return fixture, folder
 
 
-def test_pretrained_generator_loads_rosinality_files_and_checks_the_architecture(tmp_path):
-    torch.manual_seed(0)
-    source = Generator(16, 16, 16, 1, 128, 16, noise_mode="const").eval()
-    rosinality_file(tmp_path / "g.pt", source)
-    g = PretrainedStyleGAN2(
-        path=str(tmp_path / "g.pt"),
-        resolution=16,
-        w_dim=16,
-        channel_base=128,
-        channel_max=16,
-        mapping_layers=1,
-    )
-    assert not g.materialized and g.num_ws == 6
+@torch.no_grad()
+def test_pretrained_generator_reproduces_the_rosinality_decoder_and_reads_nvlabs_pickles(psp_release, tmp_path):
+    fixture, folder = psp_release
+    g = PretrainedStyleGAN2(path=str(folder / "g.pt"), resolution=8, w_dim=512, channel_base=4096, mapping_layers=8)
+    assert not g.materialized and g.num_ws == 4
     g.materialize()
-    ws = torch.randn(2, 6, 16)
-    assert torch.allclose(g.synthesize(ws), source.synthesis(ws, noise_mode="const"), atol=1e-5)
-    assert g.latent_avg.shape == (6, 16) and not any(p.requires_grad for p in g.parameters())
+    codes = fixture["outputs"]["w"]["codes"]  # pSp's decoder([codes], input_is_latent, randomize_noise=False)
+    assert relative_error(g.synthesize(codes), fixture["outputs"]["w"]["images"]) <= 1e-4
+    assert torch.equal(g.latent_avg, fixture["checkpoints"]["w"]["latent_avg"].expand(4, -1))
+    assert not any(p.requires_grad for p in g.parameters())
     with pytest.raises(ValueError, match="declares resolution=32"):
-        PretrainedStyleGAN2(path=str(tmp_path / "g.pt"), resolution=32, w_dim=16).materialize()
-    (tmp_path / "net.pkl").write_bytes(b"x")
-    with pytest.raises(ValueError, match="NVlabs pickles"):
-        PretrainedStyleGAN2(path=str(tmp_path / "net.pkl")).materialize()
+        PretrainedStyleGAN2(path=str(folder / "g.pt"), resolution=32, w_dim=512).materialize()
+    human = load_fixture("nvlabs_stylegan_human")  # StyleGAN-Human's StyleGAN2 fork, 32 x 16
+    pkl = write_pickle(tmp_path / "stylegan_human.pkl", human["networks"])
+    g = PretrainedStyleGAN2(path=str(pkl), resolution=32, w_dim=16, channel_base=256, channel_max=16,
+                            mapping_layers=2, aspect_ratio=0.5, conv_clamp=0.5)  # fmt: skip
+    g.materialize()
+    ws = g.generator.map(human["inputs"]["z"])
+    assert relative_error(g.synthesize(ws), human["outputs"]["const"]) <= 1e-4
+    with pytest.raises(ValueError, match="aspect_ratio=1.0"):
+        PretrainedStyleGAN2(path=str(pkl), resolution=32, w_dim=16).materialize()
 
 
 def test_paper_configuration_builds_without_files_and_setup_names_the_missing_one():
@@ -186,22 +212,13 @@ def test_checkpoints_leave_out_file_backed_weights_and_restore_them(tmp_path, mo
         assert torch.equal(restored.state_dict()[key], value), key
 
 
-def test_psp_inverter_reads_an_official_checkpoint_and_adds_the_latent_average(tmp_path):
-    torch.manual_seed(0)
-    g = Generator(16, 16, 64, 1, channel_base=256, channel_max=64).eval()  # 6 W+ rows of 64
-    small = dict(widths=(16, 32, 48, 64), units=(1, 1, 1, 1))
-    enc = GradualStyleEncoder(6, style_dim=64, coarse=2, middle=4, spatial=(4, 8, 16), **small).eval()
-    latent_avg = torch.randn(6, 64)
-    state = {f"encoder.{k}": v for k, v in enc.state_dict().items()}
-    rosinality_file(tmp_path / "g.pt", g)
-    state |= {f"decoder.{k}": v for k, v in torch.load(tmp_path / "g.pt")["g_ema"].items()}
-    opts = {"encoder_type": "GradualStyleEncoder", "start_from_latent_avg": True}
-    torch.save({"state_dict": state, "opts": opts, "latent_avg": latent_avg}, tmp_path / "psp.pt")
-    inverter = PretrainedPSPInverter(path=str(tmp_path / "psp.pt"), num_ws=6, w_dim=64, input_size=64)
+@torch.no_grad()
+def test_psp_inverter_reproduces_psps_codes_from_an_official_checkpoint(psp_release):
+    fixture, folder = psp_release
+    inverter = PretrainedPSPInverter(path=str(folder / "psp.pt"), num_ws=4, w_dim=512, input_size=16)
     assert not inverter.materialized
     inverter.materialize()
-    frames = torch.rand(2, 3, 32, 32) * 2 - 1  # resized to pSp's input size first
-    expected = enc(torch.nn.functional.interpolate(frames, size=(64, 64), mode="bicubic", antialias=True))
-    assert torch.allclose(inverter(frames), expected + latent_avg, atol=1e-4)
+    x = fixture["inputs"]["x"]  # 16x16: pSp's input here, so no resizing
+    assert relative_error(inverter(x), fixture["outputs"]["w"]["codes"]) <= 1e-4  # E(x) + latent_avg, per layer
     with pytest.raises(ValueError, match="declares num_ws=18"):
-        PretrainedPSPInverter(path=str(tmp_path / "psp.pt")).materialize()
+        PretrainedPSPInverter(path=str(folder / "psp.pt")).materialize()

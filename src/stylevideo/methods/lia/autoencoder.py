@@ -37,7 +37,7 @@ class LIAAutoencoder(nn.Module):
         mlp_activation: str | None = None,
         channel_base: int = 16384,
         channel_max: int = 512,
-        align_corners: bool = True,
+        align_corners: bool = False,
     ):
         super().__init__()
         self.resolution, self.latent_dim = resolution, latent_dim

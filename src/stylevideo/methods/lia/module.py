@@ -4,7 +4,10 @@ One iteration, as in the authors' trainer: the generator phase on Eq. 10
 ``L = L_recon + lambda L_vgg + L_adv`` (the counted step), then the discriminator phase
 (non-saturating logistic loss on ``x_d`` against the detached ``x_{s->d}``). Defaults are the
 paper's (section 4): Adam lr 0.002, lambda = 10, M = 20, N = 512; the StyleGAN2 discriminator
-at the authors' widths (channel multiplier 1). Batches come from the
+at the authors' widths (channel multiplier 1). Where the paper is silent, the authors' trainer:
+Adam's lr and betas adjusted as for StyleGAN2's lazy regularisation (G every 4, D every 16
+iterations; G lr 0.0016, betas (0, 0.992), D lr 0.00188, betas (0, 0.9906)), and the pair
+augmentation of :mod:`~stylevideo.methods.lia.augment` (TaiChi, TED). Batches come from the
 :class:`~stylevideo.video.sampling.SourceDriving` sampler: ``frames [B, 2, 3, H, W]`` =
 (x_s, x_d), two random frames of one video.
 """
@@ -14,8 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stylevideo.features.vgg import PERCEPTUAL_LAYERS, vgg19_features
+from stylevideo.features.vgg import PERCEPTUAL_LAYERS, VGG19_WEIGHTS, vgg19_features
 from stylevideo.methods.gan import GANModule
+from stylevideo.methods.lia.augment import PairAugment
 from stylevideo.methods.lia.autoencoder import LIAAutoencoder
 from stylevideo.methods.lia.losses import PerceptualLoss, reconstruction_loss
 from stylevideo.nn.gan_losses import (
@@ -40,13 +44,22 @@ class LIA(GANModule):
         mlp_layers, mlp_activation: the magnitude MLP (5 layers; the authors' have no activation).
         channel_base, channel_max: widths ``min(channel_base // res, channel_max)`` of E, G and D
             (16384 / 512: the authors' channel multiplier 1).
-        align_corners: warping convention (True: a zero flow is the identity; the official
-            checkpoints use False, see :func:`~stylevideo.methods.lia.networks.warp`).
-        lr, betas: Adam, for G (E, MLP, D_m, G) and D.
+        align_corners: warping convention of ``grid_sample``: False, the authors' (their
+            checkpoints and ours are interchangeable); True only for models trained with it
+            before (they cannot be exported to the authors' layout), see
+            :func:`~stylevideo.methods.lia.networks.warp`.
+        lr, betas: Adam, for G (E, MLP, D_m, G) and D (the paper's lr 0.002; StyleGAN2's betas).
+        g_reg_every: G's Adam is set as for a regulariser every ``g_reg_every`` iterations
+            (``lr * c``, ``beta ** c``, ``c = k / (k + 1)``), as in the authors' trainer, which
+            runs none (4; 0: ``lr``, ``betas`` as given). D's uses ``r1_interval`` (16) alike.
+        augment_crop, augment_flip, augment_jitter: the pair augmentation (crop fraction, flip,
+            colour jitter; :class:`~stylevideo.methods.lia.augment.PairAugment`): TaiChi
+            0.875 / True / 0.1, TED None / True / 0.1, VoxCeleb none (the authors').
         lambda_recon, lambda_vgg, lambda_adv: weights of Eq. 10 (1, 10, 1).
         vgg_scales: the image pyramid of the perceptual loss (256, 128, 64, 32 at 256x256).
         vgg_weights: VGG19 file (default: ``vgg19-dcbb9e9d.pth`` in the weight cache folder).
-        r1_gamma, r1_interval: optional lazy R1 on D (not in the paper or the authors' trainer: 0).
+        r1_gamma, r1_interval: optional lazy R1 on D (not in the paper or the authors' trainer: 0);
+            ``r1_interval`` also sets D's Adam adjustment (the authors' ``d_reg_every`` = 16).
         mbstd_group: minibatch-std group of D.
         animate_chunk: frames decoded at once by :meth:`animate`.
         channels_last: train with channels-last convolutions (None: on the CPU only, where
@@ -63,9 +76,13 @@ class LIA(GANModule):
         mlp_activation: str | None = None,
         channel_base: int = 16384,
         channel_max: int = 512,
-        align_corners: bool = True,
+        align_corners: bool = False,
         lr: float = 0.002,
         betas: tuple[float, float] = (0.0, 0.99),
+        g_reg_every: int = 4,
+        augment_crop: float | None = None,
+        augment_flip: bool = False,
+        augment_jitter: float = 0.0,
         lambda_recon: float = 1.0,
         lambda_vgg: float = 10.0,
         lambda_adv: float = 1.0,
@@ -98,8 +115,22 @@ class LIA(GANModule):
             align_corners,
         )
         self.D = Discriminator(resolution, channel_base, channel_max, mbstd_group=mbstd_group)
+        #: Adam states ``(G, D)`` in the layout of :meth:`configure_optimizers`' optimizers, loaded
+        #: there (``load_official_checkpoint`` imports the authors' ``g_optim``/``d_optim``); a run
+        #: resumed from one of our checkpoints then restores its own states over them.
+        self.initial_optimizer_states: tuple[dict | None, dict | None] = (None, None)
+        self.augment = PairAugment(augment_crop, augment_flip, augment_jitter)
         # The frozen VGG19 stays out of the module tree: not in checkpoints, loaded only to train.
         object.__setattr__(self, "_perceptual", None)
+
+    @classmethod
+    def required_weights(cls, hparams, stage: str | None = None, module: LIA | None = None) -> dict[str, str | None]:
+        """VGG19 for Eq. 8 when training with ``lambda_vgg > 0`` (unless ``module`` already holds
+        its perceptual network); see :mod:`stylevideo.features.requirements`."""
+        needed = stage in (None, "fit") and hparams["lambda_vgg"] > 0
+        if not needed or (module is not None and module._perceptual is not None):
+            return {}
+        return {VGG19_WEIGHTS: hparams["vgg_weights"]}
 
     # -- perceptual network ------------------------------------------------------------------------
     def set_vgg(self, vgg: nn.Module) -> None:
@@ -141,14 +172,20 @@ class LIA(GANModule):
         return x.contiguous(memory_format=fmt)
 
     # -- training ----------------------------------------------------------------------------------
+    def optimized_parameters(self) -> tuple[list[tuple[str, nn.Parameter]], list[tuple[str, nn.Parameter]]]:
+        """The named parameters of the G optimizer (E, MLP, D_m, G without the frozen noise
+        strengths) and of the D optimizer, in the optimizers' order."""
+        g = [(name, p) for name, p in self.autoencoder.named_parameters() if p.requires_grad]
+        return g, list(self.D.named_parameters())
+
     def configure_optimizers(self):
         hp = self.hparams
-        params = [p for p in self.autoencoder.parameters() if p.requires_grad]
-        opt_g = torch.optim.Adam(params, lr=hp.lr, betas=tuple(hp.betas))
-        opt_d = torch.optim.Adam(
-            self.D.parameters(),
-            **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval if hp.r1_gamma > 0 else 0),
-        )
+        g_params, d_params = ([p for _, p in named] for named in self.optimized_parameters())
+        opt_g = torch.optim.Adam(g_params, **lazy_regularization_adam(hp.lr, hp.betas, hp.g_reg_every))
+        opt_d = torch.optim.Adam(d_params, **lazy_regularization_adam(hp.lr, hp.betas, hp.r1_interval))
+        for opt, state in zip((opt_g, opt_d), self.initial_optimizer_states, strict=True):
+            if state is not None:
+                opt.load_state_dict(state)
         return [opt_g, opt_d]
 
     @staticmethod
@@ -173,7 +210,7 @@ class LIA(GANModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         hp = self.hparams
-        x_s, x_d = map(self.to_memory_format, self.source_driving(batch))
+        x_s, x_d = map(self.to_memory_format, self.augment(*self.source_driving(batch)))
         opt_g, opt_d = self.optimizers()
         it = self.iteration
         logs = {}

@@ -122,21 +122,23 @@ def _identity_grid(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)[None]
 
 
-def warp(x: torch.Tensor, flow: torch.Tensor, align_corners: bool = True) -> torch.Tensor:
+def warp(x: torch.Tensor, flow: torch.Tensor, align_corners: bool = False) -> torch.Tensor:
     """The warping operation T(phi, x): bilinear sampling of ``x`` at ``grid + phi``.
 
     ``flow [B, 2, H, W]`` is the displacement (x, y) in normalised coordinates (the image
-    spans [-1, 1]) from the grid ``linspace(-1, 1)`` of the output pixels. With
-    ``align_corners=True`` a zero flow is the identity; the authors' checkpoints were
-    trained with ``grid_sample``'s default ``align_corners=False`` (a zero flow then shrinks
-    the image by half a pixel at the borders), which :func:`load_official_checkpoint` keeps.
+    spans [-1, 1]) from the grid ``linspace(-1, 1)`` of the output pixels. The default is the
+    authors' convention, ``grid_sample``'s ``align_corners=False`` (their
+    ``networks/styledecoder.py:434``; pixel centres sit at ``(2i + 1) / W - 1``, so a zero flow
+    samples the image shrunk by half a pixel at the borders): our checkpoints and theirs are
+    interchangeable. ``align_corners=True`` (a zero flow is the identity) is kept for models
+    trained with it before; :func:`~stylevideo.methods.lia.export_official_checkpoint` refuses those.
     """
     grid = _identity_grid(flow.shape[2], flow.shape[3], flow) + flow.permute(0, 2, 3, 1)
     return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=align_corners)
 
 
 def masked_warp(
-    x_enc: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, align_corners: bool = True
+    x_enc: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, align_corners: bool = False
 ) -> torch.Tensor:
     """Eq. 5: ``x'_i = T(phi_i, x_enc_i) * m_i`` (Hadamard product with the mask)."""
     return warp(x_enc, flow, align_corners) * mask
@@ -169,7 +171,7 @@ class GBlock(nn.Module):
     G_f's features: ``h <- x'_i + h * (1 - m_i)``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, style_dim: int, align_corners: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, style_dim: int, align_corners: bool = False):
         super().__init__()
         self.align_corners = align_corners
         self.conv_up = StyledConv(in_channels, out_channels, 3, style_dim, upsample=True)
@@ -201,7 +203,7 @@ class FlowGenerator(nn.Module):
         style_dim: int = 512,
         channel_base: int = 16384,
         channel_max: int = 512,
-        align_corners: bool = True,
+        align_corners: bool = False,
     ):
         super().__init__()
         ch = stylegan2_channels(resolution, channel_base, channel_max)

@@ -16,6 +16,13 @@ Their fused leaky ReLU biases are ``[1, C, 1, 1]`` (ours ``[C]``), and their sta
 the constant FIR kernels as buffers (ours are not saved): on loading those are checked against
 ours, on export they are written. ``dec.to_rgb1`` exists in their generator but is never used
 by its forward pass: it is ignored on loading and exported as zeros.
+
+Their training checkpoints (``trainer.py`` at wyhsirius/LIA@2a5bbfa) also hold the Adam states
+``g_optim`` (over ``Generator.parameters()``) and ``d_optim`` (over ``Discriminator.parameters()``),
+indexed by position in those lists: the state dicts' keys without the FIR kernels, in order.
+They are mapped parameter by parameter onto our optimizers' order
+(:meth:`LIA.optimized_parameters`); their unused ``to_rgb1`` and the noise strengths (never
+used by their forward pass, frozen here) get no gradient there and carry no state.
 """
 
 from __future__ import annotations
@@ -86,9 +93,26 @@ def official_key_map(model: LIA) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _check_authors_warping(model: LIA) -> None:
+    """Refuse a model that warps with ``align_corners=True``: the authors' ``grid_sample`` uses
+    ``False`` (``networks/styledecoder.py:434``), and no weight conversion maps one convention
+    onto the other: sampling the same positions with ``False`` needs the grid ``g`` scaled to
+    ``g (W - 1) / W``, i.e. the flow ``phi = tanh(head)`` replaced by
+    ``phi (W - 1) / W - grid / W``, a position- and resolution-dependent function of ``tanh``
+    that no change of the flow head's weights reproduces."""
+    if any(block.align_corners for block in model.autoencoder.G.blocks):
+        raise ValueError(
+            "this LIA model warps with align_corners=True, the authors' code with align_corners=False "
+            "(grid_sample's default in their networks/styledecoder.py): their code would run it differently, "
+            "and there is no exact conversion, so it is not exported. Export models trained with "
+            "align_corners=False (the default)."
+        )
+
+
 def export_official_state_dict(model: LIA) -> dict[str, dict[str, torch.Tensor]]:
     """``{"gen": ..., "dis": ...}`` in the authors' layout (their ``Generator``/``Discriminator``
-    load these with ``strict=True``)."""
+    load these with ``strict=True``). Models warping with ``align_corners=True`` are refused."""
+    _check_authors_warping(model)
     sources = {
         "gen": dict(model.autoencoder.named_parameters()) | dict(model.autoencoder.named_buffers()),
         "dis": dict(model.D.named_parameters()) | dict(model.D.named_buffers()),
@@ -178,17 +202,77 @@ def _load_into(model: LIA, official: dict[str, torch.Tensor], prefix: str, path)
     module.load_state_dict(state, strict=True)
 
 
-def load_official_checkpoint(path: str | os.PathLike, **overrides) -> LIA:
+def _optimizer_state(
+    model: LIA, ckpt: dict, prefix: str, named_params: list[tuple[str, nn.Parameter]], path
+) -> dict | None:
+    """The authors' ``g_optim`` (``prefix="gen"``) / ``d_optim`` (``"dis"``) as a state dict of our
+    optimizer over ``named_params``; None when the file holds none."""
+    name = {"gen": "g_optim", "dis": "d_optim"}[prefix]
+    if name not in ckpt:
+        return None
+    if prefix not in ckpt:
+        raise ValueError(f"{path}: holds {name!r} but not the {prefix!r} state dict its parameters belong to")
+    theirs = ckpt[name]
+    ours_to_official, kernels = {}, set()
+    for official, (ours, kind) in official_key_map(model).items():
+        if official.startswith(prefix + "."):
+            key = official[len(prefix) + 1 :]
+            if kind == "kernel":
+                kernels.add(key)
+            else:
+                ours_to_official[ours] = key
+    order = [key for key in ckpt[prefix] if key not in kernels]  # their parameters() order
+    groups = theirs.get("param_groups", []) if isinstance(theirs, dict) else []
+    if len(groups) != 1 or len(groups[0]["params"]) != len(order):
+        raise ValueError(
+            f"{path}: {name!r} does not match {prefix!r}: {len(order)} parameters in the state dict, "
+            f"param groups of sizes {[len(g['params']) for g in groups]} (expected one group of {len(order)})"
+        )
+    index = dict(zip(order, groups[0]["params"], strict=True))
+    state = {}
+    for j, (ours, p) in enumerate(named_params):
+        their_state = theirs["state"].get(index[ours_to_official[ours]])
+        if their_state is not None:  # moments of a [1, C, 1, 1] bias become [C] like the bias
+            state[j] = {
+                k: v.reshape(p.shape) if torch.is_tensor(v) and v.ndim and v.numel() == p.numel() else v
+                for k, v in their_state.items()
+            }
+    group = {k: v for k, v in groups[0].items() if k != "params"} | {"params": list(range(len(named_params)))}
+    return {"state": state, "param_groups": [group]}
+
+
+def load_official_checkpoint(path: str | os.PathLike, *, optimizer_states: bool = True, **overrides) -> LIA:
     """An official LIA checkpoint as a :class:`LIA` (eval mode) reproducing the authors' outputs.
 
     The architecture is read from the file; warping uses their ``align_corners=False``. A
-    discriminator (``"dis"``, in training checkpoints) is loaded too. ``overrides`` are further
-    :class:`LIA` arguments (training settings such as ``lr``, ``vgg_weights``).
+    discriminator (``"dis"``, in training checkpoints) is loaded too, and so are their Adam states
+    (``g_optim``, ``d_optim``) when ``optimizer_states``: training continues from them, with their
+    learning rates and betas (their trainer's ``0.002 * 4/5``, ``(0, 0.99 ** (4/5))`` for G and
+    ``0.002 * 16/17``, ``(0, 0.99 ** (16/17))`` for D), as a resumed optimizer does.
+    ``overrides`` are further :class:`LIA` arguments (training settings such as ``vgg_weights``;
+    ``lr``/``betas`` only with ``optimizer_states=False`` when the file holds optimizer states).
     """
+    if overrides.get("align_corners"):
+        raise ValueError(
+            f"{path}: official LIA checkpoints were trained with align_corners=False; "
+            "loading one with align_corners=True would run it differently"
+        )
     ckpt = _read(path)
+    has_optimizers = optimizer_states and any(k in ckpt for k in ("g_optim", "d_optim"))
+    if has_optimizers and {"lr", "betas"} & set(overrides):
+        raise ValueError(
+            f"{path}: holds the authors' optimizer states, which bring their own lr and betas; "
+            "pass optimizer_states=False to train with other lr/betas"
+        )
     kwargs = _architecture(ckpt["gen"], path) | {"align_corners": False} | overrides
     model = LIA(**kwargs)
     _load_into(model, ckpt["gen"], "gen", path)
     if "dis" in ckpt:
         _load_into(model, ckpt["dis"], "dis", path)
+    if has_optimizers:
+        g_params, d_params = model.optimized_parameters()
+        model.initial_optimizer_states = (
+            _optimizer_state(model, ckpt, "gen", g_params, path),
+            _optimizer_state(model, ckpt, "dis", d_params, path),
+        )
     return model.eval()

@@ -9,11 +9,19 @@
   unconditional models map a random ``z_c`` instead of an actor;
 - ``G``: the shared StyleGAN2 :class:`SynthesisNetwork`; every layer receives ``[w_c, w_m^t]``.
 
+Options reproduce the authors' released generators (``model.py``; :mod:`.official`):
+``content_fusion="sum"`` (``w_c = mapping(e_actor) + ramp * e_action``), ``channels`` (their
+width table, 256 channels at 4x4 including the constant input) and ``time2vec_linear_last``
+(their ``t2v`` puts the linear term last). The defaults are the paper's.
+
 Conditions are integer ids (``[B]``) or, to interpolate conditions over time (section 5.5),
 float class weights ``[B, N]`` / ``[B, T, N]`` that mix the embeddings linearly.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
 
 import torch
 from torch import nn
@@ -38,7 +46,9 @@ class ContentStyle(nn.Module):
     """``F_c``: ``w_c = [mapping(e_actor or z_c), ramp * e_action]`` (section 3.1, Fig. 1).
 
     ``num_actors = 0``: no actor embedding, the mapping MLP takes a random ``z_c``
-    (unconditional generation); ``num_actions = 0``: no action part.
+    (unconditional generation); ``num_actions = 0``: no action part. ``fusion="sum"``:
+    ``w_c = mapping(e_actor) + ramp * e_action`` (the authors' ``Generator.forward``), of size
+    ``style_dim`` instead of ``2 style_dim``.
     """
 
     def __init__(
@@ -48,9 +58,12 @@ class ContentStyle(nn.Module):
         num_actions: int = 0,
         mapping_layers: int = 8,
         lr_mlp: float = 0.01,
+        fusion: Literal["concat", "sum"] = "concat",
     ):
         super().__init__()
-        self.style_dim, self.num_actors, self.num_actions = style_dim, num_actors, num_actions
+        if fusion not in ("concat", "sum"):
+            raise ValueError(f"content fusion must be 'concat' (the paper) or 'sum' (the authors'), got {fusion!r}")
+        self.style_dim, self.num_actors, self.num_actions, self.fusion = style_dim, num_actors, num_actions, fusion
         self.mapping = MappingNetwork(style_dim, style_dim, mapping_layers, lr_mlp)
         self.actor_embed = nn.Embedding(num_actors, style_dim) if num_actors else None
         self.action_embed = nn.Embedding(num_actions, style_dim) if num_actions else None
@@ -58,7 +71,7 @@ class ContentStyle(nn.Module):
     @property
     def dim(self) -> int:
         """Size of ``w_c``."""
-        return self.style_dim * (2 if self.num_actions else 1)
+        return self.style_dim * (2 if self.num_actions and self.fusion == "concat" else 1)
 
     def forward(
         self,
@@ -90,7 +103,7 @@ class ContentStyle(nn.Module):
             w = w[:, None].expand(-1, a.shape[1], -1)
         elif w.ndim > a.ndim:
             a = a[:, None].expand(-1, w.shape[1], -1)
-        return torch.cat([w, a], dim=-1)
+        return w + a if self.fusion == "sum" else torch.cat([w, a], dim=-1)
 
 
 class OneStyleGenerator(nn.Module):
@@ -106,6 +119,9 @@ class OneStyleGenerator(nn.Module):
         channel_base, channel_max: synthesis widths (config-f: 32768, 512).
         lr_mlp: learning-rate multiplier of the MLPs (StyleGAN2: 0.01).
         omega_std: standard deviation of the initial time2vec frequencies (authors: 1).
+        content_fusion: ``"concat"`` (Fig. 1) or ``"sum"`` (the authors' code), see :class:`ContentStyle`.
+        channels: synthesis widths ``{resolution: width}`` replacing channel_base/channel_max.
+        time2vec_linear_last: the linear time2vec term last (the authors' code) instead of first.
     """
 
     def __init__(
@@ -121,13 +137,16 @@ class OneStyleGenerator(nn.Module):
         channel_max: int = 512,
         lr_mlp: float = 0.01,
         omega_std: float = 1.0,
+        content_fusion: Literal["concat", "sum"] = "concat",
+        channels: Mapping[int, int] | None = None,
+        time2vec_linear_last: bool = False,
     ):
         super().__init__()
         self.k, self.resolution = k, resolution
         self.F_t = MappingNetwork(k, k, motion_layers, lr_mlp)
-        self.time2vec = Time2Vec(k, omega_std)
-        self.F_c = ContentStyle(style_dim, num_actors, num_actions, mapping_layers, lr_mlp)
-        self.synthesis = SynthesisNetwork(resolution, self.F_c.dim + k, channel_base, channel_max)
+        self.time2vec = Time2Vec(k, omega_std, time2vec_linear_last)
+        self.F_c = ContentStyle(style_dim, num_actors, num_actions, mapping_layers, lr_mlp, content_fusion)
+        self.synthesis = SynthesisNetwork(resolution, self.F_c.dim + k, channel_base, channel_max, channels=channels)
 
     @property
     def w_dim(self) -> int:
@@ -167,13 +186,16 @@ class OneStyleGenerator(nn.Module):
     def synthesize(
         self,
         w: torch.Tensor,
-        noise_mode: NoiseMode = "random",
+        noise_mode: NoiseMode = "const",
         chunk: int | None = None,
         return_ws: bool = False,
     ):
         """Frames ``[B, T, 3, H, W]`` from styles ``w [B, T, w_dim]`` (every layer gets the same
         style); ``chunk`` frames per synthesis call bound the memory of long videos.
-        ``return_ws`` also returns the W+ tensor ``[B*T, num_ws, w_dim]`` the frames came from."""
+        ``return_ws`` also returns the W+ tensor ``[B*T, num_ws, w_dim]`` the frames came from.
+        ``noise_mode`` is ``const`` for videos: the network's fixed noise, the same in every frame
+        (the authors' ``generate.py`` draws new noise for every frame, ``random`` here); training
+        passes its own mode."""
         b, t = w.shape[:2]
         ws = w.reshape(b * t, 1, -1).expand(-1, self.synthesis.num_ws, -1)
         if chunk is None or chunk >= b * t:
@@ -193,7 +215,7 @@ class OneStyleGenerator(nn.Module):
         action: torch.Tensor | None = None,
         z_c: torch.Tensor | None = None,
         ramp: float | torch.Tensor = 1.0,
-        noise_mode: NoiseMode = "random",
+        noise_mode: NoiseMode = "const",
         chunk: int | None = None,
         return_ws: bool = False,
     ):

@@ -2,7 +2,9 @@
 
 ``m* = argmin_m sum_t L(I(t), G([w_c, m * v(t)]))`` with ``L`` = LPIPS + MSE, the content
 ``w_c`` fixed by the known actor and action: one motion style vector for a whole real
-clip. The optimisation follows the authors' projector: Adam from the mean motion style
+clip. The authors' projector minimises ``sum_t LPIPS_t + 100 * mean_t MSE_t`` (LPIPS-VGG,
+``--mse 100``): Eq. 5's sum with the MSE weighted ``100 / N`` for ``N`` frames, the default
+``mse_weight`` here. The optimisation follows the authors' projector: Adam from the mean motion style
 (10^4 samples of F_t), learning rate 0.1 with a cosine ramp-down over the last quarter and
 a linear ramp-up over the first 5% of the steps, and Gaussian noise on ``m`` whose strength
 (5% of the spread of ``m``) decays to zero at 75% of the steps. Only ``m`` is optimised
@@ -109,7 +111,7 @@ def invert_motion(
     ramp: float = 1.0,
     steps: int = 250,
     lr: float = 0.1,
-    mse_weight: float = 1.0,
+    mse_weight: float | None = None,
     noise_strength: float = 0.05,
     noise_ramp: float = 0.75,
     lr_rampup: float = 0.05,
@@ -120,8 +122,11 @@ def invert_motion(
     m_init: torch.Tensor | None = None,
 ) -> Inversion:
     """Recover the motion style ``m*`` of a real clip ``frames [N, 3, H, W]`` at times ``t [N]``
-    (default ``0..N-1``) with its known ``actor``/``action`` (Eq. 5); ``generator`` is unchanged."""
+    (default ``0..N-1``) with its known ``actor``/``action`` (Eq. 5); ``generator`` is unchanged.
+    ``perceptual``: LPIPS-VGG (the authors'); ``mse_weight``: each frame's MSE weight (default
+    ``100 / N``, the authors' effective weight)."""
     device = frames.device
+    mse_weight = 100.0 / len(frames) if mse_weight is None else mse_weight
     t = torch.arange(len(frames), device=device, dtype=torch.float32) if t is None else t.to(device).float()
     _check_clip(generator, frames, t)
     content = _content(actor, action, z_c, ramp, device)
@@ -186,15 +191,17 @@ def pivotal_tuning(
     ramp: float = 1.0,
     steps: int = 350,
     lr: float = 3e-4,
-    mse_weight: float = 1.0,
+    mse_weight: float | None = None,
     noise_mode: NoiseMode = "const",
     chunk: int | None = 16,
 ) -> tuple[OneStyleGenerator, list[float]]:
     """Pivotal tuning (section 5.4): a copy of ``generator`` whose synthesis network is
     fine-tuned (Adam, PTI's lr 3e-4) to reproduce the clip with the pivot ``m*`` fixed.
     F_c, F_t and time2vec stay as they are, so ``m*`` still transfers to other actors.
-    Returns ``(tuned generator, loss per step)``; the input generator is not changed."""
+    Returns ``(tuned generator, loss per step)``; the input generator is not changed. The loss
+    is :func:`invert_motion`'s (``mse_weight`` default ``100 / N``)."""
     device = frames.device
+    mse_weight = 100.0 / len(frames) if mse_weight is None else mse_weight
     t = torch.arange(len(frames), device=device, dtype=torch.float32) if t is None else t.to(device).float()
     _check_clip(generator, frames, t)
     content = _content(actor, action, z_c, ramp, device)

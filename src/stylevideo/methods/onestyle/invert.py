@@ -10,8 +10,9 @@ Reads ``--frames`` frames from ``--start`` (resized to the model's resolution), 
 maps, names), optionally fine-tunes the synthesis network with ``m*`` fixed (pivotal
 tuning), and writes to ``--out``: ``motion.pt`` (``m*``, conditions, losses),
 ``inversion.mp4`` (real | inverted | tuned, side by side) and, with ``--reenact_*``,
-``reenacted.mp4``: the recovered motion on another actor and/or action. LPIPS is the
-project's AlexNet LPIPS (``--lpips_weights``, else the weight cache).
+``reenacted.mp4``: the recovered motion on another actor and/or action. LPIPS is LPIPS-VGG,
+as the authors' ``projector.py`` (``lpips.PerceptualLoss(model="net-lin", net="vgg")``); the
+VGG16 backbone from ``--lpips_weights``, else the weight cache.
 """
 
 from __future__ import annotations
@@ -71,13 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int, default=0, help="first frame of the clip")
     p.add_argument("--steps", type=int, default=250, help="optimisation steps for m*")
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--mse_weight", type=float, default=1.0, help="weight of MSE next to LPIPS (Eq. 5: 1)")
+    p.add_argument(
+        "--mse_weight",
+        type=float,
+        default=None,
+        help="weight of each frame's MSE next to its LPIPS in Eq. 5 (default: the authors' 100 / frames)",
+    )
     p.add_argument("--pti_steps", type=int, default=350, help="pivotal-tuning steps (0: none)")
     p.add_argument("--pti_lr", type=float, default=3e-4)
     p.add_argument("--chunk", type=int, default=16, help="frames per forward/backward")
     p.add_argument("--reenact_actor", help="actor to re-enact the recovered motion with")
     p.add_argument("--reenact_action", help="action to re-enact the recovered motion with")
-    p.add_argument("--lpips_weights", help="torchvision AlexNet weights for LPIPS (default: weight cache)")
+    p.add_argument("--lpips_weights", help="torchvision VGG16 weights for LPIPS-VGG (default: weight cache)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--fps", type=float, default=25.0, help="frame rate of the written videos")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -87,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> Path:
     args = _parser().parse_args(argv)
-    from stylevideo.features.perceptual import lpips_alex
+    from stylevideo.features.lpips_vgg import lpips_vgg
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> Path:
     frames = frames_to_tensor(read_frames(args.video, range(args.start, args.start + args.frames)), hp.resolution).to(
         device
     )
-    lpips = lpips_alex(args.lpips_weights).to(device)
+    lpips = lpips_vgg(args.lpips_weights).to(device)
     G, ramp = model.G_ema, float(model.ramp)
     z_c = None if hp.num_actors else torch.randn(hp.style_dim, device=device)
     common = dict(perceptual=lpips, actor=actor, action=action, z_c=z_c, ramp=ramp, chunk=args.chunk)

@@ -1,10 +1,11 @@
 """The onestyle LightningModule: training (section 4.3), generation and motion inversion.
 
-One iteration (one trainer step): a discriminator phase (D_t on real/fake triplets with
-their times and conditions, D_s on consecutive real pairs against generated pairs whose
-first frame comes from another video), lazy R1 on both discriminators every
-``r1_interval`` iterations, a generator phase (D_t and D_s on unshuffled generated clips),
-lazy path-length regularisation every ``pl_interval`` iterations, and the EMA update.
+One iteration (one trainer step, :class:`~stylevideo.methods.gan.StyleGAN2Loop`): a
+discriminator phase (D_t on real/fake triplets with their times and conditions, D_s on
+consecutive real pairs against generated pairs whose first frame comes from another video),
+lazy R1 every ``r1_interval`` iterations (on D_t, as the authors; ``r1_shuffle`` adds D_s), a
+generator phase (D_t and D_s on unshuffled generated clips), lazy path-length
+regularisation every ``pl_interval`` iterations, and the EMA update.
 Defaults are the paper's: StyleGAN2's G/D/optimizer settings (Adam lr 0.002, betas (0, 0.99),
 R1 gamma 10 every 16, path length 2 every 4), triplets of consecutive frames sharing one
 ``m``, the action ramp from iteration 4000 to 6000 in G and D_t.
@@ -16,10 +17,11 @@ sees the same distribution of time points and labels for both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 
-from stylevideo.methods.gan import GANModule, ema_beta
+from stylevideo.methods.gan import StyleGAN2Loop
 from stylevideo.methods.onestyle.conditions import (
     action_ramp,
     condition_ids,
@@ -37,7 +39,6 @@ from stylevideo.nn.gan_losses import (
     d_logistic_loss,
     g_nonsaturating_loss,
     lazy_regularization_adam,
-    path_length_penalty,
     r1_penalty,
 )
 from stylevideo.nn.stylegan2 import NoiseMode
@@ -45,7 +46,7 @@ from stylevideo.nn.stylegan2 import NoiseMode
 __all__ = ["OneStyle"]
 
 
-class OneStyle(GANModule):
+class OneStyle(StyleGAN2Loop):
     """onestyle (Manandhar & Genovesio, WACV 2024): one temporal style ``m`` per video.
 
     Args (paper values as defaults):
@@ -58,13 +59,20 @@ class OneStyle(GANModule):
         channel_base, channel_max: G and D widths (config-f 32768 / 512).
         lr_mlp: learning-rate multiplier of the MLPs.
         omega_std: std of G's initial time2vec frequencies (authors: 1; the paper is silent).
+        content_fusion, g_channels, time2vec_linear_last: G's options for the authors' released
+            generators (``"sum"``, their width table, True; :func:`load_official_checkpoint`
+            sets them); the defaults are the paper's (see :class:`OneStyleGenerator`).
         ramp_start, ramp_end: iterations of the action ramp (4000 -> 6000).
         shuffle_discriminator, time_discriminator: use D_s / D_t (ablations of section 6).
         dt_time_points: frames (time points) D_t sees (3; ablation 1).
         dt_time_dim, dt_embed_dim, dt_feature_channels: D_t's time2vec size, projection
             embedding size and last conv width (authors: 128, 128, 128).
+        triplet_strides, stride_every: the frame stride of the training clips; ``[1]`` is the
+            paper's consecutive frames, ``[1, 2, 3]`` the authors' cycle (changing every
+            ``stride_every`` = 100 iterations; the sampler then reads 7 consecutive frames).
         lr, betas, r1_gamma, r1_interval, pl_weight, pl_interval, pl_batch_shrink, pl_decay:
             StyleGAN2's optimisation and lazy regularisation.
+        r1_shuffle: also apply R1 to D_s (the authors regularise D_t only: False).
         ema_kimg: G EMA half-life in thousands of videos (5 at batch 16 = the authors'
             ``0.5 ** (32 / 10^4)`` per iteration).
         noise_mode: synthesis noise while training.
@@ -72,6 +80,10 @@ class OneStyle(GANModule):
         mbstd_group: D_t's minibatch-std group size.
         sample_chunk: frames per synthesis call when generating long videos.
     """
+
+    #: ``lightning predict`` modes: no ``animate`` (it inverts each clip with its known actor and
+    #: action, section 5.4: ``python -m stylevideo.methods.onestyle.invert`` writes those videos).
+    prediction_modes = ("sample", "long", "fps")
 
     def __init__(
         self,
@@ -88,6 +100,9 @@ class OneStyle(GANModule):
         channel_max: int = 512,
         lr_mlp: float = 0.01,
         omega_std: float = 1.0,
+        content_fusion: Literal["concat", "sum"] = "concat",
+        g_channels: dict[int, int] | None = None,
+        time2vec_linear_last: bool = False,
         ramp_start: int = 4000,
         ramp_end: int = 6000,
         shuffle_discriminator: bool = True,
@@ -96,10 +111,13 @@ class OneStyle(GANModule):
         dt_time_dim: int = 128,
         dt_embed_dim: int = 128,
         dt_feature_channels: int = 128,
+        triplet_strides: Sequence[int] = (1,),
+        stride_every: int = 100,
         lr: float = 0.002,
         betas: tuple[float, float] = (0.0, 0.99),
         r1_gamma: float = 10.0,
         r1_interval: int = 16,
+        r1_shuffle: bool = False,
         pl_weight: float = 2.0,
         pl_interval: int = 4,
         pl_batch_shrink: int = 2,
@@ -119,6 +137,11 @@ class OneStyle(GANModule):
             raise ValueError(f"ramp_end ({ramp_end}) must not precede ramp_start ({ramp_start})")
         if dt_time_points < 1:
             raise ValueError(f"dt_time_points must be >= 1, got {dt_time_points}")
+        if not triplet_strides or any(int(s) != s or s < 1 for s in triplet_strides) or stride_every < 1:
+            raise ValueError(
+                "triplet_strides must be positive integers and stride_every >= 1, "
+                f"got {triplet_strides}, {stride_every}"
+            )
         self.save_hyperparameters()
         self.G = OneStyleGenerator(
             resolution,
@@ -132,6 +155,9 @@ class OneStyle(GANModule):
             channel_max,
             lr_mlp,
             omega_std,
+            content_fusion=content_fusion,
+            channels=g_channels,
+            time2vec_linear_last=time2vec_linear_last,
         )
         self.G_ema = self.make_ema(self.G)
         self.D_t = (
@@ -235,93 +261,100 @@ class OneStyle(GANModule):
         first = first if perm is None else first[perm]
         return self.D_s(self.ada(torch.stack([first, second], 2).flatten(0, 1)))
 
-    def r1_penalties(self, real: torch.Tensor, t: torch.Tensor, cond: dict, ramp: float) -> dict:
-        """``E ||grad_x D(x)||^2`` on real triplets (D_t) and real pairs (D_s), in float32."""
-        out = {}
-        with torch.autocast(self.device.type, enabled=False):
-            if self.D_t is not None:
-                x = real[:, : self.hparams.dt_time_points].detach().float().requires_grad_(True)
-                out["r1_t"] = r1_penalty(self.d_t(x, t, cond, ramp), x)
-            if self.D_s is not None:
-                pairs = torch.stack([real[:, :-1], real[:, 1:]], 2).flatten(0, 1).detach().float()
-                pairs.requires_grad_(True)
-                out["r1_s"] = r1_penalty(self.D_s(self.augment(pairs)), pairs)
-        return out
-
     def _check_batch(self, frames: torch.Tensor) -> None:
         hp = self.hparams
         need = max(2 if self.D_s is not None else 1, hp.dt_time_points if self.D_t is not None else 1)
+        need = (need - 1) * max(hp.triplet_strides) + 1
         if frames.ndim != 5 or frames.shape[1] < need:
             raise ValueError(
                 f"onestyle trains on clips [B, T>={need}, 3, H, W] of consecutive frames "
-                f"(sampler ConsecutiveFrames(n=3)); got frames of shape {tuple(frames.shape)}"
+                f"(sampler ConsecutiveFrames(n={need}) for triplet_strides={list(hp.triplet_strides)}); "
+                f"got frames of shape {tuple(frames.shape)}"
             )
         if frames.shape[-1] != hp.resolution:
             raise ValueError(f"frames are {frames.shape[-1]}px, the model is {hp.resolution}px")
 
-    # -- training -----------------------------------------------------------------------------
-    def training_step(self, batch: dict, batch_idx: int) -> None:
+    def triplet_stride(self, iteration: int) -> int:
+        """The frame stride of the training clips at ``iteration``: the paper's consecutive frames
+        (``triplet_strides=[1]``), or the authors' cycle through ``triplet_strides`` every
+        ``stride_every`` iterations (train.py: stride 1 at iteration 0, then 2, 3, 1, ... for
+        ``stride_every`` iterations each, their switch following each multiple of 100)."""
+        strides = self.hparams.triplet_strides
+        return strides[-(-iteration // self.hparams.stride_every) % len(strides)]
+
+    # -- the phases of StyleGAN2Loop's iteration ------------------------------------------------
+    def prepare_step(self, batch: dict) -> dict:
         hp = self.hparams
-        opt_g, opt_d = self.optimizers()
-        real = batch["frames"]
-        self._check_batch(real)
-        t = batch["t"].to(real.device, torch.float32)
-        b, it = real.shape[0], self.iteration
-        lam = action_ramp(it, hp.ramp_start, hp.ramp_end)
+        frames = batch["frames"]
+        self._check_batch(frames)
+        stride = self.triplet_stride(self.iteration)
+        points = max(2 if self.D_s is not None else 1, hp.dt_time_points if self.D_t is not None else 1)
+        pick = torch.arange(points, device=frames.device) * stride
+        lam = action_ramp(self.iteration, hp.ramp_start, hp.ramp_end)
         self.ramp.fill_(lam)
-        cond = self.conditions(batch)
-        logs = {"ramp": lam}
+        return {
+            "batch": batch,
+            "real": frames[:, pick],
+            "t": batch["t"].to(frames.device, torch.float32)[:, pick],
+            "n": frames.shape[0],
+            "lam": lam,
+            "cond": self.conditions(batch),
+            "logs": {"ramp": lam, "stride": float(stride)},
+        }
 
-        with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self.G(t, z_m=self.z_m(b), ramp=lam, noise_mode=hp.noise_mode, **cond)
-            losses = {}
-            if self.D_t is not None:
-                real_logits = self.d_t(real, t, cond, lam)
-                losses["d_t"] = d_logistic_loss(real_logits, self.d_t(fake, t, cond, lam))
-            if self.D_s is not None:
-                real_pairs = self.d_s(real)
-                losses["d_s"] = d_logistic_loss(real_pairs, self.d_s(fake, derangement(b, self.device)))
-                if self.D_t is None:
-                    real_logits = real_pairs
-            logs["loss/d"] = self.optimize(opt_d, losses)
-            logs.update({f"loss/{k}": v.detach() for k, v in losses.items()})
-            if self.ada is not None:
-                self.ada.update(real_logits)
-            if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
-                r1 = self.r1_penalties(real, t, cond, lam)
-                self.optimize(opt_d, {k: hp.r1_gamma / 2 * v * hp.r1_interval for k, v in r1.items()})
-                logs.update({f"loss/{k}": v.detach() for k, v in r1.items()})
+    def discriminator_losses(self, step: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """D_t on real/fake clips with the real batch's times and conditions; D_s on consecutive
+        real pairs against generated pairs whose first frame is another video's."""
+        real, t, cond, lam, b = step["real"], step["t"], step["cond"], step["lam"], step["n"]
+        with torch.no_grad():
+            fake = self.G(t, z_m=self.z_m(b), ramp=lam, noise_mode=self.hparams.noise_mode, **cond)
+        losses = {}
+        if self.D_t is not None:
+            real_logits = self.d_t(real, t, cond, lam)
+            losses["d_t"] = d_logistic_loss(real_logits, self.d_t(fake, t, cond, lam))
+        if self.D_s is not None:
+            real_pairs = self.d_s(real)
+            losses["d_s"] = d_logistic_loss(real_pairs, self.d_s(fake, derangement(b, self.device)))
+            if self.D_t is None:
+                real_logits = real_pairs
+        return losses, real_logits
 
-        with self.toggled_optimizer(opt_g):
-            fake = self.G(t, z_m=self.z_m(b), ramp=lam, noise_mode=hp.noise_mode, **self.conditions(batch))
-            losses = {}
-            if self.D_t is not None:
-                losses["g_t"] = g_nonsaturating_loss(self.d_t(fake, t, cond, lam))
-            if self.D_s is not None:
-                losses["g_s"] = g_nonsaturating_loss(self.d_s(fake))
-            logs["loss/g"] = self.optimize(opt_g, losses, counted=True)
-            logs.update({f"loss/{k}": v.detach() for k, v in losses.items()})
-            if hp.pl_weight > 0 and it % hp.pl_interval == 0:
-                n = max(1, b // hp.pl_batch_shrink)
-                frames, ws = self.G(
-                    t[:n],
-                    z_m=self.z_m(n),
-                    ramp=lam,
-                    noise_mode=hp.noise_mode,
-                    return_ws=True,
-                    **self.conditions(batch, n),
-                )
-                pl, self.mean_path_length = path_length_penalty(
-                    frames.flatten(0, 1), ws, self.mean_path_length, hp.pl_decay
-                )
-                self.optimize(opt_g, {"pl": hp.pl_weight * pl * hp.pl_interval})
-                logs["loss/pl"] = pl.detach()
+    def r1_penalties(self, step: dict) -> dict[str, torch.Tensor]:
+        """``E ||grad_x D(x)||^2`` on real triplets (D_t) and, with ``r1_shuffle``, on real pairs
+        (D_s; the authors regularise D_t only)."""
+        real, t, cond, lam = step["real"], step["t"], step["cond"], step["lam"]
+        out = {}
+        if self.D_t is not None:
+            x = real[:, : self.hparams.dt_time_points].detach().float().requires_grad_(True)
+            out["r1_t"] = r1_penalty(self.d_t(x, t, cond, lam), x)
+        if self.D_s is not None and self.hparams.r1_shuffle:
+            pairs = torch.stack([real[:, :-1], real[:, 1:]], 2).flatten(0, 1).detach().float()
+            pairs.requires_grad_(True)
+            out["r1_s"] = r1_penalty(self.D_s(self.augment(pairs)), pairs)
+        return out
 
-        self.update_ema(self.G_ema, self.G, ema_beta(b * self.trainer.world_size, hp.ema_kimg))
-        if self.ada is not None:
-            logs["ada/p"], logs["ada/r_t"] = self.ada.p, self.ada.r_t
-        self.log_dict(logs, prog_bar=True, batch_size=b)
+    def generator_losses(self, step: dict) -> dict[str, torch.Tensor]:
+        """D_t and D_s on unshuffled generated clips (fresh ``z_m`` and, unconditional, ``z_c``)."""
+        t, cond, lam, b = step["t"], step["cond"], step["lam"], step["n"]
+        cond_g = self.conditions(step["batch"])
+        fake = self.G(t, z_m=self.z_m(b), ramp=lam, noise_mode=self.hparams.noise_mode, **cond_g)
+        losses = {}
+        if self.D_t is not None:
+            losses["g_t"] = g_nonsaturating_loss(self.d_t(fake, t, cond, lam))
+        if self.D_s is not None:
+            losses["g_s"] = g_nonsaturating_loss(self.d_s(fake))
+        return losses
+
+    def path_length_sample(self, step: dict, m: int) -> tuple[torch.Tensor, torch.Tensor]:
+        frames, ws = self.G(
+            step["t"][:m],
+            z_m=self.z_m(m),
+            ramp=step["lam"],
+            noise_mode=self.hparams.noise_mode,
+            return_ws=True,
+            **self.conditions(step["batch"], m),
+        )
+        return frames.flatten(0, 1), ws
 
     # -- generation ---------------------------------------------------------------------------
     def _label_conditions(self, labels: dict, named: dict) -> dict:
@@ -409,3 +442,78 @@ class OneStyle(GANModule):
         lam = self.ramp if ramp is None else ramp
         w = G.styles(t, z_m=z_m, m=m, z_c=z_c, ramp=lam, **cond)
         return G.synthesize(w, noise_mode, chunk=hp.sample_chunk).clamp(-1, 1)
+
+    def animate(
+        self,
+        source: torch.Tensor,
+        driving: torch.Tensor,
+        *,
+        relative: bool = False,
+        actor: int | Sequence[int] | torch.Tensor | None = None,
+        action: int | Sequence[int] | torch.Tensor | None = None,
+        z_c: torch.Tensor | None = None,
+        perceptual=None,
+        steps: int = 250,
+        chunk: int | None = 16,
+        seed: int = 0,
+        **labels,
+    ) -> torch.Tensor:
+        """Each driving clip ``[B, T, 3, H, W]`` regenerated from its temporal GAN inversion.
+
+        Section 5.4: ``m*`` of each clip by Eq. 5 (:func:`~stylevideo.methods.onestyle.inversion.invert_motion`:
+        LPIPS + MSE, only ``m`` optimised, ``steps`` Adam steps) with the clip's known ``actor`` /
+        ``action`` (ids, or the data's label names, e.g. ``emotion=``), then the clip's frames
+        ``0..T-1`` from ``m*`` and those conditions (Fig. 5a compares each real clip with this).
+        onestyle has no image encoder: the content is the conditions (``z_c`` for an
+        unconditional model), ``source`` is not used, and there is no source pose to keep,
+        so ``relative`` must be False. ``perceptual``: LPIPS (default: LPIPS-VGG through the
+        weight loader, as the authors' ``projector.py`` and ``invert``). The optimisation's noise
+        is drawn from ``seed`` (the global random state is left as it was). Works inside
+        ``no_grad``/``inference_mode``.
+        """
+        from stylevideo.methods.onestyle.inversion import invert_motion
+
+        hp = self.hparams
+        if relative:
+            raise ValueError("onestyle.animate regenerates the driving clip (absolute); relative=True has no meaning")
+        if driving.ndim != 5 or len(source) != len(driving):
+            raise ValueError(f"expected source [B, ...] and driving [B, T, 3, H, W], got {tuple(driving.shape)}")
+        c = self._label_conditions(labels, dict(actor=actor, action=action, actor_to=None, action_to=None))
+        b, t = driving.shape[:2]
+        ids = {}
+        for name, count in (("actor", hp.num_actors), ("action", hp.num_actions)):
+            if count and c[name] is None:
+                raise ValueError(f"onestyle.animate inverts a clip with its known {name} (section 5.4): pass {name}=")
+            ids[name] = None if not count else torch.as_tensor(c[name], device=self.device).long().reshape(-1)
+            if count and len(ids[name]) == 1:
+                ids[name] = ids[name].expand(b)
+        if not hp.num_actors and z_c is None:
+            raise ValueError(
+                "onestyle.animate on an unconditional model needs the clips' content codes z_c [B, style_dim]"
+            )
+        z_c = None if z_c is None else torch.as_tensor(z_c, device=self.device, dtype=torch.float32).reshape(b, -1)
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            if perceptual is None:
+                from stylevideo.features.lpips_vgg import lpips_vgg
+
+                perceptual = lpips_vgg().to(self.device)
+            frames = driving.to(self.device, torch.float32).clone()
+            m = torch.stack(
+                [
+                    invert_motion(
+                        self.G_ema,
+                        frames[i],
+                        perceptual=perceptual,
+                        actor=None if ids["actor"] is None else int(ids["actor"][i]),
+                        action=None if ids["action"] is None else int(ids["action"][i]),
+                        z_c=None if z_c is None else z_c[i],
+                        ramp=float(self.ramp),
+                        steps=steps,
+                        chunk=chunk,
+                    ).m
+                    for i in range(b)
+                ]
+            )
+        return self.sample_videos(b, t, seed=0, m=m, actor=ids["actor"], action=ids["action"], z_c=z_c)

@@ -3,8 +3,9 @@
 
 - Stage 1 -> 2, 3 and style transfer: the generator, from a Lightning checkpoint of
   :class:`~stylevideo.methods.stylegan2.StyleGAN2` (or of the style-transfer fine-tuning,
-  which has the same ``G_ema``) -- its EMA generator -- or from a rosinality StyleGAN2
-  checkpoint (``g_ema``).
+  which has the same ``G_ema``) -- its EMA generator --, a rosinality StyleGAN2 checkpoint
+  (``g_ema``) or an NVlabs pickle (the authors' stage-1 snapshots: ``G_ema``; their stage-2/3
+  pickles: ``G``), all through :func:`stylevideo.nn.stylegan2.load_generator`.
 - Stage 2 -> 3: the W inversion encoder and its ``w_avg``, from a Lightning checkpoint of
   :class:`~stylevideo.methods.psp.PSPInversion`.
 
@@ -20,18 +21,35 @@ from pathlib import Path
 
 import torch
 
-from stylevideo.nn.stylegan2 import Generator, load_rosinality_checkpoint
+from stylevideo.nn import stylegan2
+from stylevideo.nn.nvlabs_pickle import RefusedGlobal
+from stylevideo.nn.stylegan2 import Generator
 
 __all__ = [
     "GENERATOR_ARCH",
+    "GENERATOR_OPTIONS",
+    "STAGE_INPUTS",
     "build_generator",
     "load_generator",
     "load_inversion_encoder",
     "read_checkpoint",
 ]
 
+_PIPELINE = (
+    "all three stages in a row: python -m stylevideo.methods.styleinv.pipeline styleinv_<dataset> "
+    "(or make train EXP=styleinv_<dataset>)"
+)
+#: What each stage input must name (config key -> description), for the run's up-front check.
+STAGE_INPUTS = {
+    "generator_ckpt": "the checkpoint of stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) "
+    f"or a rosinality StyleGAN2 or NVlabs pickle; {_PIPELINE}",
+    "encoder_ckpt": f"the checkpoint of stage 2 (lightning fit --config experiments/psp_<dataset>.yaml); {_PIPELINE}",
+}
+
 #: The :class:`Generator` constructor arguments that define its architecture.
 GENERATOR_ARCH = ("resolution", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max")
+#: Those released networks may set (absent from older checkpoints: the defaults).
+GENERATOR_OPTIONS = ("lr_mlp", "c_dim", "aspect_ratio", "conv_clamp")
 
 
 def read_checkpoint(path: str | os.PathLike | None, key: str, produced_by: str) -> dict:
@@ -55,35 +73,24 @@ def build_generator(arch: dict) -> Generator:
     missing = [k for k in GENERATOR_ARCH if k not in arch]
     if missing:
         raise KeyError(f"generator architecture lacks {missing}")
-    return Generator(**{k: arch[k] for k in GENERATOR_ARCH}, noise_mode="const")
+    return Generator(**{k: arch[k] for k in GENERATOR_ARCH + GENERATOR_OPTIONS if k in arch}, noise_mode="const")
 
 
 def load_generator(path: str | os.PathLike | None, key: str = "generator_ckpt") -> tuple[Generator, dict]:
-    """The stage-1 generator (frozen, eval mode) and its architecture dict."""
-    produced_by = "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml) or a rosinality StyleGAN2"
-    ckpt = read_checkpoint(path, key, produced_by)
-    if "g_ema" in ckpt:
-        g, _ = load_rosinality_checkpoint(path)
-        arch = {
-            "resolution": g.resolution,
-            "z_dim": g.z_dim,
-            "w_dim": g.w_dim,
-            "mapping_layers": len(g.mapping.layers) - 1,
-            "channel_base": g.resolution * g.synthesis.to_rgbs[-1].conv.in_channels,
-            "channel_max": g.synthesis.conv1.conv.in_channels,
-        }
-    else:
-        state, hparams = ckpt.get("state_dict", {}), ckpt.get("hyper_parameters", {})
-        ema = {k[len("G_ema.") :]: v for k, v in state.items() if k.startswith("G_ema.")}
-        if not ema:
-            raise KeyError(
-                f"{key}={path} holds no G_ema (a StyleGAN2 Lightning checkpoint) and no g_ema "
-                f"(rosinality); found {sorted(state or ckpt)[:6]}"
-            )
-        arch = dict(hparams.get("generator_arch") or {k: hparams[k] for k in GENERATOR_ARCH if k in hparams})
-        g = build_generator(arch)
-        g.load_state_dict(ema)
-    return g.eval().requires_grad_(False), arch
+    """The stage-1 generator (frozen, eval mode) and its architecture dict (``Generator.arch``)."""
+    produced_by = (
+        "stage 1 (lightning fit --config experiments/stylegan2_<dataset>.yaml), a rosinality StyleGAN2 "
+        "or an NVlabs network pickle"
+    )
+    if path is None:
+        raise ValueError(f"{key} is not set: it must name the checkpoint of {produced_by}")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{key}={path} does not exist: expected the checkpoint of {produced_by}")
+    try:
+        g, _ = stylegan2.load_generator(path)
+    except (KeyError, ValueError, RefusedGlobal) as e:
+        raise type(e)(f"{key}={path}: {e}; expected the checkpoint of {produced_by}") from e
+    return g.eval().requires_grad_(False), dict(g.arch)
 
 
 def load_inversion_encoder(

@@ -28,12 +28,13 @@ __all__ = ["SparseVideoDiscriminator", "TimeDifferenceEncoder"]
 
 class _DBlock(nn.Module):
     """Residual D block ``(conv1(conv0(x)) + skip(x)) / sqrt(2)`` with ``in -> tmp -> out``
-    channels (SG2-ADA's, which StyleGAN-V widens at the concatenation)."""
+    channels (SG2-ADA's, which StyleGAN-V widens at the concatenation); ``conv_clamp`` bounds
+    the convolutions' activations (not the skip), as SG2-ADA's."""
 
-    def __init__(self, in_channels: int, tmp_channels: int, out_channels: int):
+    def __init__(self, in_channels: int, tmp_channels: int, out_channels: int, conv_clamp: float | None = None):
         super().__init__()
-        self.conv0 = ConvLayer(in_channels, tmp_channels, 3)
-        self.conv1 = ConvLayer(tmp_channels, out_channels, 3, downsample=True)
+        self.conv0 = ConvLayer(in_channels, tmp_channels, 3, clamp=conv_clamp)
+        self.conv1 = ConvLayer(tmp_channels, out_channels, 3, downsample=True, clamp=conv_clamp)
         self.skip = ConvLayer(in_channels, out_channels, 1, downsample=True, activate=False, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -76,6 +77,8 @@ class SparseVideoDiscriminator(nn.Module):
         const_dim: size of the learned time-difference embedding (256).
         mapping_layers: layers of the conditioning mapping network (2).
         mbstd_group: minibatch-std group size.
+        conv_clamp: activations of the convolutions clamped to ``+-conv_clamp`` (the authors'
+            StyleGAN2-ADA setting, 256; None: off).
     """
 
     def __init__(
@@ -90,13 +93,14 @@ class SparseVideoDiscriminator(nn.Module):
         const_dim: int = 256,
         mapping_layers: int = 2,
         mbstd_group: int = 4,
+        conv_clamp: float | None = None,
     ):
         super().__init__()
         if resolution <= concat_res:
             raise ValueError(f"resolution ({resolution}) must be above concat_res ({concat_res})")
         ch = stylegan2_channels(resolution, channel_base, channel_max)
         self.num_frames, self.concat_res, self.mbstd_group = num_frames, concat_res, mbstd_group
-        self.from_rgb = ConvLayer(3, ch[resolution], 1)
+        self.from_rgb = ConvLayer(3, ch[resolution], 1, clamp=conv_clamp)
         frame_blocks, video_blocks = [], []
         res = resolution
         while res > 4:
@@ -105,7 +109,7 @@ class SparseVideoDiscriminator(nn.Module):
                 c_out //= num_frames_div_factor
             if res == concat_res:
                 c_in = ch[res] // num_frames_div_factor * num_frames
-            (frame_blocks if res > concat_res else video_blocks).append(_DBlock(c_in, tmp, c_out))
+            (frame_blocks if res > concat_res else video_blocks).append(_DBlock(c_in, tmp, c_out, conv_clamp))
             res //= 2
         self.frame_blocks, self.video_blocks = (
             nn.Sequential(*frame_blocks),
@@ -118,7 +122,7 @@ class SparseVideoDiscriminator(nn.Module):
         self.mapping = nn.Sequential(
             *(EqualLinear(cmap_dim, cmap_dim, lr_mul=0.01, activation="fused_lrelu") for _ in range(mapping_layers))
         )
-        self.final_conv = ConvLayer(ch[4] + 1, ch[4], 3)
+        self.final_conv = ConvLayer(ch[4] + 1, ch[4], 3, clamp=conv_clamp)
         self.final_linear = nn.Sequential(
             EqualLinear(ch[4] * 16, ch[4], activation="fused_lrelu"), EqualLinear(ch[4], cmap_dim)
         )

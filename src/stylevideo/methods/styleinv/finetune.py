@@ -18,11 +18,10 @@ import torch
 from torch import Tensor
 
 from stylevideo.data_modules.base import ClipRecord, VideoDataModule
-from stylevideo.methods.gan import ema_beta
 from stylevideo.methods.psp import IdentityLoss
 from stylevideo.methods.stylegan2 import StyleGAN2
 from stylevideo.methods.styleinv.checkpoints import GENERATOR_ARCH, read_checkpoint
-from stylevideo.nn.gan_losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from stylevideo.nn.gan_losses import g_nonsaturating_loss
 from stylevideo.nn.stylegan2 import Generator
 from stylevideo.video.io import list_frame_files
 from stylevideo.video.sampling import FrameSampler, RandomFrames
@@ -135,6 +134,33 @@ class StyleTransferFinetune(StyleGAN2):
 
             self._styleinv = [StyleInV.load_from_checkpoint(styleinv_ckpt, map_location="cpu").eval()]
 
+    @classmethod
+    def required_weights(
+        cls, hparams, stage: str | None = None, module: StyleTransferFinetune | None = None
+    ) -> dict[str, str | None]:
+        """LPIPS-VGG16 (perceptual loss) and ArcFace (identity loss), read when built; see
+        :mod:`stylevideo.features.requirements`."""
+        from stylevideo.features.arcface import ARCFACE_WEIGHTS
+        from stylevideo.features.lpips_vgg import VGG16_WEIGHTS
+
+        out = {}
+        if hparams["perceptual_weight"] > 0 and hparams["perceptual_pretrained"]:
+            out[VGG16_WEIGHTS] = hparams["vgg16_weights"]
+        if hparams["identity_weight"] > 0:
+            out[ARCFACE_WEIGHTS] = hparams["arcface_weights"]
+        return out
+
+    @classmethod
+    def required_files(
+        cls, hparams, stage: str | None = None, module: StyleTransferFinetune | None = None
+    ) -> dict[str, tuple[str | None, str]]:
+        """The parent StyleGAN2 checkpoint and, if set, the StyleInV checkpoint it decodes."""
+        parent = "the StyleGAN2 Lightning checkpoint of stage 1 (experiments/stylegan2_<dataset>.yaml)"
+        out = {"generator_ckpt": (hparams["generator_ckpt"], parent)}
+        if hparams["styleinv_ckpt"] is not None:
+            out["styleinv_ckpt"] = (hparams["styleinv_ckpt"], "a StyleInV checkpoint of the parent generator")
+        return out
+
     def train(self, mode: bool = True):
         super().train(mode)
         self.G_raw.eval()
@@ -158,39 +184,15 @@ class StyleTransferFinetune(StyleGAN2):
             losses["id"] = hp.identity_weight * self._identity[0].to(images.device)(images, raw)
         return losses
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
+    def generator_losses(self, step: dict) -> dict[str, Tensor]:
+        """The adversarial loss plus the transfer losses (section 3.5); the other phases are
+        StyleGAN2's (:class:`~stylevideo.methods.gan.StyleGAN2Loop`)."""
         hp = self.hparams
-        opt_g, opt_d = self.optimizers()
-        real = batch["frames"].flatten(0, 1)
-        n, it, logs = real.shape[0], self.iteration, {}
-
-        with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self.G(self.z(n), mixing_prob=hp.style_mixing)
-            real_logits = self.D(self.augment(real))
-            logs["loss/d"] = self.optimize(opt_d, {"d": d_logistic_loss(real_logits, self.D(self.augment(fake)))})
-            if self.ada is not None:
-                self.ada.update(real_logits)
-            if hp.r1_gamma > 0 and it % hp.r1_interval == 0:
-                real_r1 = real.detach().float().requires_grad_(True)
-                with torch.autocast(self.device.type, enabled=False):
-                    r1 = r1_penalty(self.D(self.augment(real_r1)), real_r1)
-                self.optimize(opt_d, {"r1": hp.r1_gamma / 2 * r1 * hp.r1_interval})
-                logs["loss/r1"] = r1.detach()
-
-        with self.toggled_optimizer(opt_g):
-            ws = self.G.mix_styles(self.G.map(self.z(n), update_w_avg=True), hp.style_mixing)
-            noise = self.G.synthesis.make_noise(n, "random", self.device)
-            images = self.G.synthesis(ws, noise=noise)
-            losses = {"adv": g_nonsaturating_loss(self.D(self.augment(images)))}
-            losses |= self.transfer_losses(images, ws.detach(), noise)
-            logs["loss/g"] = self.optimize(opt_g, losses, counted=True)
-            logs |= {f"loss/{k}": v.detach() for k, v in losses.items()}
-
-        self.update_ema(self.G_ema, self.G, ema_beta(n * self.trainer.world_size, hp.ema_kimg))
-        if self.ada is not None:
-            logs["ada/p"] = self.ada.p
-        self.log_dict(logs, prog_bar=True, batch_size=n)
+        ws = self.G.mix_styles(self.G.map(self.z(step["n"]), update_w_avg=True), hp.style_mixing)
+        noise = self.G.synthesis.make_noise(step["n"], "random", self.device)
+        images = self.G.synthesis(ws, noise=noise)
+        losses = {"adv": g_nonsaturating_loss(self.D(self.augment(images)))}
+        return losses | self.transfer_losses(images, ws.detach(), noise)
 
     @torch.no_grad()
     def sample_videos(

@@ -4,7 +4,7 @@ Section 3.4, Eq. 3-6 and appendix F. Per iteration (the authors' phase order):
 
 1. Encoder step (the counted step): ``w0 = f(z)`` from the frozen mapping network,
    ``x0 = G(w0)``, ``y_t = G(StyleInV(w0, t))`` (Eq. 2) at ``t0 = 0`` and three sparse
-   times (Eq. 3); loss ``softplus(-D([x0, y_t1..3], delta))`` (Eq. 3, 6)
+   times (Eq. 3); loss ``lambda_adv softplus(-D([x0, y_t1..3], delta))`` (Eq. 3, 6)
    ``+ lambda_L2 L_L2`` (Eq. 4) ``+ lambda_reg L_reg`` (Eq. 5).
 2. Discriminator step on fresh fakes and on real clips ``[x_0, x_t1..3]`` (``t0 = 0``, the
    :class:`~stylevideo.video.sampling.SparseFrames` sampler), with lazy R1 (gamma 1, every
@@ -19,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from stylevideo.methods.gan import GANModule, ema_beta
 from stylevideo.methods.styleinv.checkpoints import (
+    STAGE_INPUTS,
     build_generator,
     load_generator,
     load_inversion_encoder,
@@ -41,7 +43,7 @@ from stylevideo.nn.gan_losses import (
 from stylevideo.nn.psp import PSPEncoderW
 from stylevideo.nn.stylegan2 import Generator
 
-__all__ = ["StyleInV", "first_frame_l2", "latent_regularization", "sample_sparse_times"]
+__all__ = ["StyleInV", "ffhq_aligned", "first_frame_l2", "latent_regularization", "sample_sparse_times"]
 
 
 def first_frame_l2(x0: Tensor, y0: Tensor) -> Tensor:
@@ -52,8 +54,33 @@ def first_frame_l2(x0: Tensor, y0: Tensor) -> Tensor:
 
 def latent_regularization(residual: Tensor) -> Tensor:
     """Eq. 5, ``L_reg = sum_{i=0..3} ||E(G(w0), t_i)||_2``: the L2 norms of the encoder
-    outputs ``[B, T, w_dim]`` summed over the timestamps, averaged over the batch."""
+    outputs ``[B, T, w_dim]`` summed over the timestamps, averaged over the batch. The
+    authors average over the timestamps too (``loss_styleinv.py``), so their
+    ``lambda_w_reg = 0.05`` is ``lambda_reg = 0.05 / 4`` here."""
     return residual.norm(dim=-1).sum(dim=1).mean()
+
+
+def ffhq_aligned(images: Tensor, size: int) -> Tensor:
+    """FFHQ-aligned crops ``[B, 3, size, size]`` of face images ``[B, 3, H, W]`` in [-1, 1]: dlib's
+    68 landmarks of the largest face, FFHQ's oriented square
+    (:func:`~stylevideo.video.preprocess.face_align.ffhq_quad`), warped to ``size``; how the
+    authors prepare an animation's first frame (``generate_animation.py``: ``crop_ffhq``).
+    Needs the ``face`` extra (dlib)."""
+    from stylevideo.video.io import frames_to_tensor
+    from stylevideo.video.preprocess.face_align import DlibLandmarks, align_face, ffhq_quad
+
+    finder, out = DlibLandmarks(), []
+    for i, image in enumerate(images):
+        frame = ((image.detach().float().cpu().permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+        box = finder.detect(frame)
+        if box is None:
+            raise ValueError(
+                f"animate: no face found in source image {i} to FFHQ-align "
+                "(animate_align=True is for face models; set it to false for other data)"
+            )
+        aligned = align_face(frame, ffhq_quad(finder.predict(frame, box)), size)
+        out.append(frames_to_tensor(torch.from_numpy(np.ascontiguousarray(aligned))[None]))
+    return torch.cat(out).to(images.device)
 
 
 def _distances(clip_length: int, num_sparse: int, max_distance: int) -> list[int]:
@@ -106,8 +133,11 @@ class StyleInV(GANModule):
         first_frame_aware: FFA-APE (True) or StyleGAN-V's APE (Table 3 #2).
         use_encoder: False is Table 3 #1 (``w_t = s_t + w0``).
         first_frame_in_d: D sees ``G(w0)`` and the real first frame (FFA-D, Eq. 3; Table 3 #4).
+        lambda_adv: weight of Eq. 3's adversarial term in the encoder's loss (1; the authors'
+            TaiChi configuration 0.1).
         lambda_l2: Eq. 4 weight (10; 0 removes it, Table 3 #3 with ``first_frame_in_d=False``).
-        lambda_reg: Eq. 5 weight (0.05).
+        lambda_reg: Eq. 5 weight (0.0125: the paper's 0.05 on the authors' mean over the four
+            timestamps, i.e. 0.05 / 4 on the sum of Eq. 5).
         clip_length, num_sparse, max_distance: the sparse timestamps (128 frames, 3, 32).
         r1_gamma, r1_interval: lazy R1 (1, every 16).
         lr_encoder, lr_d, betas: Adam (1e-4, 2e-3, (0, 0.99)).
@@ -115,9 +145,12 @@ class StyleInV(GANModule):
         noise_mode: G's noise (``const``; ``none`` for SkyTimelapse).
         ema_kimg: half-life of the motion generator's EMA (20 kimg, the authors' 256x256 setting).
         d_channel_base, d_channel_max, mbstd_group, concat_res, num_frames_div_factor, d_const_dim,
-            d_mapping_layers: the discriminator (:class:`SparseVideoDiscriminator`).
+            d_mapping_layers, d_conv_clamp: the discriminator (:class:`SparseVideoDiscriminator`;
+            ``d_conv_clamp`` 256 as the authors' ``train_styleinv.py``).
         num_layers, widths, units, normalize_adain: E's backbone (must match stage 2).
         sample_psi: truncation of ``w0`` in ``sample_videos``.
+        animate_align: :meth:`animate` FFHQ-aligns its source images first (:func:`ffhq_aligned`,
+            as the authors' animation demo; face datasets).
         generation_chunk: frames per generator call when generating long videos.
         generator_arch, encoder_arch: filled in from the checkpoints and saved, so a
             StyleInV checkpoint rebuilds without the stage-1/2 files.
@@ -136,8 +169,9 @@ class StyleInV(GANModule):
         first_frame_aware: bool = True,
         use_encoder: bool = True,
         first_frame_in_d: bool = True,
+        lambda_adv: float = 1.0,
         lambda_l2: float = 10.0,
-        lambda_reg: float = 0.05,
+        lambda_reg: float = 0.0125,
         clip_length: int = 128,
         num_sparse: int = 3,
         max_distance: int = 32,
@@ -158,11 +192,13 @@ class StyleInV(GANModule):
         num_frames_div_factor: int = 2,
         d_const_dim: int = 256,
         d_mapping_layers: int = 2,
+        d_conv_clamp: float | None = 256.0,
         num_layers: int = 50,
         widths: Sequence[int] = (64, 128, 256, 512),
         units: Sequence[int] | None = None,
         normalize_adain: bool = True,
         sample_psi: float = 1.0,
+        animate_align: bool = False,
         generation_chunk: int = 16,
         generator_arch: dict | None = None,
         encoder_arch: dict | None = None,
@@ -222,6 +258,7 @@ class StyleInV(GANModule):
             d_const_dim,
             d_mapping_layers,
             mbstd_group,
+            d_conv_clamp,
         )
         self.ada = (
             AdaptiveAugment(AugmentPipe.bgc(), target=ada_target, interval=ada_interval, ada_kimg=ada_kimg)
@@ -230,6 +267,24 @@ class StyleInV(GANModule):
         )
 
     # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def required_files(
+        cls, hparams, stage: str | None = None, module: StyleInV | None = None
+    ) -> dict[str, tuple[str | None, str]]:
+        """The stage checkpoints the constructor reads (none when their architectures are given and
+        the files absent: a StyleInV checkpoint being restored); :mod:`stylevideo.features.requirements`."""
+
+        def restoring(key: str, arch: str) -> bool:
+            path = hparams[key]
+            return hparams[arch] is not None and (path is None or not Path(path).is_file())
+
+        out = {}
+        if not restoring("generator_ckpt", "generator_arch"):
+            out["generator_ckpt"] = (hparams["generator_ckpt"], STAGE_INPUTS["generator_ckpt"])
+        if not restoring("encoder_ckpt", "encoder_arch") and (hparams["encoder_ckpt"] or hparams["use_encoder"]):
+            out["encoder_ckpt"] = (hparams["encoder_ckpt"], STAGE_INPUTS["encoder_ckpt"])
+        return out
+
     @staticmethod
     def _generator(path: str | None, arch: dict | None) -> tuple[Generator, dict]:
         if arch is not None and (path is None or not Path(path).is_file()):  # restoring a StyleInV checkpoint
@@ -304,7 +359,7 @@ class StyleInV(GANModule):
         with self.toggled_optimizer(opt_si):
             fake = self.fakes(b)
             video, t = self.d_input(fake["x0"], fake["y"], fake["t"])
-            losses = {"adv": g_nonsaturating_loss(self.D(self.augment(video), t))}
+            losses = {"adv": hp.lambda_adv * g_nonsaturating_loss(self.D(self.augment(video), t))}
             if hp.lambda_l2 > 0:
                 losses["l2"] = hp.lambda_l2 * first_frame_l2(fake["x0"], fake["y"][:, 0])
             if hp.lambda_reg > 0:
@@ -423,7 +478,8 @@ class StyleInV(GANModule):
         seed: int | None = None,
     ) -> Tensor:
         """Initial-frame conditioned generation (section 4.2, Fig. 10): invert ``source
-        [B, 3, H, W]`` to ``w0`` with the stage-2 encoder and generate ``[B, T, 3, H, W]`` from it.
+        [B, 3, H, W]`` (FFHQ-aligned first with ``animate_align``) to ``w0`` with the stage-2
+        encoder and generate ``[B, T, 3, H, W]`` from it.
 
         StyleInV's motion is its own (sampled with ``seed``); ``driving`` only sets ``T``
         (else ``num_frames``) and ``relative`` has no effect."""
@@ -431,5 +487,7 @@ class StyleInV(GANModule):
             if driving is None:
                 raise ValueError("animate needs driving frames or num_frames to know the length")
             num_frames = driving.shape[1]
+        if self.hparams.get("animate_align", False):
+            source = ffhq_aligned(source, self.G.resolution)
         w0 = self.invert(source)
         return self.decode(self.latents(w0, self._times(num_frames, fps_scale), seed=seed))

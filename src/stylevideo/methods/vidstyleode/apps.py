@@ -1,7 +1,8 @@
 """VidStyleODE's applications on real videos (vidstyleode.txt section 4.1, supplementary 10).
 
-All take videos ``[B, T, 3, H, W]`` in [-1, 1] (frame ``i`` at time ``i`` unless times are
-given) and return ``[B, Q, 3, H', W']`` in [-1, 1] (``output_size``, else G's resolution):
+All take videos ``[B, T, 3, H, W]`` in [-1, 1] (frame ``i`` at time ``i`` unless times ``t``
+``[T]`` or ``[B, T]`` are given, e.g. the frame numbers of every n-th frame read) and return
+``[B, Q, 3, H', W']`` in [-1, 1] (``output_size``, else G's resolution):
 
 - :meth:`~Applications.edit`: text-guided appearance editing (Eq. 12 with the user's ``alpha``);
 - :meth:`~Applications.animate`: content from a still image, dynamics from a driving video;
@@ -103,16 +104,19 @@ class Applications:
         return self._decode(z_C, z_S, z_dt)
 
     @torch.no_grad()
-    def edit(self, video: Tensor, source_text: Texts, target_text: Texts, alpha: float = 1.0) -> Tensor:
-        """Text-guided appearance editing: the video's content and dynamics, ``z_S`` of Eq. 12."""
+    def edit(
+        self, video: Tensor, source_text: Texts, target_text: Texts, alpha: float = 1.0, t: Tensor | None = None
+    ) -> Tensor:
+        """Text-guided appearance editing: the video's content and dynamics, ``z_S`` of Eq. 12
+        (``alpha`` = 1: the paper's value for its quantitative results)."""
         n = video.shape[0]
         z_C = self.content(video)
         z_S = self.style(z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha)
-        z_d0, t = self.dynamics_code(video)
+        z_d0, t = self.dynamics_code(video, t)
         return self.render(z_C, z_S, z_d0, t, t[:, 0])
 
     @torch.no_grad()
-    def animate(self, source: Tensor, driving: Tensor, *, relative: bool = True) -> Tensor:
+    def animate(self, source: Tensor, driving: Tensor, *, relative: bool = True, t: Tensor | None = None) -> Tensor:
         """Image animation: ``z_C`` of the still ``source [B, 3, H, W]``, dynamics of ``driving``.
 
         VidStyleODE's motion is a direction from the source's own content code whatever
@@ -121,7 +125,7 @@ class Applications:
         """
         if source.ndim != 4:
             raise ValueError(f"source must be images [B, 3, H, W], got {tuple(source.shape)}")
-        return self.transfer_motion(source[:, None], driving)
+        return self.transfer_motion(source[:, None], driving, t=t)
 
     @torch.no_grad()
     def transfer_motion(
@@ -131,14 +135,16 @@ class Applications:
         source_text: Texts = None,
         target_text: Texts = None,
         alpha: float = 1.0,
+        t: Tensor | None = None,
     ) -> Tensor:
-        """Motion transfer, swapping the global dynamics: one video's content, another's ``z_d``."""
+        """Motion transfer, swapping the global dynamics: one video's content, another's ``z_d``
+        (``t``: the motion video's frame times)."""
         if content_video.shape[0] != motion_video.shape[0]:
             raise ValueError("content and motion videos must come in equal numbers")
         n = content_video.shape[0]
         z_C = self.content(content_video)
         z_S = self.style(z_C, _texts(source_text, n, "source_text"), _texts(target_text, n, "target_text"), alpha)
-        z_d0, t = self.dynamics_code(motion_video)
+        z_d0, t = self.dynamics_code(motion_video, t)
         return self.render(z_C, z_S, z_d0, t, t[:, 0])
 
     @torch.no_grad()
@@ -149,12 +155,14 @@ class Applications:
         video_b: Tensor,
         mask: Tensor,
         at: Literal["initial", "trajectory"] = "initial",
+        t: Tensor | None = None,
     ) -> Tensor:
         """Local motion control (section 4.1): ``z_d = m z_dA + (1 - m) z_dB``.
 
         ``mask`` is ``[m_ode, n_ode]`` or ``[B, m_ode, n_ode]`` (1: A's dynamics). ``at="initial"``
         blends the codes ``z_d0`` (Eq. 11's ``z_d``) and solves the ODE from the blend;
-        ``"trajectory"`` blends the solved ``z_d(t)`` at every frame. The frames follow A's times.
+        ``"trajectory"`` blends the solved ``z_d(t)`` at every frame. The frames follow A's times
+        (``t``, A's and B's frame times).
         """
         if not video_a.shape[:2] == video_b.shape[:2]:
             raise ValueError(f"videos A {tuple(video_a.shape)} and B {tuple(video_b.shape)} need equal [B, T]")
@@ -169,7 +177,7 @@ class Applications:
         mask = mask.expand(video_a.shape[0], *grid)[:, None]  # [B, 1, m, n]
         z_C = self.content(content_video)
         z_S = self.style(z_C)
-        (z_a, t), (z_b, _) = self.dynamics_code(video_a), self.dynamics_code(video_b)
+        (z_a, t), (z_b, _) = self.dynamics_code(video_a, t), self.dynamics_code(video_b, t)
         if at == "initial":
             return self.render(z_C, z_S, torch.lerp(z_b, z_a, mask), t, t[:, 0])
         if at != "trajectory":
@@ -179,12 +187,14 @@ class Applications:
         return self._decode(z_C, z_S, z_dt)
 
     @torch.no_grad()
-    def interpolate_dynamics(self, content_video: Tensor, video_a: Tensor, video_b: Tensor, lam: float) -> Tensor:
+    def interpolate_dynamics(
+        self, content_video: Tensor, video_a: Tensor, video_b: Tensor, lam: float, t: Tensor | None = None
+    ) -> Tensor:
         """Fig. 11: the dynamics code ``(1 - lam) z_dA + lam z_dB`` (0: A's motion, 1: B's)."""
         if not video_a.shape[:2] == video_b.shape[:2]:
             raise ValueError(f"videos A {tuple(video_a.shape)} and B {tuple(video_b.shape)} need equal [B, T]")
         z_C = self.content(content_video)
-        (z_a, t), (z_b, _) = self.dynamics_code(video_a), self.dynamics_code(video_b)
+        (z_a, t), (z_b, _) = self.dynamics_code(video_a, t), self.dynamics_code(video_b, t)
         return self.render(z_C, self.style(z_C), torch.lerp(z_a, z_b, float(lam)), t, t[:, 0])
 
     @torch.no_grad()

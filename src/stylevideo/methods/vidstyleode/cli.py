@@ -59,8 +59,12 @@ def load_model(config: str | Path, ckpt: str | Path | None, device: str = "cpu")
     return model.eval().to(device)
 
 
-def read_input(path: str | Path, size: tuple[int, int], frames: int | None = None, stride: int = 1) -> torch.Tensor:
-    """A video file, frame folder or image as ``[T, 3, H, W]`` in [-1, 1] at ``size``."""
+def read_input(
+    path: str | Path, size: tuple[int, int], frames: int | None = None, stride: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A video file, frame folder or image as ``[T, 3, H, W]`` in [-1, 1] at ``size`` and the
+    frame numbers it holds, ``[T]`` float (every ``stride``-th frame: 0, stride, 2 stride, ...):
+    the times the model must see them at."""
     path = Path(path)
     if path.suffix.lower() in _IMAGE_SUFFIXES:
         from PIL import Image
@@ -68,12 +72,12 @@ def read_input(path: str | Path, size: tuple[int, int], frames: int | None = Non
         if not path.is_file():
             raise FileNotFoundError(f"image {path} does not exist")
         image = np.asarray(Image.open(path).convert("RGB"))
-        return frames_to_tensor(torch.from_numpy(image)[None], size)
+        return frames_to_tensor(torch.from_numpy(image)[None], size), torch.zeros(1)
     total = count_frames(path)
     indices = np.arange(0, total, stride)[:frames]
     if indices.size == 0:
         raise ValueError(f"{path} has no frames to read (stride {stride})")
-    return frames_to_tensor(read_frames(path, indices), size)
+    return frames_to_tensor(read_frames(path, indices), size), torch.from_numpy(indices).float()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,38 +146,42 @@ def _same_length(*videos: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _run(model, args, size) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """(inputs, outputs): lists of ``[T, 3, H, W]`` videos for the side-by-side grid."""
+    """(inputs, outputs): lists of ``[T, 3, H, W]`` videos for the side-by-side grid. Frames
+    read with ``--stride`` keep their frame numbers as times (the dynamics see the real spacing)."""
 
     def read(path):
-        return read_input(path, size, args.frames, args.stride).to(model.device)
+        video, t = read_input(path, size, args.frames, args.stride)
+        return video.to(model.device), t.to(model.device)
 
     if args.app == "edit":
-        video = read(args.video)
-        return [video], [model.edit(video[None], args.source_text, args.target_text, args.alpha)[0]]
+        video, t = read(args.video)
+        return [video], [model.edit(video[None], args.source_text, args.target_text, args.alpha, t=t)[0]]
     if args.app == "animate":
-        source, driving = read(args.source)[0], read(args.driving)
-        return [source.expand_as(driving), driving], [model.animate(source[None], driving[None])[0]]
+        (source, _), (driving, t) = read(args.source), read(args.driving)
+        return [source[0].expand_as(driving), driving], [model.animate(source[:1], driving[None], t=t)[0]]
     if args.app == "transfer":
-        content, motion = read(args.content), read(args.motion)
-        return [content, motion], [model.transfer_motion(content[None], motion[None])[0]]
+        (content, _), (motion, t) = read(args.content), read(args.motion)
+        return [content, motion], [model.transfer_motion(content[None], motion[None], t=t)[0]]
     if args.app in ("blend", "mix"):
-        content, a, b = read(args.content), read(args.video_a), read(args.video_b)
+        (content, _), (a, t), (b, _) = read(args.content), read(args.video_a), read(args.video_b)
         a, b = _same_length(a, b)
+        t = t[: a.shape[0]]
         if args.app == "blend":
             mask = box_mask(model.dynamics.grid, args.box)
-            out = [model.blend_motion(content[None], a[None], b[None], mask, at=args.at)[0]]
+            out = [model.blend_motion(content[None], a[None], b[None], mask, at=args.at, t=t)[0]]
         else:
-            out = [model.interpolate_dynamics(content[None], a[None], b[None], lam)[0] for lam in args.lam]
+            out = [model.interpolate_dynamics(content[None], a[None], b[None], lam, t=t)[0] for lam in args.lam]
         return [content[: a.shape[0]], a, b], out
-    video = read(args.video)
+    video, t = read(args.video)
     if args.app == "interpolate":
-        observed = torch.arange(0, video.shape[0], args.every)
-        t_query = torch.arange(0, int(observed[-1]) * args.factor + 1) / args.factor
-        result = model.resample(video[observed][None], observed.float(), t_query)[0]
+        observed = torch.arange(0, video.shape[0], args.every, device=video.device)
+        steps = torch.arange(0, int(observed[-1]) * args.factor + 1, device=video.device) / args.factor
+        t_query = t[0] + steps * args.stride  # factor frames per interval between two read frames
+        result = model.resample(video[observed][None], t[observed], t_query)[0]
         return [video[: int(observed[-1]) + 1]], [result]
     observed = min(args.observed, video.shape[0])
-    t_query = torch.arange(observed + args.future).float()
-    result = model.resample(video[:observed][None], None, t_query)[0]
+    t_query = t[0] + torch.arange(observed + args.future, device=video.device).float() * args.stride
+    result = model.resample(video[:observed][None], t[:observed], t_query)[0]
     return [video[:observed]], [result]
 
 

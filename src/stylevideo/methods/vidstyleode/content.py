@@ -6,7 +6,9 @@ order. Table 6's ablations are a switch: the first frame's code, or a random fra
 
 An inverter is any module mapping frames ``[N, 3, H, W]`` in [-1, 1] to absolute W+ codes
 ``[N, num_ws, w_dim]`` (latent average included): :class:`PretrainedPSPInverter` (the paper:
-pSp, FFHQ for faces) or :class:`StandInInverter`.
+pSp, FFHQ for faces) or :class:`StandInInverter`. Without one (``None``), the codes come
+precomputed with the frames (the batch key ``inversion``, as the authors' Fashion setting reads
+PTI inversions of StyleGAN-Human): :meth:`ContentEncoder.pool` turns them into ``z_C``.
 """
 
 from __future__ import annotations
@@ -43,21 +45,28 @@ CONTENT_MODES = ("mean", "first", "random")
 
 
 class ContentEncoder(nn.Module):
-    """f_C: ``frames [B, K, 3, H, W] -> z_C [B, num_ws, w_dim]`` through a frozen ``inverter``.
+    """f_C: ``frames [B, K, 3, H, W] -> z_C [B, num_ws, w_dim]`` through a frozen ``inverter``
+    (None: codes only come precomputed, through :meth:`pool`).
 
     ``mode``: ``"mean"`` (the paper: ``z_C = E[Z]``), ``"first"`` or ``"random"`` (Table 6).
     """
 
-    def __init__(self, inverter: nn.Module, mode: ContentMode = "mean"):
+    def __init__(self, inverter: nn.Module | None, mode: ContentMode = "mean"):
         super().__init__()
         if mode not in CONTENT_MODES:
             raise ValueError(f"content mode must be one of {CONTENT_MODES}, got {mode!r}")
         self.inverter, self.mode = inverter, mode
-        self.inverter.requires_grad_(False)
+        if inverter is not None:
+            self.inverter.requires_grad_(False)
 
     @torch.no_grad()
     def invert(self, frames: Tensor) -> Tensor:
         """``Z``: the W+ code of every frame, ``[B, K, num_ws, w_dim]``."""
+        if self.inverter is None:
+            raise ValueError(
+                "this VidStyleODE has no inverter: its W+ codes come with the data (batch key 'inversion', "
+                "FashionVideoDataModule(inversion_root=...)); set model.init_args.inverter to invert frames"
+            )
         if frames.ndim != 5:
             raise ValueError(f"ContentEncoder expects frames [B, K, 3, H, W], got {tuple(frames.shape)}")
         codes = self.inverter(rearrange(frames, "b k c h w -> (b k) c h w"))
@@ -153,6 +162,10 @@ class PretrainedPSPInverter(PretrainedModule, PSPInverter):
             )
             PSPInverter.__init__(self, encoder, torch.empty(num_ws, w_dim), input_size)
         self.weights, self.path = weights, path
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {self.weights: self.path}
 
     def load(self) -> None:
         file = resolve_weights(self.weights, self.path)

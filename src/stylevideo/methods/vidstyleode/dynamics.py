@@ -2,7 +2,8 @@
 representation", supplementary section 7 "Dynamic representation network f_D", Eq. 2 / 11).
 
 - :class:`FrameEncoder` (f_D): a 2-D ResNet (after the Swapping Autoencoder's encoder) maps
-  every frame ``M x N x 3`` to ``m_d x n_d x d_sp`` (128x128 -> 8x8x64, 128x96 -> 8x6x64).
+  every frame ``M x N x 3`` to ``m_d x n_d x d_sp`` (128x128 -> 8x8x64, 128x96 -> 8x6x64);
+  its residual blocks are the authors' (:class:`ReflectResBlock`: reflection padding, no blur).
 - :class:`DynamicsEncoder`: the frame codes are read by a ConvGRU **in reverse order**, so the
   last state it produces belongs to the first frame; between two observations the state is
   advanced by one Euler step of an encoder ODE (Vid-ODE's ODE-ConvGRU, which the paper
@@ -17,6 +18,8 @@ observed frame. The ODE parts run in float32 with autocast disabled (tolerances 
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -24,15 +27,39 @@ from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from stylevideo.nn.convgru import ConvGRU
-from stylevideo.nn.layers import ConvLayer, ResBlock
+from stylevideo.nn.layers import ConvLayer, EqualConv2d, FusedLeakyReLU
 
-__all__ = ["DynamicsEncoder", "FrameEncoder", "LatentODE", "ODEFunc"]
+__all__ = ["DynamicsEncoder", "FrameEncoder", "LatentODE", "ODEFunc", "ReflectResBlock"]
+
+
+class ReflectResBlock(nn.Module):
+    """f_D's downsampling block as the authors build it (``src/modules/image_encoder.py:78-87``:
+    rosinality's ``ResBlock`` with ``blur_kernel=[1]`` and ``reflection_pad=True``,
+    ``src/modules/stylegan2/model.py:583-662``): conv 3x3 on the reflection-padded input, then
+    conv 3x3 with stride 2 on the input reflection-padded by one row and column at the top and
+    left, each with a leaky ReLU; the skip is an unpadded stride-2 1x1 conv; no blur anywhere;
+    ``(conv path + skip) / sqrt(2)``."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = nn.Sequential(
+            nn.ReflectionPad2d(1), EqualConv2d(in_channels, in_channels, 3, bias=False), FusedLeakyReLU(in_channels)
+        )
+        self.conv2 = nn.Sequential(
+            nn.ReflectionPad2d((1, 0, 1, 0)),
+            EqualConv2d(in_channels, out_channels, 3, stride=2, bias=False),
+            FusedLeakyReLU(out_channels),
+        )
+        self.skip = EqualConv2d(in_channels, out_channels, 1, stride=2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2)
 
 
 class FrameEncoder(nn.Module):
     """f_D: ``[N, 3, H, W] -> [N, d_sp, H / 2^downsamplings, W / 2^downsamplings]``.
 
-    FromRGB (1x1) -> ``downsamplings`` residual downsampling blocks (widths
+    FromRGB (1x1) -> ``downsamplings`` :class:`ReflectResBlock` s (widths
     ``min(channel_base * 2^i, channel_max)``) -> two 1x1 layers to ``d_sp`` channels; every
     spatial code vector is L2-normalised, as in the Swapping Autoencoder. On the CPU the
     convolutions run channels-last (16 frames at 128 x 128, forward + backward: 0.60-0.64 ->
@@ -44,7 +71,7 @@ class FrameEncoder(nn.Module):
         super().__init__()
         widths = [min(channel_base * 2**i, channel_max) for i in range(downsamplings + 1)]
         self.from_rgb = ConvLayer(3, widths[0], 1)
-        self.down = nn.Sequential(*(ResBlock(widths[i], widths[i + 1]) for i in range(downsamplings)))
+        self.down = nn.Sequential(*(ReflectResBlock(widths[i], widths[i + 1]) for i in range(downsamplings)))
         self.to_code = nn.Sequential(
             ConvLayer(widths[-1], widths[-1], 1), ConvLayer(widths[-1], d_sp, 1, activate=False)
         )

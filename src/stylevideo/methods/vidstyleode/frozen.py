@@ -2,8 +2,9 @@
 
 VidStyleODE trains only f_D, the ConvGRU, the ODE and f_G (section 3.1); these stay frozen:
 
-- the StyleGAN2 generator G (rosinality layout, loaded into the shared
-  :class:`~stylevideo.nn.stylegan2.Generator`): :class:`PretrainedStyleGAN2`;
+- the StyleGAN2 generator G (a rosinality ``.pt`` or an NVlabs ``.pkl`` such as StyleGAN-Human's
+  1024x512, loaded into the shared :class:`~stylevideo.nn.stylegan2.Generator` by
+  :func:`~stylevideo.nn.stylegan2.load_generator`): :class:`PretrainedStyleGAN2`;
 - CLIP (ViT-B/32, clip-anytorch): :class:`PretrainedCLIP`;
 - DINO-ViT for the Splicing-ViT appearance / structure descriptors: :class:`PretrainedSpliceViT`.
 
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from stylevideo.features.clip import clip_image_input, load_clip
+from stylevideo.features.clip import CLIP_MODELS, clip_image_input, load_clip
 from stylevideo.features.dino import (
     DINO_MODELS,
     DinoViT,
@@ -35,7 +36,7 @@ from stylevideo.features.dino import (
     load_dino,
 )
 from stylevideo.features.weights import register_weights, resolve_weights
-from stylevideo.nn.stylegan2 import Generator, load_rosinality_checkpoint
+from stylevideo.nn.stylegan2 import Generator, load_generator
 
 __all__ = [
     "CLIP_ARCHITECTURES",
@@ -60,6 +61,12 @@ register_weights(
     description="FFHQ 1024x1024 StyleGAN2 config-f in rosinality's layout (the file "
     "VidStyleODE's README "
     "and StyleCLIP distribute)",
+)
+register_weights(
+    "stylegan_human_v2_1024",
+    "stylegan_human_v2_1024.pkl",
+    url="https://drive.google.com/file/d/1FlAb1rYa0r_--Zj_ML8e6shmaF28hQb5/view",
+    description="StyleGAN-Human's StyleGAN2 1024x512 (NVlabs pickle; VidStyleODE's Fashion generator)",
 )
 
 
@@ -127,10 +134,12 @@ class StyleGAN2Wrapper(FrozenModule):
 
 
 class PretrainedStyleGAN2(PretrainedModule, StyleGAN2Wrapper):
-    """A rosinality-layout checkpoint (``g_ema``, ``latent_avg``) by loader name or ``path``.
+    """A released generator by loader name or ``path``: a rosinality ``.pt`` (``g_ema``,
+    ``latent_avg``) or an NVlabs ``.pkl`` (``G_ema``, its ``w_avg``), read without executing it.
 
-    ``resolution``, ``w_dim``, ``channel_base``, ``channel_max``, ``mapping_layers``: the
-    architecture the file must have (defaults: FFHQ config-f, 1024 x 1024).
+    ``resolution`` (the height), ``aspect_ratio`` (width / height), ``w_dim``, ``channel_base``,
+    ``channel_max``, ``mapping_layers``, ``conv_clamp``: the architecture the file must have
+    (defaults: FFHQ config-f, 1024 x 1024; StyleGAN-Human: ``aspect_ratio: 0.5``, ``conv_clamp: 256``).
     """
 
     def __init__(
@@ -142,6 +151,8 @@ class PretrainedStyleGAN2(PretrainedModule, StyleGAN2Wrapper):
         channel_base: int = 32768,
         channel_max: int = 512,
         mapping_layers: int = 8,
+        aspect_ratio: float = 1.0,
+        conv_clamp: float | None = None,
     ):
         with torch.device("meta"):
             generator = Generator(
@@ -152,27 +163,30 @@ class PretrainedStyleGAN2(PretrainedModule, StyleGAN2Wrapper):
                 channel_base,
                 channel_max,
                 noise_mode="const",
+                aspect_ratio=aspect_ratio,
+                conv_clamp=conv_clamp,
             )
             StyleGAN2Wrapper.__init__(self, generator, torch.empty(w_dim))
         self.weights, self.path = weights, path
 
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {self.weights: self.path}
+
     def load(self) -> None:
         file = resolve_weights(self.weights, self.path)
-        if file.suffix == ".pkl":
+        generator, latent_avg = load_generator(file)
+        if generator.c_dim:
+            raise ValueError(f"{file}: a conditional generator (c_dim={generator.c_dim}); VidStyleODE's is not")
+        found = (generator.resolution, generator.synthesis.aspect_ratio, generator.w_dim, generator.num_ws)
+        declared = (self.generator.resolution, self.generator.synthesis.aspect_ratio, self.generator.w_dim)
+        if found[:3] != declared:
             raise ValueError(
-                f"{file}: NVlabs pickles (stylegan2-ada-pytorch) are not loaded; convert the "
-                "network to "
-                "rosinality's layout (a .pt with a 'g_ema' state dict) and point `path` at it"
-            )
-        generator, latent_avg = load_rosinality_checkpoint(file)
-        declared = (self.generator.resolution, self.generator.w_dim, self.generator.num_ws)
-        if (generator.resolution, generator.w_dim, generator.num_ws) != declared:
-            raise ValueError(
-                f"{file}: a {generator.resolution}px generator with w_dim {generator.w_dim}; the "
-                f"configuration declares resolution={declared[0]}, w_dim={declared[1]}"
+                f"{file}: a {found[0]}px generator of aspect ratio {found[1]} with w_dim {found[2]}; the "
+                f"configuration declares resolution={declared[0]}, aspect_ratio={declared[1]}, w_dim={declared[2]}"
             )
         self.generator = generator
-        self.latent_avg = latent_avg.float().expand(generator.num_ws, -1).clone()
+        self.latent_avg = latent_avg.float().reshape(-1, generator.w_dim)[0].expand(generator.num_ws, -1).clone()
 
 
 class StandInStyleGAN2(StyleGAN2Wrapper):
@@ -185,8 +199,18 @@ class StandInStyleGAN2(StyleGAN2Wrapper):
         channel_base: int = 512,
         channel_max: int = 64,
         mapping_layers: int = 2,
+        aspect_ratio: float = 1.0,
     ):
-        generator = Generator(resolution, w_dim, w_dim, mapping_layers, channel_base, channel_max, noise_mode="const")
+        generator = Generator(
+            resolution,
+            w_dim,
+            w_dim,
+            mapping_layers,
+            channel_base,
+            channel_max,
+            noise_mode="const",
+            aspect_ratio=aspect_ratio,
+        )
         super().__init__(generator, generator.mean_latent(256))
 
 
@@ -249,6 +273,10 @@ class PretrainedCLIP(PretrainedModule, CLIPModel):
         with torch.device("meta"):
             CLIPModel.__init__(self, CLIP(*CLIP_ARCHITECTURES[name]))
         self.name, self.path = name, path
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {CLIP_MODELS[self.name][0]: self.path}
 
     def load(self) -> None:
         self.model = load_clip(self.name, self.path)
@@ -336,6 +364,10 @@ class PretrainedSpliceViT(PretrainedModule, SpliceViT):
         with torch.device("meta"):
             SpliceViT.__init__(self, DinoViT(**DINO_MODELS[name][1]), appearance_layer, structure_layer, input_size)
         self.name, self.path = name, path
+
+    def required_weights(self, stage: str | None = None) -> dict[str, str | None]:
+        """The file :meth:`load` reads (any stage: the weights are not in checkpoints)."""
+        return {self.name: self.path}
 
     def load(self) -> None:
         self.vit = load_dino(self.name, self.path)

@@ -10,9 +10,11 @@ section 7 "Conditional generator model").
    into coarse / medium / fine groups; coarse and medium each have their own cross-attention
    stream ("both the coarse and medium layers receive the dynamics"), the fine group uses
    ``z_S`` without dynamics ("the fine layers do not").
-3. **AdaIN**: per group, the normalised content code ``z_C`` is modulated by scale and shift
-   predicted from the group's final style vector (HairCLIP-style modulation blocks, as in the
-   authors' code), giving the latent direction; ``delta_scale`` scales it (the authors' 0.01).
+3. **AdaIN**: per group, the content code ``z_C`` of the group's layers, pixel-normalised over
+   those layers (the authors' ``PixelNorm`` on dim 1 of a ``[N, layers, 512]`` group,
+   ``src/modules/mapper.py:12,199``), is modulated by scale and shift predicted from the
+   group's final style vector (HairCLIP-style modulation blocks, as in the authors' code),
+   giving the latent direction; ``delta_scale`` scales it (the authors' 0.01).
 """
 
 from __future__ import annotations
@@ -143,10 +145,10 @@ class ConditionalGenerator(nn.Module):
                 f"ConditionalGenerator: z_C must be [N, {self.num_ws}, {self.w_dim}], got {tuple(z_C.shape)}"
             )
         conditions = self.style_vectors(z_S, self.dynamics_tokens(z_dt))
-        x = z_C * torch.rsqrt(z_C.pow(2).mean(-1, keepdim=True) + 1e-8)  # pixel norm of z_C
         deltas = []
         for part, c, blocks in zip(self.slices, conditions, self.mappers, strict=True):
-            h = x[:, part]
+            h = z_C[:, part]
+            h = h * torch.rsqrt(h.pow(2).mean(1, keepdim=True) + 1e-8)  # PixelNorm over the group's layers
             for block in blocks:
                 h = block(h, c)
             deltas.append(h)

@@ -14,8 +14,8 @@ from torch import Tensor
 __all__ = [
     "clip_consistency_loss",
     "clip_directional_loss",
-    "consistency_weight",
     "latent_direction_loss",
+    "ramp_weight",
     "splice_appearance_loss",
     "splice_structure_loss",
 ]
@@ -69,8 +69,13 @@ def latent_direction_loss(delta: Tensor) -> Tensor:
     return delta.float().flatten(-2).norm(dim=-1).mean()
 
 
-def consistency_weight(iteration: int, start: float = 0.01, end: float = 1.0, steps: int = 40_000) -> float:
-    """lambda_C: linear from ``start`` to ``end`` over ``steps`` iterations, then flat (sec. 7)."""
-    if steps <= 0:
+def ramp_weight(iteration: int, start: float, end: float, steps: int, warmup: int = 0) -> float:
+    """A scheduled loss weight (the authors' ``LambdaScheduler``, ``src/modules/schedulers.py``):
+    0 before iteration ``warmup``, then linear from ``start`` (at ``warmup``) to ``end`` (at
+    iteration ``steps``), flat after. lambda_C: 0.01 -> 1 over 40k iterations (supp. 7, no
+    warm-up); lambda_D: 0 for 5k iterations, then 0.01 -> 2.0 by iteration 100k (their configs)."""
+    if iteration < warmup:
+        return 0.0
+    if steps <= warmup:
         return end
-    return start + (end - start) * min(max(iteration, 0) / steps, 1.0)
+    return start + (end - start) * min((iteration - warmup) / (steps - warmup), 1.0)

@@ -11,8 +11,13 @@ minimised; no discriminator. Only f_D, the ConvGRU, the ODEs and f_G train.
 
 Hyper-parameters default to the paper's (section 7): lambda_A = lambda_S = 10 with balance 0.5,
 lambda_D = 2, lambda_L = 1, lambda_C from 0.01 to 1 over 40k iterations, 12 attention layers
-of 8 heads and width 512, ``alpha`` = 1. What the paper leaves open comes from the authors'
-code (the learning rates, the direction scale 0.01, the solver tolerances, ``time_unit``).
+of 8 heads and width 512. What the paper leaves open comes from the authors' code (the
+learning rates, the direction scale 0.01, the solver tolerances, ``time_unit``, lambda_D's
+schedule: 0 for 5k iterations, then 0.01 -> 2 by 100k; the training edits' text scale
+``alpha`` = 2, their ``manipulation_strength``; the paper's alpha = 1 is the applications'
+default). Loss resolutions follow the authors: the data's frames (256 px in the configs) for
+L_A, L_S and L_D and for the pSp inversion of f_C, G's full resolution for L_C, ``frame_size``
+(128 px) for f_D; frame 0 is always among the ``frames_per_step`` generated frames.
 """
 
 from __future__ import annotations
@@ -37,8 +42,8 @@ from stylevideo.methods.vidstyleode.generator import ConditionalGenerator, expan
 from stylevideo.methods.vidstyleode.losses import (
     clip_consistency_loss,
     clip_directional_loss,
-    consistency_weight,
     latent_direction_loss,
+    ramp_weight,
     splice_appearance_loss,
     splice_structure_loss,
 )
@@ -55,7 +60,8 @@ class VidStyleODE(Applications, GANModule):
 
     Args:
         generator: the frozen StyleGAN2 (``PretrainedStyleGAN2`` or a stand-in).
-        inverter: the frozen W+ inversion network of f_C (pSp or a stand-in).
+        inverter: the frozen W+ inversion network of f_C (pSp or a stand-in); None: the batches
+            carry the frames' W+ codes (``inversion [B, K, L, D]``, the authors' Fashion setting).
         clip: CLIP_I / CLIP_T (``PretrainedCLIP`` ViT-B/32 or a stand-in).
         splice: the DINO-ViT Splicing descriptors (``PretrainedSpliceViT`` or a stand-in).
         descriptions: where each training video's description comes from (None: the batch's
@@ -66,10 +72,15 @@ class VidStyleODE(Applications, GANModule):
         time_unit: frames per unit of ODE time (the authors' typical video length).
         width, heads, sa_layers, ca_layers, patch_size, layer_groups, mapper_layers, delta_scale:
             f_G.
-        alpha: the text-direction scale of Eq. 5 / 12 in training (paper: 1).
-        frames_per_step: generated frames per video and iteration (paper: 3).
+        alpha: the text-direction scale of Eq. 5 / 12 for the training edits (the authors'
+            ``manipulation_strength: 2``; the paper uses 1 at inference, the applications' default).
+        frames_per_step: generated frames per video and iteration, frame 0 always one of them
+            (paper: 3).
         lambda_*: Eq. 6's weights; lambda_C goes from ``lambda_C[0]`` to ``lambda_C[1]`` over
-            ``lambda_C_steps`` iterations; ``splice_balance`` weighs L_S against L_A.
+            ``lambda_C_steps`` iterations; lambda_D is 0 for ``lambda_D_warmup`` iterations,
+            then goes from ``lambda_D[0]`` to ``lambda_D[1]`` by iteration ``lambda_D_steps``
+            (:func:`~stylevideo.methods.vidstyleode.losses.ramp_weight`); ``splice_balance``
+            weighs L_S against L_A.
         lr, betas: Adam for f_G; the dynamics networks use ``lr * dynamics_lr_mult`` and
             ``dynamics_betas`` (the authors' code).
         output_size: (H, W) of the videos the generation methods return (None: G's own).
@@ -79,7 +90,7 @@ class VidStyleODE(Applications, GANModule):
     def __init__(
         self,
         generator: StyleGAN2Wrapper,
-        inverter: nn.Module,
+        inverter: nn.Module | None,
         clip: CLIPModel,
         splice: SpliceViT,
         descriptions: Descriptions | None = None,
@@ -105,14 +116,16 @@ class VidStyleODE(Applications, GANModule):
         layer_groups: tuple[int, int] = (4, 6),
         mapper_layers: tuple[int, int, int] = (7, 5, 5),
         delta_scale: float = 0.01,
-        alpha: float = 1.0,
+        alpha: float = 2.0,
         frames_per_step: int = 3,
         lambda_C: tuple[float, float] = (0.01, 1.0),
         lambda_C_steps: int = 40_000,
         lambda_A: float = 10.0,
         lambda_S: float = 10.0,
         splice_balance: float = 0.5,
-        lambda_D: float = 2.0,
+        lambda_D: tuple[float, float] = (0.01, 2.0),
+        lambda_D_warmup: int = 5_000,
+        lambda_D_steps: int = 100_000,
         lambda_L: float = 1.0,
         lr: float = 6e-6,
         betas: tuple[float, float] = (0.9, 0.99),
@@ -163,6 +176,19 @@ class VidStyleODE(Applications, GANModule):
     def content(self, frames: Tensor, mode: ContentMode | None = None) -> Tensor:
         """f_C: ``z_C [B, num_ws, w_dim]`` of frames ``[B, K, 3, H, W]``."""
         return self.f_C(frames, mode)
+
+    @torch.no_grad()
+    def batch_content(self, batch: dict) -> Tensor:
+        """``z_C`` of a batch: pooled from its precomputed W+ codes (``inversion``) if it has them,
+        else from its frames through the inverter."""
+        if "inversion" not in batch:
+            return self.content(batch["frames"])
+        codes = batch["inversion"].float()
+        if codes.shape[-2:] != (self.G.num_ws, self.G.w_dim):
+            raise ValueError(
+                f"batch W+ codes are {tuple(codes.shape)}; the generator takes {self.G.num_ws} x {self.G.w_dim}"
+            )
+        return self.f_C.pool(codes)
 
     @torch.no_grad()
     def content_embedding(self, z_C: Tensor) -> Tensor:
@@ -225,7 +251,7 @@ class VidStyleODE(Applications, GANModule):
                 "VidStyleODE needs batch_size >= 2: target descriptions come from other videos of the batch"
             )
         t = self.ode_time(batch["t"])
-        z_C = self.content(frames)
+        z_C = self.batch_content(batch)
         texts = list(describe(self.descriptions, batch))
         shift = int(torch.randint(1, b, ()))  # the target description: another video's
         e_src = self.clip.encode_text(texts)
@@ -236,14 +262,17 @@ class VidStyleODE(Applications, GANModule):
         z_S = torch.cat([e_ref, text_style(e_ref, e_src, e_tgt, hp.alpha)])  # reconstruction, edit
 
         k = min(hp.frames_per_step, num)
-        pick = torch.rand(b, num, device=frames.device).argsort(dim=1)[:, :k].sort(dim=1).values
+        pick = self.generated_frames(b, num, k, frames.device)
         real = frames[torch.arange(b, device=frames.device)[:, None], pick]  # [B, k, 3, H, W]
         z_dt = self.dynamics.solve(self.dynamics.encode(frames, t), t.gather(1, pick))
         images, delta = self.generate(z_C.repeat(2, 1, 1), z_S, z_dt.repeat(2, 1, 1, 1, 1))
-        size = frames.shape[-2:]
-        generated = resize_frames(rearrange(images, "b k c h w -> (b k) c h w"), size)
+        size = frames.shape[-2:]  # L_A, L_S, L_D at the data's resolution, L_C at G's
+        full = rearrange(images, "b k c h w -> (b k) c h w")
+        generated = resize_frames(full, size)
 
-        e_gen = rearrange(self.clip.encode_image(generated), "(b k) d -> b k d", k=k)
+        e_full = self.clip.encode_image(full)
+        e_gen = e_full if full.shape[-2:] == size else self.clip.encode_image(generated)
+        e_full, e_gen = (rearrange(e, "(b k) d -> b k d", k=k) for e in (e_full, e_gen))
         appearance, structure = self.splice(generated)
         appearance = rearrange(appearance, "(b k) d -> b k d", k=k)
         structure = rearrange(structure, "(b k) s r -> b k s r", k=k)
@@ -253,7 +282,7 @@ class VidStyleODE(Applications, GANModule):
         target_structure = rearrange(target_structure[b:], "(b k) s r -> b k s r", k=k)
 
         losses = {
-            "C": clip_consistency_loss(e_gen),
+            "C": clip_consistency_loss(e_full),
             "A": splice_appearance_loss(target_appearance[:b], appearance[:b]),
             "S": splice_structure_loss(target_structure.repeat(2, 1, 1, 1), structure),
             "D": clip_directional_loss(e_src, e_tgt, e_gen[b:], e_gen[:b]),
@@ -262,14 +291,21 @@ class VidStyleODE(Applications, GANModule):
         logs = {"ode/nfe": torch.tensor(float(self.dynamics.ode.func.nfe))}
         return losses, logs
 
+    @staticmethod
+    def generated_frames(b: int, num: int, k: int, device=None) -> Tensor:
+        """Which ``k`` of the ``num`` frames of each video are generated, ``[B, k]`` sorted: frame 0
+        and ``k - 1`` distinct random others (the authors' ``frame_inds = [0] + sorted(...)``)."""
+        others = torch.rand(b, num - 1, device=device).argsort(dim=1)[:, : k - 1] + 1
+        return torch.cat([torch.zeros(b, 1, dtype=torch.long, device=device), others.sort(dim=1).values], dim=1)
+
     def loss_weights(self) -> dict[str, float]:
-        """Eq. 6's lambdas at this iteration (lambda_C is scheduled)."""
-        hp = self.hparams
+        """Eq. 6's lambdas at this iteration (lambda_C and lambda_D are scheduled)."""
+        hp, it = self.hparams, self.iteration
         return {
-            "C": consistency_weight(self.iteration, *hp.lambda_C, hp.lambda_C_steps),
+            "C": ramp_weight(it, *hp.lambda_C, hp.lambda_C_steps),
             "A": hp.lambda_A * (1 - hp.splice_balance),
             "S": hp.lambda_S * hp.splice_balance,
-            "D": hp.lambda_D,
+            "D": ramp_weight(it, *hp.lambda_D, hp.lambda_D_steps, hp.lambda_D_warmup),
             "L": hp.lambda_L,
         }
 
@@ -280,7 +316,8 @@ class VidStyleODE(Applications, GANModule):
             losses, logs = self.losses(batch)
             total = self.optimize(opt, {k: weights[k] * v for k, v in losses.items()}, counted=True)
         logs.update({f"loss/{k}": v.detach() for k, v in losses.items()})
-        logs["loss/total"], logs["lambda/C"] = total, torch.tensor(weights["C"])
+        logs["loss/total"] = total
+        logs |= {f"lambda/{k}": torch.tensor(weights[k]) for k in ("C", "D")}
         self.log_dict(logs, prog_bar=False, batch_size=batch["frames"].shape[0])
         self.log("loss", total, prog_bar=True, batch_size=batch["frames"].shape[0])
 
@@ -304,7 +341,7 @@ class VidStyleODE(Applications, GANModule):
             return
         frames, t = batch["frames"], self.ode_time(batch["t"])
         texts = list(describe(self.descriptions, batch))
-        z_C = self.content(frames)
+        z_C = self.batch_content(batch)
         z_dt = self.dynamics.solve(self.dynamics.encode(frames, t), t)
         rows = [frames]
         for z_S, z_d in (
@@ -347,7 +384,8 @@ class VidStyleODE(Applications, GANModule):
 
     # -- checkpoints: pretrained frozen networks come from their files, not the checkpoint ---
     def _file_prefixes(self) -> list[str]:
-        return [f"{name}." for name in _FROZEN if getattr(self.get_submodule(name), "weights_from_file", False)]
+        modules = dict(self.named_modules())
+        return [f"{name}." for name in _FROZEN if getattr(modules.get(name), "weights_from_file", False)]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         prefixes = tuple(self._file_prefixes())

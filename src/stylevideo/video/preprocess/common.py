@@ -16,6 +16,7 @@ from PIL import Image
 from stylevideo.video.io import (
     VIDEO_EXTENSIONS,
     VideoReadError,
+    frame_to_rgb,
     list_frame_files,
     video_fps,
     write_video,
@@ -48,7 +49,7 @@ def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
     try:
         with av.open(str(path)) as container:
             for frame in container.decode(video=0):
-                yield frame.to_ndarray(format="rgb24")
+                yield frame_to_rgb(frame)
     except av.error.FFmpegError as e:
         raise VideoReadError(f"cannot decode video {path}: {e}") from e
 
