@@ -16,7 +16,7 @@ generation interface as every metric (``sample_videos`` / ``animate``):
   used and left out (no mouth motion).
 
 The benchmark networks come from ``judges_ckpt`` (a :meth:`Judges.save` file), else
-``extractors["judges"]``, else they are trained at the first evaluation on the datamodule's
+``extractors["judges"]``, else they are trained in ``setup`` (before the first step) on the datamodule's
 training split (:func:`~stylevideo.metrics.synthetic.train_judges`, ``judge_steps`` steps from
 this callback's ``seed``: the same data and seed give the same networks, so runs compare).
 """
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
+from torchmetrics import Metric
 
 from .metric_base import MetricCallback
 
@@ -75,47 +76,41 @@ class SyntheticBenchmark(MetricCallback):
         self.videos_per_pair, self.num_videos, self.num_clips = videos_per_pair, num_videos, num_clips
         self.min_variation = min_variation
         self.judges = None
-        self.scores: dict[str, Any] = {}
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        """Refuse a datamodule without the synthetic ground truth before anything runs."""
+        """Refuse a datamodule without the synthetic ground truth before anything runs; then
+        :class:`MetricCallback`'s checks and :meth:`build`."""
         dm = trainer.datamodule
         if dm is None or not callable(getattr(dm, "mouth_polygon", None)):
             raise TypeError(
                 "SyntheticBenchmark needs the synthetic dataset's ground truth: data "
                 f"stylevideo.data_modules.synthetic.SyntheticDataModule, got {type(dm).__name__}"
             )
+        super().setup(trainer, pl_module, stage)
 
-    def _build(self, trainer, pl_module) -> None:
-        if self.judges is None:
-            from stylevideo.metrics.synthetic import Judges, train_judges
+    def build(self, trainer) -> dict[str, Metric]:
+        """The judges (loaded, given or trained here) on the module's device, and the metrics."""
+        from stylevideo.metrics.action import ActionAccuracy
+        from stylevideo.metrics.frechet import FrechetDistance
+        from stylevideo.metrics.synthetic import Judges, MouthAreaCorrelation, train_judges
 
-            if self.judges_ckpt is not None:
-                judges = Judges.load(self.judges_ckpt)
-            elif "judges" in self.extractors:
-                judges = self.extractors["judges"]
-            else:
-                rank_zero_info(f"SyntheticBenchmark: training its judges ({self.judge_steps} steps, seed {self.seed})")
-                judges = train_judges(trainer.datamodule, steps=self.judge_steps, seed=self.seed)
-            self.judges = judges.eval().to(pl_module.device)
-        if not self.scores:
-            from stylevideo.metrics.action import ActionAccuracy
-            from stylevideo.metrics.frechet import FrechetDistance
-            from stylevideo.metrics.synthetic import MouthAreaCorrelation
-
-            self.scores = {
-                "actor": ActionAccuracy(top_k=(1,)),
-                "action": ActionAccuracy(top_k=(1,)),
-                "fd": FrechetDistance(self.judges.recognizer.num_features, reset_real_features=self.mode != "sample"),
-                "mouth": MouthAreaCorrelation(self.min_variation),
-            }
-            for metric in self.scores.values():
-                metric.to(pl_module.device)
+        dm = trainer.datamodule
+        if self.judges_ckpt is not None:
+            judges = Judges.load(self.judges_ckpt)
+        elif "judges" in self.extractors:
+            judges = self.extractors["judges"]
+        else:
+            rank_zero_info(f"SyntheticBenchmark: training its judges ({self.judge_steps} steps, seed {self.seed})")
+            judges = train_judges(dm, steps=self.judge_steps, seed=self.seed)
+        self.judges = judges.eval().to(trainer.lightning_module.device)
+        return {
+            "actor": ActionAccuracy(num_classes=dm.num_classes("actor"), top_k=(1,)),
+            "action": ActionAccuracy(num_classes=dm.num_classes("action"), top_k=(1,)),
+            "fd": FrechetDistance(self.judges.recognizer.num_features, reset_real_features=self.mode != "sample"),
+            "mouth": MouthAreaCorrelation(self.min_variation),
+        }
 
     def evaluate(self, trainer, pl_module) -> dict[str, Tensor]:
-        self._build(trainer, pl_module)
-        for metric in self.scores.values():
-            metric.reset()
         if self.mode == "sample":
             self._sample(trainer, pl_module)
         else:
