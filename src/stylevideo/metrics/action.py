@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
-__all__ = ["ActionAccuracy", "ActionRecognizer", "ActionRecognizerModule"]
+__all__ = ["ActionAccuracy", "ActionRecognizer", "ActionRecognizerModule", "ClassifierModule"]
 
 
 class ActionAccuracy(Metric):
@@ -100,9 +100,26 @@ class ActionRecognizer(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3, 4)))
 
 
-class ActionRecognizerModule(LightningModule):
-    """Trains :class:`ActionRecognizer` on batches ``{"frames", <label>}`` with cross-entropy;
-    logs ``train/loss`` and ``val/top1``, ``val/top3``."""
+class ClassifierModule(LightningModule):
+    """The training of a video classifier (``forward(frames) -> logits``) on batches ``{"frames",
+    <hparams.label>}``: cross-entropy, logs ``train/loss`` and ``val/top1``, ``val/top3``
+    (``self.val_accuracy``: an :class:`ActionAccuracy`)."""
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        loss = F.cross_entropy(self(batch["frames"]), batch[self.hparams.label])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["frames"]))
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.val_accuracy.update(self(batch["frames"]), batch[self.hparams.label])
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict({f"val/{k}": v for k, v in self.val_accuracy.compute().items()})
+        self.val_accuracy.reset()
+
+
+class ActionRecognizerModule(ClassifierModule):
+    """Trains :class:`ActionRecognizer` (:class:`ClassifierModule`'s steps)."""
 
     def __init__(
         self,
@@ -119,18 +136,6 @@ class ActionRecognizerModule(LightningModule):
 
     def forward(self, videos: Tensor) -> Tensor:
         return self.net(videos)
-
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        loss = F.cross_entropy(self(batch["frames"]), batch[self.hparams.label])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["frames"]))
-        return loss
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.val_accuracy.update(self(batch["frames"]), batch[self.hparams.label])
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.val_accuracy.compute().items()})
-        self.val_accuracy.reset()
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)

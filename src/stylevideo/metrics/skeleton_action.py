@@ -25,11 +25,9 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 
-from stylevideo.metrics.action import ActionAccuracy
+from stylevideo.metrics.action import ActionAccuracy, ClassifierModule
 from stylevideo.metrics.utils import to_uint8_numpy
 
 __all__ = [
@@ -115,9 +113,9 @@ class SkeletonActionRecognizer(nn.Module):
         return self.classifier(keypoint_sequences(self.keypoints, videos).to(device))
 
 
-class SkeletonActionModule(LightningModule):
-    """Trains :class:`SkeletonClassifier` on batches ``{"frames", <label>}`` (cross-entropy);
-    logs ``train/loss``, ``val/top1`` and ``val/top3``.
+class SkeletonActionModule(ClassifierModule):
+    """Trains :class:`SkeletonClassifier` (:class:`~stylevideo.metrics.action.ClassifierModule`'s
+    steps: cross-entropy on batches ``{"frames", <label>}``, ``val/top1`` and ``val/top3``).
 
     Args:
         num_classes: actions (UTD-MHAD: 27).
@@ -158,18 +156,6 @@ class SkeletonActionModule(LightningModule):
 
     def forward(self, videos: Tensor) -> Tensor:
         return self.classifier(keypoint_sequences(self.keypoints, videos).to(self.device))
-
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        loss = F.cross_entropy(self(batch["frames"]), batch[self.hparams.label])
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["frames"]))
-        return loss
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.val_accuracy.update(self(batch["frames"]), batch[self.hparams.label])
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_dict({f"val/{k}": v for k, v in self.val_accuracy.compute().items()})
-        self.val_accuracy.reset()
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.classifier.parameters(), lr=self.hparams.lr)
