@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import yaml
 from learning_helpers import bench_data
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from torch.utils.data import DataLoader
 
 from stylevideo.callbacks.synthetic_benchmark import SyntheticBenchmark
+from stylevideo.callbacks.tables import EVAL_DIR as EVAL
 from stylevideo.metrics.synthetic import load_clips
 
 
@@ -73,9 +75,12 @@ ACCURACY_AND_FD = ["synth_actor_acc", "synth_action_acc", "synth_fd"]
 
 
 def test_sample_mode_scores_real_clips_high_and_noise_low(judges, bench_root):
+    """With the settings of experiments/eval/synthetic_benchmark.yaml (fewer videos, given judges)."""
     dm = bench_data(bench_root)
     test_clips = load_clips(dm, "test", 32, 16)
-    kwargs = dict(metrics=ACCURACY_AND_FD, extractors={"judges": judges}, videos_per_pair=2)
+    (node,) = yaml.safe_load((EVAL / "synthetic_benchmark.yaml").read_text())["trainer"]["callbacks"]
+    assert node["init_args"]["metrics"] == ACCURACY_AND_FD and node["init_args"]["mode"] == "sample"
+    kwargs = node["init_args"] | dict(extractors={"judges": judges}, videos_per_pair=2)
     real = _validate(RealClips(test_clips), dm, **kwargs)
     noise = _validate(RealClips(test_clips, noise=True), dm, **kwargs)
     assert real["synth_actor_acc"] >= 0.9 and real["synth_action_acc"] >= 0.75, real
