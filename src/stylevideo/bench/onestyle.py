@@ -15,9 +15,10 @@ SMOKE = dict(
     resolution=32,
     k=32,
     style_dim=32,
-    num_actors=6,
-    num_actions=5,
-    mapping_layers=4,
+    num_actors=3,
+    num_actions=3,
+    lr=0.0025,
+    mapping_layers=2,
     omega_std=0.25,
     channel_base=1024,
     channel_max=48,
@@ -26,7 +27,7 @@ SMOKE = dict(
     dt_time_dim=32,
     dt_embed_dim=32,
     dt_feature_channels=32,
-    r1_gamma=0.5,
+    r1_gamma=0.1,
     ema_kimg=0.5,
 )
 
