@@ -20,10 +20,10 @@ from stylevideo.nn.stylegan2 import (
     Discriminator,
     Generator,
     ModulatedConv2d,
-    load_rosinality_checkpoint,
     minibatch_stddev,
     stylegan2_channels,
 )
+from stylevideo.nn.stylegan2_checkpoints import load_rosinality_checkpoint
 
 TINY = dict(resolution=32, z_dim=16, w_dim=16, mapping_layers=2, channel_base=512, channel_max=32)
 

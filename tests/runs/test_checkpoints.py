@@ -18,7 +18,7 @@ from run_helpers import REPO, TINY_GAN
 from stylevideo.checkpoint import AtomicCheckpointIO, atomic_torch_save, safe_types
 from stylevideo.features.weights import load_weights, register_weights
 from stylevideo.methods.stylegan2 import StyleGAN2
-from stylevideo.nn.stylegan2 import load_rosinality_checkpoint
+from stylevideo.nn.stylegan2_checkpoints import load_rosinality_checkpoint
 
 
 class _Evil:

@@ -16,7 +16,7 @@ from run_helpers import CASES
 
 from stylevideo.callbacks.run_state import RunState
 from stylevideo.checkpoint import AtomicCheckpointIO
-from stylevideo.data_modules.base import ResumableDataLoader
+from stylevideo.data_modules.resumable_loader import ResumableDataLoader
 
 
 class Losses(Callback):

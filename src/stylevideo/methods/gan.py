@@ -20,6 +20,7 @@ hold identical models.
 
 from __future__ import annotations
 
+import abc
 import copy
 from contextlib import nullcontext
 
@@ -167,7 +168,7 @@ class GANModule(PredictMixin, LightningModule):
             b_ema.copy_(b)
 
 
-class StyleGAN2Loop(GANModule):
+class StyleGAN2Loop(GANModule, abc.ABC):
     """The StyleGAN2 training iteration, written once for every method that trains with it
     (image StyleGAN2, its style-transfer fine-tuning, onestyle).
 
@@ -190,22 +191,26 @@ class StyleGAN2Loop(GANModule):
     and a ``mean_path_length`` buffer.
     """
 
+    @abc.abstractmethod
     def prepare_step(self, batch: dict) -> dict:
         """What the phases share for one batch; must hold ``n``, the per-rank batch size, and
         may hold ``logs`` (extra values to log)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def discriminator_losses(self, step: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        raise NotImplementedError
+        """``({term: loss}, real logits for ADA)``."""
 
+    @abc.abstractmethod
     def r1_penalties(self, step: dict) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """``{term: E||grad_x D(x)||^2}`` on the real samples."""
 
+    @abc.abstractmethod
     def generator_losses(self, step: dict) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """``{term: loss}``."""
 
+    @abc.abstractmethod
     def path_length_sample(self, step: dict, m: int) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """``(images, ws)`` of ``m`` fresh samples."""
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
         hp = self.hparams

@@ -30,8 +30,8 @@ from torch import Tensor, nn
 from stylevideo.nn.irse import WIDTHS, IRSEBackbone
 from stylevideo.nn.layers import EqualLinear
 from stylevideo.nn.nvlabs_pickle import Record, plain
-from stylevideo.nn.stylegan2 import Generator, generator_from_rosinality_state
-from stylevideo.nn.stylegan2_checkpoints import fully_connected
+from stylevideo.nn.stylegan2 import Generator
+from stylevideo.nn.stylegan2_checkpoints import fully_connected, generator_from_rosinality_state
 
 __all__ = [
     "PSP",

@@ -49,10 +49,8 @@ __all__ = [
     "SynthesisNetwork",
     "ToRGB",
     "base_width",
-    "generator_from_rosinality_state",
     "load_discriminator",
     "load_generator",
-    "load_rosinality_checkpoint",
     "minibatch_stddev",
     "stylegan2_channels",
 ]
@@ -586,18 +584,3 @@ def load_discriminator(path: str | os.PathLike, key: str | None = None) -> Discr
     from stylevideo.nn import stylegan2_checkpoints
 
     return stylegan2_checkpoints.load_discriminator(path, key)
-
-
-def load_rosinality_checkpoint(path: str | os.PathLike, key: str = "g_ema") -> tuple[Generator, torch.Tensor]:
-    """A rosinality-layout StyleGAN2 checkpoint -> ``(generator, latent_avg)`` (constant noise;
-    ``latent_avg``: the file's, else the mean of 4096 mapped z)."""
-    from stylevideo.nn import stylegan2_checkpoints
-
-    return stylegan2_checkpoints.load_rosinality_checkpoint(path, key)
-
-
-def generator_from_rosinality_state(state: dict[str, torch.Tensor], source: object = "state dict") -> Generator:
-    """A :class:`Generator` holding a rosinality ``g_ema``-layout state dict (architecture read from it)."""
-    from stylevideo.nn import stylegan2_checkpoints
-
-    return stylegan2_checkpoints.generator_from_rosinality_state(state, source)
